@@ -1,0 +1,179 @@
+"""Everything that changes a user or their tokens goes through here."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts import throttle, tokens
+from accounts.models import RefreshToken, User, normalize_email
+from accounts.timezones import is_known_timezone
+from config.errors import FieldProblem, InvalidInput, Unauthorized
+
+INVALID_LOGIN = "Invalid email or password."
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+def _password_problems(password: str, *, field: str, user: User | None = None) -> list[FieldProblem]:
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        return [FieldProblem(field, msg) for msg in exc.messages]
+    return []
+
+
+def _timezone_problems(name: str) -> list[FieldProblem]:
+    if is_known_timezone(name):
+        return []
+    return [FieldProblem("timezone", f"{name!r} is not a known IANA time zone.")]
+
+
+def user_register(*, email: str, password: str, timezone_name: str = "UTC") -> User:
+    email = normalize_email(email)
+    candidate = User(email=email, timezone=timezone_name)
+    problems = _timezone_problems(timezone_name) + _password_problems(
+        password, field="password", user=candidate
+    )
+    if User.objects.filter(email=email).exists():
+        problems.insert(0, FieldProblem("email", "A user with this email already exists."))
+    if problems:
+        raise InvalidInput(problems)
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, timezone=timezone_name)
+    except IntegrityError as exc:  # a concurrent registration of the same address won
+        raise InvalidInput.field("email", "A user with this email already exists.") from exc
+
+
+def token_pair_issue(*, user: User, family: uuid.UUID | None = None) -> TokenPair:
+    """A fresh access token and a refresh token recorded in `family` (a new one if None)."""
+    now = timezone.now()
+    family = family or uuid.uuid4()
+    refresh_row = RefreshToken(user=user, family=family, created_at=now)
+    refresh, refresh_expires = tokens.encode(
+        user_id=user.pk, type="refresh", version=user.token_version, jti=refresh_row.jti,
+        family=family, now=now, ttl=timedelta(seconds=settings.JWT_REFRESH_TTL_SECONDS),
+    )
+    refresh_row.expires_at = refresh_expires
+    refresh_row.save(force_insert=True)
+    access_ttl = settings.JWT_ACCESS_TTL_SECONDS
+    access, _ = tokens.encode(
+        user_id=user.pk, type="access", version=user.token_version, jti=uuid.uuid4(),
+        now=now, ttl=timedelta(seconds=access_ttl),
+    )
+    return TokenPair(access=access, refresh=refresh, expires_in=access_ttl)
+
+
+def user_login(*, request: HttpRequest, email: str, password: str, ip: str) -> TokenPair:
+    """Tokens for the right password; one message for a missing user and a wrong password."""
+    email = normalize_email(email)
+    throttle.ensure_login_allowed(email=email, ip=ip)
+    # authenticate() hashes even for an unknown e-mail, so timing does not tell them apart.
+    user = authenticate(request, username=email, password=password)
+    if user is None:
+        throttle.record_login_failure(email=email, ip=ip)
+        raise Unauthorized(INVALID_LOGIN)
+    throttle.clear_login_failures(email=email)
+    with transaction.atomic():
+        return token_pair_issue(user=user)
+
+
+def _active_user_with_version(claims: tokens.Claims) -> User:
+    user = User.objects.filter(pk=claims.user_id, is_active=True).first()
+    if user is None or user.token_version != claims.version:
+        raise Unauthorized("Token is no longer valid.")
+    return user
+
+
+def _revoke_family(family: uuid.UUID | None) -> None:
+    if family is not None:
+        RefreshToken.objects.filter(family=family, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+
+
+def token_refresh(*, refresh: str) -> TokenPair:
+    """Rotate: the presented token is spent and a new pair issued in the same family.
+
+    Presenting a spent or revoked token is treated as theft: the whole family is revoked,
+    so the thief's and the owner's newer tokens both stop working. Two refreshes racing with
+    one token are ordered by the row lock: one wins, the other sees a spent token.
+    """
+    claims = tokens.decode(refresh, expected="refresh")
+    now = timezone.now()
+    with transaction.atomic():
+        spent = RefreshToken.objects.filter(
+            jti=claims.jti, user_id=claims.user_id, used_at__isnull=True,
+            revoked_at__isnull=True, expires_at__gt=now,
+        ).update(used_at=now)
+        if spent:
+            user = _active_user_with_version(claims)
+            return token_pair_issue(user=user, family=claims.family)
+    _revoke_family(claims.family)
+    raise Unauthorized("Refresh token is no longer valid.")
+
+
+def token_logout(*, refresh: str) -> None:
+    """End one login: its refresh token family stops working."""
+    claims = tokens.decode(refresh, expected="refresh")
+    if not RefreshToken.objects.filter(jti=claims.jti, user_id=claims.user_id).exists():
+        raise Unauthorized("Refresh token is no longer valid.")
+    _revoke_family(claims.family)
+
+
+def _end_every_token(user: User) -> None:
+    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    RefreshToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    user.refresh_from_db(fields=["token_version"])
+
+
+@transaction.atomic
+def user_logout_all(*, user: User) -> None:
+    _end_every_token(user)
+
+
+@transaction.atomic
+def user_password_change(*, user: User, old_password: str, new_password: str) -> None:
+    if not user.check_password(old_password):
+        raise InvalidInput.field("old_password", "The current password is not correct.")
+    problems = _password_problems(new_password, field="new_password", user=user)
+    if problems:
+        raise InvalidInput(problems)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    _end_every_token(user)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    _end_every_token(user)
+
+
+@transaction.atomic
+def user_update(*, user: User, timezone_name: str | None = None) -> User:
+    if timezone_name is not None and timezone_name != user.timezone:
+        problems = _timezone_problems(timezone_name)
+        if problems:
+            raise InvalidInput(problems)
+        user.timezone = timezone_name
+        user.save(update_fields=["timezone"])
+    return user

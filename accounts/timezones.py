@@ -1,0 +1,20 @@
+"""IANA time zone names: the only values a user's `timezone` may take."""
+
+import zoneinfo
+from functools import cache
+
+from django.core.exceptions import ValidationError
+
+
+@cache
+def known_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_known_timezone(name: str) -> bool:
+    return name in known_timezones()
+
+
+def validate_timezone(name: str) -> None:
+    if not is_known_timezone(name):
+        raise ValidationError(f"{name!r} is not a known IANA time zone.", code="invalid_timezone")

@@ -1,0 +1,83 @@
+"""The project's NinjaAPI: routers and the error handlers that keep one error vocabulary."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from accounts.api import router as auth_router
+from config.errors import ApiError, InvalidInput, TooManyRequests
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Atomic Habits Tracker API",
+    version="1.0.0",
+    description="Habits, their scheduled instances, stats and Telegram binding.",
+    docs_url="/docs",
+    urls_namespace="api",
+)
+
+
+def _error(request: HttpRequest, status: int, detail: Any, **headers: str) -> HttpResponse:
+    response = api.create_response(request, {"detail": detail}, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _clean_pydantic_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Echoing `input` back could leak a password or a 10 kB string into the answer.
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e.get("type", "value_error")}
+            for e in errors]
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return _error(request, 422, _clean_pydantic_errors(exc.errors))
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    if isinstance(exc, InvalidInput):
+        return _error(request, 422, exc.as_detail())
+    if isinstance(exc, TooManyRequests):
+        return _error(request, 429, exc.message, **{"Retry-After": str(exc.retry_after)})
+    return _error(request, exc.status_code, exc.message)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_model_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    """A model's `clean()` speaks Django; answer in the API's 422 shape."""
+    detail = [
+        {"loc": ["body"] if field == "__all__" else ["body", field], "msg": msg,
+         "type": "value_error"}
+        for field, messages in exc.message_dict.items()
+        for msg in messages
+    ]
+    return _error(request, 422, detail)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "Authentication credentials were not provided or are not valid.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        # Ninja's only 400 is a body it could not parse: malformed JSON is invalid input.
+        detail = [{"loc": ["body"], "msg": "Request body is not valid JSON.", "type": "json_invalid"}]
+        return _error(request, 422, detail)
+    return _error(request, exc.status_code, exc.message)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "Not found.")
+
+
+api.add_router("/auth/", auth_router)

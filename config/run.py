@@ -1,0 +1,78 @@
+"""`make run`: the whole system in the foreground, stopped together on Ctrl-C or SIGTERM.
+
+Checks that Redis answers (one clear line and exit 1 if not), migrates, installs the
+periodic-task schedule, then supervises Daphne, a Celery worker, Celery beat and, when its
+credentials are set, the Telegram bot.
+"""
+
+import os
+import shlex
+import sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+
+import django  # noqa: E402
+
+django.setup()
+
+import redis  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command, get_commands  # noqa: E402
+from honcho.manager import Manager  # noqa: E402
+
+from config.redis import get_redis  # noqa: E402
+
+
+def redis_answers() -> bool:
+    try:
+        return bool(get_redis().ping())
+    except redis.RedisError:
+        return False
+
+
+def bot_configured() -> bool:
+    credentials = (settings.TELEGRAM_API_ID, settings.TELEGRAM_API_HASH, settings.TELEGRAM_BOT_TOKEN)
+    return all(credentials) and "runbot" in get_commands()
+
+
+def processes(host: str, port: str) -> dict[str, list[str]]:
+    python = sys.executable
+    found = {
+        "web": [python, "-m", "daphne", "-b", host, "-p", port, "config.asgi:application"],
+        "worker": [python, "-m", "celery", "-A", "config", "worker", "-l", "info",
+                   "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2")],
+        "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "info",
+                 "-S", "django_celery_beat.schedulers:DatabaseScheduler"],
+    }
+    if bot_configured():
+        found["bot"] = [python, "manage.py", "runbot"]
+    return found
+
+
+def main() -> int:
+    if not redis_answers():
+        print(
+            f"Redis does not answer at {settings.REDIS_URL}: start it (redis-server) "
+            "or point REDIS_URL at a running one.",
+            file=sys.stderr,
+        )
+        return 1
+    call_command("migrate", interactive=False, verbosity=1)
+    if "setup_schedules" in get_commands():
+        call_command("setup_schedules")
+
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    manager = Manager()
+    for name, argv in processes(host, port).items():
+        manager.add_process(name, shlex.join(argv))
+    if not bot_configured():
+        print("Telegram bot not started: TELEGRAM_API_ID, TELEGRAM_API_HASH and "
+              "TELEGRAM_BOT_TOKEN are not all set.")
+    print(f"Serving on http://{host}:{port}/ (Ctrl-C stops everything)")
+    manager.loop()
+    return manager.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
