@@ -1,5 +1,5 @@
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from accounts import services
 from accounts.auth import AuthedRequest, JWTAuth
@@ -20,14 +20,16 @@ router = Router(tags=["auth"])
 
 
 @router.post("/register/", response={201: UserOut, 422: ValidationErrorOut})
-def register(request: HttpRequest, payload: RegisterIn) -> tuple[int, User]:
+def register(request: HttpRequest, payload: RegisterIn) -> Status:
     user = services.user_register(
         email=payload.email, password=payload.password, timezone_name=payload.timezone
     )
-    return 201, user
+    return Status(201, user)
 
 
-@router.post("/login/", response={200: TokenPairOut, 401: Message, 422: ValidationErrorOut, 429: Message})
+@router.post(
+    "/login/", response={200: TokenPairOut, 401: Message, 422: ValidationErrorOut, 429: Message}
+)
 def login(request: HttpRequest, payload: LoginIn) -> services.TokenPair:
     return services.user_login(
         request=request, email=payload.email, password=payload.password, ip=client_ip(request)
@@ -40,23 +42,25 @@ def refresh(request: HttpRequest, payload: RefreshIn) -> services.TokenPair:
 
 
 @router.post("/logout/", response={204: None, 401: Message, 422: ValidationErrorOut})
-def logout(request: HttpRequest, payload: RefreshIn) -> tuple[int, None]:
+def logout(request: HttpRequest, payload: RefreshIn) -> Status:
     services.token_logout(refresh=payload.refresh)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/logout-all/", auth=JWTAuth(), response={204: None, 401: Message})
-def logout_all(request: AuthedRequest) -> tuple[int, None]:
+def logout_all(request: AuthedRequest) -> Status:
     services.user_logout_all(user=request.auth)
-    return 204, None
+    return Status(204, None)
 
 
-@router.post("/password/", auth=JWTAuth(), response={204: None, 401: Message, 422: ValidationErrorOut})
-def password_change(request: AuthedRequest, payload: PasswordChangeIn) -> tuple[int, None]:
+@router.post(
+    "/password/", auth=JWTAuth(), response={204: None, 401: Message, 422: ValidationErrorOut}
+)
+def password_change(request: AuthedRequest, payload: PasswordChangeIn) -> Status:
     services.user_password_change(
         user=request.auth, old_password=payload.old_password, new_password=payload.new_password
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/me/", auth=JWTAuth(), response={200: UserOut, 401: Message})
@@ -64,6 +68,8 @@ def me(request: AuthedRequest) -> User:
     return request.auth
 
 
-@router.patch("/me/", auth=JWTAuth(), response={200: UserOut, 401: Message, 422: ValidationErrorOut})
+@router.patch(
+    "/me/", auth=JWTAuth(), response={200: UserOut, 401: Message, 422: ValidationErrorOut}
+)
 def me_update(request: AuthedRequest, payload: MePatch) -> User:
     return services.user_update(user=request.auth, timezone_name=payload.timezone)

@@ -29,7 +29,9 @@ class TokenPair:
     token_type: str = "Bearer"
 
 
-def _password_problems(password: str, *, field: str, user: User | None = None) -> list[FieldProblem]:
+def _password_problems(
+    password: str, *, field: str, user: User | None = None
+) -> list[FieldProblem]:
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
@@ -66,15 +68,24 @@ def token_pair_issue(*, user: User, family: uuid.UUID | None = None) -> TokenPai
     family = family or uuid.uuid4()
     refresh_row = RefreshToken(user=user, family=family, created_at=now)
     refresh, refresh_expires = tokens.encode(
-        user_id=user.pk, type="refresh", version=user.token_version, jti=refresh_row.jti,
-        family=family, now=now, ttl=timedelta(seconds=settings.JWT_REFRESH_TTL_SECONDS),
+        user_id=user.pk,
+        type="refresh",
+        version=user.token_version,
+        jti=refresh_row.jti,
+        family=family,
+        now=now,
+        ttl=timedelta(seconds=settings.JWT_REFRESH_TTL_SECONDS),
     )
     refresh_row.expires_at = refresh_expires
     refresh_row.save(force_insert=True)
     access_ttl = settings.JWT_ACCESS_TTL_SECONDS
     access, _ = tokens.encode(
-        user_id=user.pk, type="access", version=user.token_version, jti=uuid.uuid4(),
-        now=now, ttl=timedelta(seconds=access_ttl),
+        user_id=user.pk,
+        type="access",
+        version=user.token_version,
+        jti=uuid.uuid4(),
+        now=now,
+        ttl=timedelta(seconds=access_ttl),
     )
     return TokenPair(access=access, refresh=refresh, expires_in=access_ttl)
 
@@ -118,8 +129,11 @@ def token_refresh(*, refresh: str) -> TokenPair:
     now = timezone.now()
     with transaction.atomic():
         spent = RefreshToken.objects.filter(
-            jti=claims.jti, user_id=claims.user_id, used_at__isnull=True,
-            revoked_at__isnull=True, expires_at__gt=now,
+            jti=claims.jti,
+            user_id=claims.user_id,
+            used_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=now,
         ).update(used_at=now)
         if spent:
             user = _active_user_with_version(claims)

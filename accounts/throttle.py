@@ -40,9 +40,10 @@ def ensure_login_allowed(*, email: str, ip: str) -> None:
     except redis.RedisError:
         logger.warning("login throttle unavailable: Redis does not answer")
         return
-    if int(by_email or 0) >= settings.LOGIN_THROTTLE_PER_EMAIL or int(
-        by_ip or 0
-    ) >= settings.LOGIN_THROTTLE_PER_IP:
+    if (
+        int(by_email or 0) >= settings.LOGIN_THROTTLE_PER_EMAIL
+        or int(by_ip or 0) >= settings.LOGIN_THROTTLE_PER_IP
+    ):
         raise TooManyRequests("Too many failed logins; try again later.", retry_after=ttl)
 
 

@@ -28,8 +28,14 @@ class Claims:
 
 
 def encode(
-    *, user_id: int, type: TokenType, version: int, ttl: timedelta,  # noqa: A002
-    jti: uuid.UUID, family: uuid.UUID | None = None, now: datetime | None = None,
+    *,
+    user_id: int,
+    type: TokenType,
+    version: int,
+    ttl: timedelta,
+    jti: uuid.UUID,
+    family: uuid.UUID | None = None,
+    now: datetime | None = None,
 ) -> tuple[str, datetime]:
     issued = now or timezone.now()
     expires = issued + ttl

@@ -29,10 +29,22 @@ def _error(request: HttpRequest, status: int, detail: Any, **headers: str) -> Ht
     return response
 
 
+BODY_PARAM = "payload"  # every handler names its body parameter so
+
+
+def _field_path(loc: list[Any]) -> list[Any]:
+    """`["body", "payload", "timezone"]` -> `["body", "timezone"]`: the client's own field path."""
+    if loc[:2] == ["body", BODY_PARAM]:
+        return ["body", *loc[2:]]
+    return loc
+
+
 def _clean_pydantic_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # Echoing `input` back could leak a password or a 10 kB string into the answer.
-    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e.get("type", "value_error")}
-            for e in errors]
+    return [
+        {"loc": _field_path(list(e["loc"])), "msg": e["msg"], "type": e.get("type", "value_error")}
+        for e in errors
+    ]
 
 
 @api.exception_handler(ValidationError)
@@ -53,8 +65,11 @@ def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
 def on_model_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     """A model's `clean()` speaks Django; answer in the API's 422 shape."""
     detail = [
-        {"loc": ["body"] if field == "__all__" else ["body", field], "msg": msg,
-         "type": "value_error"}
+        {
+            "loc": ["body"] if field == "__all__" else ["body", field],
+            "msg": msg,
+            "type": "value_error",
+        }
         for field, messages in exc.message_dict.items()
         for msg in messages
     ]
@@ -70,7 +85,9 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:
         # Ninja's only 400 is a body it could not parse: malformed JSON is invalid input.
-        detail = [{"loc": ["body"], "msg": "Request body is not valid JSON.", "type": "json_invalid"}]
+        detail = [
+            {"loc": ["body"], "msg": "Request body is not valid JSON.", "type": "json_invalid"}
+        ]
         return _error(request, 422, detail)
     return _error(request, exc.status_code, exc.message)
 

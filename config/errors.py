@@ -54,7 +54,7 @@ class InvalidInput(ApiError):
         super().__init__("; ".join(f"{p.field}: {p.msg}" for p in self.problems))
 
     @classmethod
-    def field(cls, field: str, msg: str, type: str = "value_error") -> "InvalidInput":  # noqa: A002
+    def field(cls, field: str, msg: str, type: str = "value_error") -> "InvalidInput":
         return cls([FieldProblem(field, msg, type)])
 
     def as_detail(self) -> list[dict[str, object]]:

@@ -11,7 +11,7 @@ import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -31,7 +31,11 @@ def redis_answers() -> bool:
 
 
 def bot_configured() -> bool:
-    credentials = (settings.TELEGRAM_API_ID, settings.TELEGRAM_API_HASH, settings.TELEGRAM_BOT_TOKEN)
+    credentials = (
+        settings.TELEGRAM_API_ID,
+        settings.TELEGRAM_API_HASH,
+        settings.TELEGRAM_BOT_TOKEN,
+    )
     return all(credentials) and "runbot" in get_commands()
 
 
@@ -39,10 +43,30 @@ def processes(host: str, port: str) -> dict[str, list[str]]:
     python = sys.executable
     found = {
         "web": [python, "-m", "daphne", "-b", host, "-p", port, "config.asgi:application"],
-        "worker": [python, "-m", "celery", "-A", "config", "worker", "-l", "info",
-                   "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2")],
-        "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "info",
-                 "-S", "django_celery_beat.schedulers:DatabaseScheduler"],
+        "worker": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-l",
+            "info",
+            "--concurrency",
+            os.environ.get("CELERY_CONCURRENCY", "2"),
+        ],
+        "beat": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "-l",
+            "info",
+            "-S",
+            "django_celery_beat.schedulers:DatabaseScheduler",
+        ],
     }
     if bot_configured():
         found["bot"] = [python, "manage.py", "runbot"]
@@ -67,8 +91,10 @@ def main() -> int:
     for name, argv in processes(host, port).items():
         manager.add_process(name, shlex.join(argv))
     if not bot_configured():
-        print("Telegram bot not started: TELEGRAM_API_ID, TELEGRAM_API_HASH and "
-              "TELEGRAM_BOT_TOKEN are not all set.")
+        print(
+            "Telegram bot not started: TELEGRAM_API_ID, TELEGRAM_API_HASH and "
+            "TELEGRAM_BOT_TOKEN are not all set."
+        )
     print(f"Serving on http://{host}:{port}/ (Ctrl-C stops everything)")
     manager.loop()
     return manager.returncode or 0

@@ -10,8 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 if "SECRET_KEY" not in os.environ:
     raise ImproperlyConfigured("SECRET_KEY must be set in production.")
 
-from config.settings.base import *  # noqa: E402, F403
-from config.settings.base import env_bool  # noqa: E402
+from config.settings.base import *  # noqa: F403
+from config.settings.base import env_bool
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -22,6 +22,7 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 WHITENOISE_USE_FINDERS = False
+WHITENOISE_AUTOREFRESH = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

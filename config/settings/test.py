@@ -5,8 +5,8 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/habits")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
 
-from config.settings.base import *  # noqa: E402, F403
-from config.settings.base import ALLOWED_HOSTS  # noqa: E402
+from config.settings.base import *  # noqa: F403
+from config.settings.base import ALLOWED_HOSTS
 
 DEBUG = False
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]

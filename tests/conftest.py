@@ -1,0 +1,87 @@
+"""Shared fixtures: real PostgreSQL (pytest-django's test database) and a real Redis DB."""
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from config.redis import get_redis
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def clean_redis() -> None:
+    """Every test starts with an empty Redis database (the test settings use their own)."""
+    get_redis().flushdb()
+    return
+
+
+class Api:
+    """A JSON client over the whole Django stack, with an optional bearer token."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self.client = Client()
+        self.token = token
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        token = token if token is not None else self.token
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        json_body: Any = None,
+        *,
+        token: str | None = None,
+        raw: str | bytes | None = None,
+        content_type: str = "application/json",
+        **extra: Any,
+    ) -> Any:
+        data = (
+            raw if raw is not None else (json.dumps(json_body) if json_body is not None else None)
+        )
+        call = getattr(self.client, method.lower())
+        kwargs: dict[str, Any] = {"headers": self._headers(token), **extra}
+        if data is not None:
+            kwargs.update(data=data, content_type=content_type)
+        return call(path, **kwargs)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json_body: Any = None, **kw: Any) -> Any:
+        return self.request("POST", path, json_body, **kw)
+
+    def patch(self, path: str, json_body: Any = None, **kw: Any) -> Any:
+        return self.request("PATCH", path, json_body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.request("DELETE", path, **kw)
+
+    def login(self, email: str, password: str = DEFAULT_PASSWORD) -> dict[str, Any]:
+        response = self.post("/api/auth/login/", {"email": email, "password": password})
+        assert response.status_code == 200, response.content
+        tokens = response.json()
+        self.token = tokens["access"]
+        return tokens
+
+
+@pytest.fixture
+def api() -> Api:
+    return Api()
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def authed(user: User) -> Api:
+    """An API client logged in as `user`."""
+    client = Api()
+    client.login(user.email)
+    return client
