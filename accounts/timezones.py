@@ -1,9 +1,11 @@
 """IANA time zone names: the only values a user's `timezone` may take."""
 
 import zoneinfo
+from datetime import date, datetime
 from functools import cache
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 
 @cache
@@ -18,3 +20,8 @@ def is_known_timezone(name: str) -> bool:
 def validate_timezone(name: str) -> None:
     if not is_known_timezone(name):
         raise ValidationError(f"{name!r} is not a known IANA time zone.", code="invalid_timezone")
+
+
+def local_today(timezone_name: str, at: datetime | None = None) -> date:
+    """The calendar date in `timezone_name` at `at` (now by default)."""
+    return (at or timezone.now()).astimezone(zoneinfo.ZoneInfo(timezone_name)).date()

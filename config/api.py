@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.api import router as auth_router
 from config.errors import ApiError, InvalidInput, TooManyRequests
+from habits.api import router as habits_router
 
 logger = logging.getLogger(__name__)
 
@@ -98,3 +99,4 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 
 api.add_router("/auth/", auth_router)
+api.add_router("/habits/", habits_router)

@@ -1,8 +1,10 @@
 """Base schema for request bodies: unknown fields and NUL bytes are refused with a 422."""
 
+import json
 from typing import Any
 
 from ninja import Schema
+from ninja.responses import NinjaJSONEncoder
 from pydantic import ConfigDict, field_validator
 
 
@@ -36,3 +38,9 @@ class ValidationErrorOut(Schema):
     """422: every bad field, each with its path in `loc`."""
 
     detail: list[FieldError]
+
+
+def as_json(schema: type[Schema], obj: Any) -> Any:
+    """`obj` as the API renders it through `schema`: the same JSON for REST and WebSocket."""
+    dumped = schema.from_orm(obj).model_dump(by_alias=False)
+    return json.loads(json.dumps(dumped, cls=NinjaJSONEncoder))

@@ -1,13 +1,18 @@
 """Shared fixtures: real PostgreSQL (pytest-django's test database) and a real Redis DB."""
 
+import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from django.test import Client
 
 from accounts.models import User
 from config.redis import get_redis
+from realtime.groups import user_group
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 
@@ -85,3 +90,54 @@ def authed(user: User) -> Api:
     client = Api()
     client.login(user.email)
     return client
+
+
+class EventProbe:
+    """Listens on a user's channel-layer group in the real Redis layer, like a socket would.
+
+    It owns its layer instance and one event loop, because channels-redis binds a receiving
+    channel's buffers to the loop that first read it.
+    """
+
+    def __init__(self, user_id: int) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+        self.group = user_group(user_id)
+        self.channel = self.loop.run_until_complete(self.layer.new_channel())
+        self.loop.run_until_complete(self.layer.group_add(self.group, self.channel))
+
+    def drain(self, wait: float = 0.3) -> list[dict[str, Any]]:
+        """Every event that arrived, waiting up to `wait` seconds of silence for more."""
+
+        async def collect() -> list[dict[str, Any]]:
+            events = []
+            while True:
+                try:
+                    message = await asyncio.wait_for(self.layer.receive(self.channel), wait)
+                except TimeoutError:
+                    return events
+                events.append(message["event"])
+
+        return self.loop.run_until_complete(collect())
+
+    def types(self, wait: float = 0.3) -> list[str]:
+        return [event["type"] for event in self.drain(wait)]
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.layer.group_discard(self.group, self.channel))
+        self.loop.run_until_complete(self.layer.flush())
+        self.loop.close()
+
+
+@pytest.fixture
+def events_of() -> Iterator[Any]:
+    """`events_of(user)` starts listening to that user's live events."""
+    probes: list[EventProbe] = []
+
+    def listen(user: User) -> EventProbe:
+        probes.append(EventProbe(user.pk))
+        return probes[-1]
+
+    yield listen
+    for probe in probes:
+        probe.close()

@@ -1,8 +1,11 @@
+import datetime
 from typing import Any
 
 import factory
+from django.utils import timezone
 
 from accounts.models import User
+from habits.models import Habit
 
 DEFAULT_PASSWORD = "a-long-enough-passphrase"
 
@@ -18,3 +21,25 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
         password = kwargs.pop("password", DEFAULT_PASSWORD)
         return model_class.objects.create_user(*args, password=password, **kwargs)
+
+
+class HabitFactory(factory.django.DjangoModelFactory):
+    """A useful habit with a text reward, starting today (UTC), active, private."""
+
+    class Meta:
+        model = Habit
+
+    user = factory.SubFactory(UserFactory)
+    action = factory.Sequence(lambda n: f"habit {n}")
+    place = "home"
+    time_of_day = datetime.time(8, 0)
+    is_pleasant = False
+    reward_text = "a cup of tea"
+    periodicity_days = 1
+    repeat_limit = 21
+    start_date = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class PleasantHabitFactory(HabitFactory):
+    is_pleasant = True
+    reward_text = None

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "channels",
     "django_celery_beat",
     "accounts",
+    "habits",
     "realtime",
 ]
 

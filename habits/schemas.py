@@ -1,0 +1,78 @@
+from datetime import date, datetime, time
+from typing import Annotated, Literal
+
+from ninja import Schema
+from pydantic import AfterValidator, Field, StringConstraints, field_serializer
+
+from config.schemas import InputSchema
+from config.types import MAX_ID
+from habits.models import MAX_FIX_MINUTES, MAX_GRACE_MINUTES
+
+
+def _whole_minute(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("is a local time: give HH:MM without an offset")
+    if value.second or value.microsecond:
+        raise ValueError("must be a whole minute, HH:MM")
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_whole_minute)]
+
+
+class HabitIn(InputSchema):
+    action: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    place: Annotated[str, StringConstraints(max_length=255)] = ""
+    time_of_day: LocalTime
+    is_pleasant: bool = False
+    reward_text: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    related_pleasant_habit: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    periodicity_days: Literal[1, 2, 3, 5, 7] = 1
+    repeat_limit: Literal[21, 30, 45] = 21
+    grace_minutes: Annotated[int, Field(ge=0, le=MAX_GRACE_MINUTES)] = 30
+    fix_minutes: Annotated[int, Field(ge=0, le=MAX_FIX_MINUTES)] = 120
+    start_date: date | None = Field(
+        None, description="Local date; today in your timezone if omitted."
+    )
+    is_public: bool = False
+    is_active: bool = True
+
+
+class HabitOut(Schema):
+    id: int
+    action: str
+    place: str
+    time_of_day: time
+    is_pleasant: bool
+    reward_text: str | None
+    related_pleasant_habit: int | None = Field(None, alias="related_pleasant_habit_id")
+    periodicity_days: int
+    repeat_limit: int
+    grace_minutes: int
+    fix_minutes: int
+    start_date: date
+    is_public: bool
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @field_serializer("time_of_day")
+    def _hh_mm(self, value: time) -> str:
+        return value.strftime("%H:%M")
+
+
+class PublicHabitOut(Schema):
+    """A habit in the public feed: what and how often, never who."""
+
+    id: int
+    action: str
+    place: str
+    time_of_day: time
+    is_pleasant: bool
+    reward_text: str | None
+    periodicity_days: int
+    repeat_limit: int
+
+    @field_serializer("time_of_day")
+    def _hh_mm(self, value: time) -> str:
+        return value.strftime("%H:%M")

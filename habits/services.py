@@ -1,0 +1,102 @@
+"""Everything that changes a habit goes through here: rules checked, then one event."""
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+
+from accounts.models import User
+from accounts.timezones import local_today
+from config.errors import Conflict, InvalidInput
+from habits import events
+from habits.models import Habit
+from habits.selectors import habits_rewarded_by
+
+EDITABLE = (
+    "action", "place", "time_of_day", "is_pleasant", "reward_text", "related_pleasant_habit",
+    "periodicity_days", "repeat_limit", "grace_minutes", "fix_minutes", "start_date",
+    "is_public", "is_active",
+)  # fmt: skip
+NOT_YOURS = "Must be one of your own pleasant habits."
+
+
+def _resolve_related(*, user: User, habit_id: int | None) -> Habit | None:
+    if habit_id is None:
+        return None
+    related = Habit.objects.filter(pk=habit_id, user=user).first()
+    if related is None:  # another user's habit is as unknown as a missing one
+        raise InvalidInput.field("related_pleasant_habit", NOT_YOURS)
+    return related
+
+
+def _apply(habit: Habit, data: dict[str, Any]) -> None:
+    for field, value in data.items():
+        if field == "related_pleasant_habit":
+            habit.related_pleasant_habit = _resolve_related(user=habit.user, habit_id=value)
+        elif field in EDITABLE:
+            setattr(habit, field, value)
+
+
+def _snapshot(habit: Habit) -> dict[str, Any]:
+    return {field: getattr(habit, Habit._meta.get_field(field).attname) for field in EDITABLE}
+
+
+def _ensure_not_a_reward(habit: Habit, *, doing: str) -> None:
+    """409 naming the habits that point to `habit`, if any."""
+    pointing = list(habits_rewarded_by(habit).values_list("id", "action")[:10])
+    if pointing:
+        names = ", ".join(f"#{pk} {action!r}" for pk, action in pointing)
+        raise Conflict(
+            f"This pleasant habit is the reward of {names}; it cannot be {doing}. "
+            "Give those habits another reward first."
+        )
+
+
+def _save(habit: Habit) -> None:
+    habit.full_clean(exclude=["user"])
+    try:
+        with transaction.atomic():
+            habit.save()
+    except IntegrityError as exc:
+        # A concurrent change broke a rule between our check and the write (the database
+        # holds every rule too): the state moved under us.
+        raise Conflict("The habit changed concurrently; read it again and retry.") from exc
+
+
+@transaction.atomic
+def habit_create(*, user: User, data: dict[str, Any]) -> Habit:
+    habit = Habit(user=user)
+    _apply(habit, data)
+    if habit.start_date is None:
+        habit.start_date = local_today(user.timezone)
+    _save(habit)
+    events.habit_created_on_commit(habit)
+    return habit
+
+
+@transaction.atomic
+def habit_update(*, habit: Habit, data: dict[str, Any]) -> Habit:
+    """Change only the fields in `data`; no write and no event when nothing changes."""
+    habit = Habit.objects.select_for_update().select_related("user").get(pk=habit.pk)
+    before = _snapshot(habit)
+    _apply(habit, data)
+    if before == _snapshot(habit):
+        return habit
+    if before["is_pleasant"] and not habit.is_pleasant:
+        _ensure_not_a_reward(habit, doing="made useful")
+    _save(habit)
+    events.habit_updated_on_commit(habit)
+    return habit
+
+
+@transaction.atomic
+def habit_delete(*, habit: Habit) -> None:
+    habit = Habit.objects.select_for_update().get(pk=habit.pk)
+    _ensure_not_a_reward(habit, doing="deleted")
+    habit_id, user_id = habit.pk, habit.user_id
+    try:
+        with transaction.atomic():
+            habit.delete()
+    except (ProtectedError, IntegrityError) as exc:
+        raise Conflict("Another habit started pointing to this one; try again.") from exc
+    events.habit_deleted_on_commit(habit_id=habit_id, user_id=user_id)
