@@ -190,4 +190,8 @@ def user_update(*, user: User, timezone_name: str | None = None) -> User:
             raise InvalidInput(problems)
         user.timezone = timezone_name
         user.save(update_fields=["timezone"])
+        # Imported here: instances build on accounts, not the other way round.
+        from instances.services import instances_on_timezone_changed
+
+        instances_on_timezone_changed(user=user)
     return user

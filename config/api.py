@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from accounts.api import router as auth_router
 from config.errors import ApiError, InvalidInput, TooManyRequests
 from habits.api import router as habits_router
+from instances.api import router as instances_router
 
 logger = logging.getLogger(__name__)
 
@@ -100,3 +101,4 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 api.add_router("/auth/", auth_router)
 api.add_router("/habits/", habits_router)
+api.add_router("/instances/", instances_router)

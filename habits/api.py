@@ -13,6 +13,9 @@ from config.types import ObjectId
 from habits import selectors, services
 from habits.models import Habit
 from habits.schemas import HabitIn, HabitOut, PublicHabitOut
+from instances.models import HabitInstance
+from instances.schemas import InstanceOut
+from instances.selectors import instance_list_for_habit
 
 router = Router(tags=["habits"], auth=JWTAuth())
 
@@ -67,3 +70,11 @@ def habit_delete(request: AuthedRequest, habit_id: ObjectId) -> Status:
     habit = get_object_or_404(selectors.habit_list_for(user=request.auth), pk=habit_id)
     services.habit_delete(habit=habit)
     return Status(204, None)
+
+
+@router.get("/{habit_id}/instances/", response=list[InstanceOut])
+@paginate(Pagination)
+def habit_instances(request: AuthedRequest, habit_id: ObjectId) -> QuerySet[HabitInstance]:
+    """The habit's instances, newest first."""
+    habit = get_object_or_404(selectors.habit_list_for(user=request.auth), pk=habit_id)
+    return instance_list_for_habit(habit=habit)

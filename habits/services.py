@@ -11,12 +11,18 @@ from config.errors import Conflict, InvalidInput
 from habits import events
 from habits.models import Habit
 from habits.selectors import habits_rewarded_by
+from instances.services import instances_on_habit_changed, instances_on_habit_created
 
 EDITABLE = (
     "action", "place", "time_of_day", "is_pleasant", "reward_text", "related_pleasant_habit",
     "periodicity_days", "repeat_limit", "grace_minutes", "fix_minutes", "start_date",
     "is_public", "is_active",
 )  # fmt: skip
+# Edits of these fields re-plan the habit's instances that are not yet pending.
+SCHEDULE_FIELDS = {
+    "is_active", "time_of_day", "grace_minutes", "fix_minutes", "start_date",
+    "periodicity_days", "repeat_limit",
+}  # fmt: skip
 NOT_YOURS = "Must be one of your own pleasant habits."
 
 
@@ -70,6 +76,7 @@ def habit_create(*, user: User, data: dict[str, Any]) -> Habit:
     if habit.start_date is None:
         habit.start_date = local_today(user.timezone)
     _save(habit)
+    instances_on_habit_created(habit=habit)
     events.habit_created_on_commit(habit)
     return habit
 
@@ -85,6 +92,9 @@ def habit_update(*, habit: Habit, data: dict[str, Any]) -> Habit:
     if before["is_pleasant"] and not habit.is_pleasant:
         _ensure_not_a_reward(habit, doing="made useful")
     _save(habit)
+    changed = {field for field, value in _snapshot(habit).items() if before[field] != value}
+    if changed & SCHEDULE_FIELDS:
+        instances_on_habit_changed(habit=habit, changed=changed)
     events.habit_updated_on_commit(habit)
     return habit
 

@@ -116,12 +116,17 @@ class EventProbe:
                     message = await asyncio.wait_for(self.layer.receive(self.channel), wait)
                 except TimeoutError:
                     return events
-                events.append(message["event"])
+                # One message may carry many frames (a sweep groups them per user).
+                events.extend(message["events"] if "events" in message else [message["event"]])
 
         return self.loop.run_until_complete(collect())
 
     def types(self, wait: float = 0.3) -> list[str]:
         return [event["type"] for event in self.drain(wait)]
+
+    def of_type(self, prefix: str, wait: float = 0.3) -> list[dict[str, Any]]:
+        """The drained events whose type starts with `prefix` (e.g. "habit.")."""
+        return [event for event in self.drain(wait) if event["type"].startswith(prefix)]
 
     def close(self) -> None:
         self.loop.run_until_complete(self.layer.group_discard(self.group, self.channel))

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from habits.models import Habit
+from instances.models import HabitInstance
 
 DEFAULT_PASSWORD = "a-long-enough-passphrase"
 
@@ -43,3 +44,19 @@ class HabitFactory(factory.django.DjangoModelFactory):
 class PleasantHabitFactory(HabitFactory):
     is_pleasant = True
     reward_text = None
+
+
+def make_instance(
+    habit: Habit, on: datetime.date, at: datetime.datetime, **fields: Any
+) -> HabitInstance:
+    """An instance of `habit` on local date `on` at instant `at`, with the habit's windows."""
+    grace = at + datetime.timedelta(minutes=habit.grace_minutes)
+    return HabitInstance.objects.create(
+        habit=habit,
+        user_id=habit.user_id,
+        date=on,
+        scheduled_at=at,
+        grace_deadline=grace,
+        fix_deadline=grace + datetime.timedelta(minutes=habit.fix_minutes),
+        **fields,
+    )

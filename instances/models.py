@@ -1,0 +1,108 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from habits.models import Habit
+
+
+class Status(models.TextChoices):
+    SCHEDULED = "scheduled"
+    PENDING = "pending"
+    COMPLETED = "completed"
+    COMPLETED_LATE = "completed_late"
+    MISSED = "missed"
+    FIX_EXPIRED = "fix_expired"
+
+
+OPEN_STATUSES = (Status.SCHEDULED, Status.PENDING, Status.MISSED)
+DONE_STATUSES = (Status.COMPLETED, Status.COMPLETED_LATE)
+
+
+class Source(models.TextChoices):
+    WEB = "web"
+    TELEGRAM = "telegram"
+    API = "api"
+
+
+class HabitInstance(models.Model):
+    """One scheduled occurrence of a habit on a local date of its owner."""
+
+    habit = models.ForeignKey(Habit, on_delete=models.CASCADE, related_name="instances")
+    # Copied from the habit so "today for a user" needs no join.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField(help_text="Local date in the owner's timezone.")
+    scheduled_at = models.DateTimeField()
+    grace_deadline = models.DateTimeField()
+    fix_deadline = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, blank=True, default="")
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    missed_notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["habit", "date"], name="instance_one_per_habit_and_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(scheduled_at__lte=models.F("grace_deadline"))
+                & Q(grace_deadline__lte=models.F("fix_deadline")),
+                name="instance_deadlines_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="instance_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    completed_at__isnull=True, status__in=[*OPEN_STATUSES, Status.FIX_EXPIRED]
+                )
+                | Q(completed_at__isnull=False, status__in=DONE_STATUSES),
+                name="instance_completed_at_iff_done",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "date"], name="instance_user_day"),
+            models.Index(fields=["habit", "-date"], name="instance_habit_recent"),
+            # The sweep's three transitions, each reading only the rows that are due.
+            models.Index(
+                fields=["scheduled_at"],
+                condition=Q(status=Status.SCHEDULED),
+                name="instance_due_pending",
+            ),
+            models.Index(
+                fields=["grace_deadline"],
+                condition=Q(status=Status.PENDING),
+                name="instance_due_missed",
+            ),
+            models.Index(
+                fields=["fix_deadline"],
+                condition=Q(status=Status.MISSED),
+                name="instance_due_expired",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.habit_id} on {self.date}: {self.status}"
+
+
+class GeneratedDay(models.Model):
+    """A (timezone, local date) the periodic generation has fully covered.
+
+    The periodic run skips these, so a run with nothing new to insert costs almost nothing.
+    Anything that changes one habit's or one user's schedule generates for it directly.
+    """
+
+    timezone = models.CharField(max_length=64)
+    date = models.DateField()
+    generated_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["timezone", "date"], name="generated_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.timezone} {self.date}"

@@ -1,0 +1,50 @@
+"""The periodic tasks beat runs, stored in the database and editable in the admin.
+
+Beat runs in UTC; every local-time rule lives in the task code.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    task: str
+    every_seconds: int
+    description: str
+
+
+SCHEDULES = (
+    Schedule("Generate habit instances", "instances.generate", 300,
+             "Creates instances for every user's current and next local date."),
+    Schedule("Sweep instance deadlines", "instances.sweep", 30,
+             "Moves due instances to pending, missed or fix_expired (within 60 s of the moment)."),
+)  # fmt: skip
+
+
+@transaction.atomic
+def schedules_install() -> list[PeriodicTask]:
+    """Create each schedule once; leave an existing row's timing alone (the admin owns it)."""
+    installed = []
+    for schedule in SCHEDULES:
+        interval, _ = IntervalSchedule.objects.get_or_create(
+            every=schedule.every_seconds, period=IntervalSchedule.SECONDS
+        )
+        task, created = PeriodicTask.objects.select_for_update().get_or_create(
+            name=schedule.name,
+            defaults={
+                "task": schedule.task,
+                "interval": interval,
+                "description": schedule.description,
+                # A sweep that waited longer than its period is stale: the next one covers it.
+                "expire_seconds": schedule.every_seconds,
+            },
+        )
+        if not created and task.task != schedule.task:
+            task.task = schedule.task
+            task.save(update_fields=["task"])
+        installed.append(task)
+    return installed

@@ -1,0 +1,34 @@
+from collections.abc import Iterable
+from datetime import date
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from accounts.timezones import local_today
+from habits.models import Habit
+from instances.models import HabitInstance
+
+
+def instance_list_for(*, user: User) -> QuerySet[HabitInstance]:
+    """The user's instances, with the habit loaded for the payload (one join, no N+1)."""
+    return HabitInstance.objects.filter(user=user).select_related("habit")
+
+
+def instance_list_today(*, user: User, today: date | None = None) -> QuerySet[HabitInstance]:
+    """Instances on the user's current local date, of active habits, in time order."""
+    today = today or local_today(user.timezone)
+    return (
+        instance_list_for(user=user)
+        .filter(date=today, habit__is_active=True)
+        .order_by("scheduled_at", "id")
+    )
+
+
+def instance_list_for_habit(*, habit: Habit) -> QuerySet[HabitInstance]:
+    return (
+        HabitInstance.objects.filter(habit=habit).select_related("habit").order_by("-date", "-id")
+    )
+
+
+def instances_by_ids(ids: Iterable[int]) -> QuerySet[HabitInstance]:
+    return HabitInstance.objects.filter(pk__in=list(ids)).select_related("habit").order_by("id")

@@ -1,0 +1,281 @@
+"""The instance state machine: generation, completion and the deadline sweep.
+
+Every transition is a conditional write (row lock or `WHERE status IN (...)`), so the web,
+the bot and the sweep can race on one instance and exactly one of them changes it.
+"""
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Case, Q, Value, When
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.timezones import local_today
+from config.errors import Conflict
+from habits.models import Habit
+from instances import events, generation, tasks
+from instances.generation import Scope, status_by_clock
+from instances.models import (
+    DONE_STATUSES,
+    OPEN_STATUSES,
+    GeneratedDay,
+    HabitInstance,
+    Source,
+    Status,
+)
+from instances.schedule import LocalDay, current_and_next_day, local_day, occurrence_index
+from realtime import presence
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 5_000
+# Other advisory locks of the project must not reuse this number.
+GENERATION_LOCK_KEY = 0x6E4E
+KEEP_GENERATED_DAYS = timedelta(days=3)
+
+
+# --- generation ----------------------------------------------------------------------------
+
+
+def _days_for(timezones: Iterable[str], now: datetime) -> list[LocalDay]:
+    return [local_day(tz, on) for tz in set(timezones) for on in current_and_next_day(tz, now)]
+
+
+def instances_generate_for(
+    *,
+    habit_ids: Sequence[int] = (),
+    user_ids: Sequence[int] = (),
+    dates: Sequence[date] = (),
+    now: datetime | None = None,
+) -> list[int]:
+    """Generate for some habits or users, on their current and next local date (or `dates`).
+
+    Called when a habit is created, re-activated or re-scheduled, or a user changes
+    timezone; runs inside the caller's transaction and announces new rows after commit.
+    """
+    now = now or timezone.now()
+    users = User.objects.all()
+    if user_ids:
+        users = users.filter(pk__in=user_ids)
+    if habit_ids:
+        users = users.filter(habits__in=habit_ids)
+    timezones = set(users.values_list("timezone", flat=True))
+    if dates:
+        days = [local_day(tz, on) for tz in timezones for on in dates]
+    else:
+        days = _days_for(timezones, now)
+    created = generation.generate(days=days, now=now, scope=Scope(habit_ids, user_ids))
+    events.instances_changed_on_commit(
+        type=events.INSTANCE_CREATED, ids=[row[0] for row in created]
+    )
+    if any(status != Status.SCHEDULED for _, _, status in created):
+        # Already under way (created after its time): the sweep sends its reminder now
+        # rather than at its next tick.
+        tasks.sweep_instances.delay_on_commit()
+    return [row[0] for row in created]
+
+
+@transaction.atomic
+def instances_generate(*, now: datetime | None = None) -> int:
+    """The periodic run: every user's current and next local date, in one statement.
+
+    Days already covered (`GeneratedDay`) are skipped, so a re-run with nothing new is
+    nearly free. Only users with a socket open are told about the new rows.
+    """
+    now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor
+        ):  # one run at a time; a second one waits, then finds nothing
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [GENERATION_LOCK_KEY])
+    timezones = set(User.objects.values_list("timezone", flat=True).distinct())
+    wanted = _days_for(timezones, now)
+    done = set(
+        GeneratedDay.objects.filter(
+            timezone__in=timezones, date__in={d.date for d in wanted}
+        ).values_list("timezone", "date")
+    )
+    days = [d for d in wanted if (d.timezone, d.date) not in done]
+    created = generation.generate(days=days, now=now)
+    GeneratedDay.objects.bulk_create(
+        [GeneratedDay(timezone=d.timezone, date=d.date) for d in days], ignore_conflicts=True
+    )
+    GeneratedDay.objects.filter(date__lt=(now - KEEP_GENERATED_DAYS).date()).delete()
+    online = presence.online_user_ids()
+    events.instances_changed_on_commit(
+        type=events.INSTANCE_CREATED, ids=[pk for pk, user_id, _ in created if user_id in online]
+    )
+    return len(created)
+
+
+# --- habit lifecycle -------------------------------------------------------------------------
+
+
+def _retime_scheduled(instances: Iterable[HabitInstance], *, now: datetime) -> list[int]:
+    """Recompute times of not-yet-pending instances from their habit and owner's timezone."""
+    changed = []
+    for instance in instances:
+        habit = instance.habit
+        at = local_day(habit.user.timezone, instance.date).resolve(habit.time_of_day)
+        grace = at + timedelta(minutes=habit.grace_minutes)
+        fix = grace + timedelta(minutes=habit.fix_minutes)
+        if (instance.scheduled_at, instance.grace_deadline, instance.fix_deadline) == (
+            at,
+            grace,
+            fix,
+        ):
+            continue
+        instance.scheduled_at, instance.grace_deadline, instance.fix_deadline = at, grace, fix
+        instance.status = status_by_clock(at, grace, fix, now)
+        changed.append(instance)
+    HabitInstance.objects.bulk_update(
+        changed, ["scheduled_at", "grace_deadline", "fix_deadline", "status", "updated_at"]
+    )
+    return [i.pk for i in changed]
+
+
+def instances_on_habit_created(*, habit: Habit) -> None:
+    instances_generate_for(habit_ids=[habit.pk])
+
+
+def instances_on_habit_changed(*, habit: Habit, changed: set[str]) -> None:
+    """Keep the not-yet-pending instances in step with an edited habit.
+
+    Deactivated: its scheduled instances go (history stays). Occurrence rule changed: the
+    scheduled ones that no longer fall on their date go. Then the times of the rest follow
+    the habit, and any occurrence now due is generated.
+    """
+    now = timezone.now()
+    scheduled = HabitInstance.objects.filter(habit=habit, status=Status.SCHEDULED)
+    if not habit.is_active:
+        scheduled.delete()
+        return
+    if changed & {"start_date", "periodicity_days", "repeat_limit"}:
+        gone = [
+            i.pk
+            for i in scheduled
+            if occurrence_index(
+                start_date=habit.start_date,
+                periodicity_days=habit.periodicity_days,
+                repeat_limit=habit.repeat_limit,
+                on=i.date,
+            )
+            is None
+        ]
+        HabitInstance.objects.filter(pk__in=gone).delete()
+    if changed & {"time_of_day", "grace_minutes", "fix_minutes"}:
+        retimed = _retime_scheduled(scheduled.select_related("habit__user"), now=now)
+        events.instances_changed_on_commit(type=events.INSTANCE_UPDATED, ids=retimed)
+    instances_generate_for(habit_ids=[habit.pk], now=now)
+
+
+def instances_on_timezone_changed(*, user: User) -> None:
+    """A user moved: scheduled instances take the new offsets, new local dates are covered."""
+    now = timezone.now()
+    scheduled = HabitInstance.objects.filter(user=user, status=Status.SCHEDULED)
+    retimed = _retime_scheduled(scheduled.select_related("habit__user"), now=now)
+    events.instances_changed_on_commit(type=events.INSTANCE_UPDATED, ids=retimed)
+    instances_generate_for(user_ids=[user.pk], now=now)
+
+
+# --- completion ------------------------------------------------------------------------------
+
+
+def completion_status(instance: HabitInstance, at: datetime) -> Status | None:
+    """What completing at `at` makes of an open instance; None when the fix window is over."""
+    if at <= instance.grace_deadline:
+        return Status.COMPLETED
+    if at <= instance.fix_deadline:
+        return Status.COMPLETED_LATE
+    return None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    instance: HabitInstance
+    refusal: str | None = None
+
+
+@transaction.atomic
+def _complete_locked(*, instance_id: int, at: datetime, source: Source) -> _Outcome:
+    instance = (
+        HabitInstance.objects.select_for_update(of=("self",))
+        .select_related("habit", "user")
+        .get(pk=instance_id)
+    )
+    if instance.status in DONE_STATUSES:
+        return _Outcome(instance)
+    if instance.status == Status.FIX_EXPIRED:
+        return _Outcome(instance, "The fix window of this instance has closed.")
+    if instance.date > local_today(instance.user.timezone, at):
+        return _Outcome(instance, "This instance is on a future date; it cannot be done yet.")
+    status = completion_status(instance, at)
+    if status is None:
+        instance.status = Status.FIX_EXPIRED
+        refusal = "The fix window of this instance has closed."
+    else:
+        instance.status, instance.completed_at, instance.source = status, at, source
+        refusal = None
+    instance.save(update_fields=["status", "completed_at", "source", "updated_at"])
+    events.instance_updated_on_commit(instance)
+    return _Outcome(instance, refusal)
+
+
+def instance_complete(*, instance: HabitInstance, at: datetime, source: Source) -> HabitInstance:
+    """Mark done at `at`; the clock decides completed / completed_late. Safe to call twice.
+
+    Too late: the instance becomes fix_expired (committed) and the call is refused (409).
+    """
+    outcome = _complete_locked(instance_id=instance.pk, at=at, source=source)
+    if outcome.refusal:
+        raise Conflict(outcome.refusal)
+    return outcome.instance
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+
+def _due(now: datetime) -> Q:
+    """Open instances whose next moment has come (each arm served by a partial index)."""
+    return (
+        Q(status=Status.SCHEDULED, scheduled_at__lte=now)
+        | Q(status=Status.PENDING, grace_deadline__lt=now)
+        | Q(status=Status.MISSED, fix_deadline__lt=now)
+    )
+
+
+def _status_at(now: datetime) -> Case:
+    return Case(
+        When(fix_deadline__lt=now, then=Value(Status.FIX_EXPIRED)),
+        When(grace_deadline__lt=now, then=Value(Status.MISSED)),
+        default=Value(Status.PENDING),
+    )
+
+
+@transaction.atomic
+def _sweep_batch(now: datetime) -> list[int]:
+    # SKIP LOCKED: rows another sweep or a completion holds are theirs to change; a second
+    # sweep running at once takes disjoint rows, so each instance changes once.
+    due = HabitInstance.objects.filter(_due(now)).select_for_update(skip_locked=True)
+    ids = list(due.values_list("id", flat=True)[:SWEEP_BATCH])
+    if ids:
+        HabitInstance.objects.filter(pk__in=ids, status__in=OPEN_STATUSES).update(
+            status=_status_at(now), updated_at=now
+        )
+        events.instances_changed_on_commit(type=events.INSTANCE_UPDATED, ids=ids)
+    return ids
+
+
+def instances_sweep(*, now: datetime | None = None) -> int:
+    """Move every due instance to the status the clock gives it; returns how many moved."""
+    now = now or timezone.now()
+    moved = 0
+    while True:
+        ids = _sweep_batch(now)
+        moved += len(ids)
+        if len(ids) < SWEEP_BATCH:
+            return moved

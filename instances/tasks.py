@@ -1,0 +1,30 @@
+"""Thin, idempotent Celery entry points; the work is in `instances.services`."""
+
+import redis
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from instances import services
+
+# The database or Redis being away is worth a retry with backoff; anything else is a bug.
+RETRYABLE = (OperationalError, InterfaceError, redis.RedisError, ConnectionError)
+RETRY_POLICY = {
+    "autoretry_for": RETRYABLE,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 5,
+    "acks_late": True,  # safe: both tasks are idempotent
+}
+
+
+@shared_task(name="instances.generate", **RETRY_POLICY)
+def generate_instances() -> int:
+    """Create every missing instance for every user's current and next local date."""
+    return services.instances_generate()
+
+
+@shared_task(name="instances.sweep", **RETRY_POLICY)
+def sweep_instances() -> int:
+    """Move due instances to pending, missed or fix_expired."""
+    return services.instances_sweep()

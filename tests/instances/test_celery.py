@@ -1,0 +1,197 @@
+"""Celery for real: a worker process running the tasks, the beat rows, on-commit enqueueing."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.db import transaction
+
+from config.celery import app
+from config.redis import get_redis
+from instances import tasks
+from instances.models import HabitInstance, Status
+from instances.schedules import SCHEDULES, schedules_install
+from tests.factories import HabitFactory, make_instance
+
+ROOT = Path(__file__).resolve().parents[2]
+QUEUE = "celery"
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("the condition did not come true in time")
+
+
+@pytest.fixture
+def worker(transactional_db: None) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process on the test database and the test Redis."""
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "-l",
+            "info",
+            "-n",
+            f"test-{uuid.uuid4().hex[:8]}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    output = process.stdout.read() if process.stdout else ""
+    assert "Traceback" not in output, output
+
+
+def test_a_real_worker_generates_and_sweeps_and_the_owner_hears_of_it(worker, user, events_of):
+    habit = HabitFactory(user=user, start_date=datetime.now(UTC).date() - timedelta(days=1))
+    probe = events_of(user)
+
+    tasks.generate_instances.delay()
+    wait_for(lambda: HabitInstance.objects.filter(habit=habit).count() == 2)
+
+    HabitInstance.objects.filter(habit=habit).update(
+        scheduled_at=datetime.now(UTC) - timedelta(minutes=1),
+        grace_deadline=datetime.now(UTC) + timedelta(minutes=30),
+        fix_deadline=datetime.now(UTC) + timedelta(minutes=60),
+    )
+    tasks.sweep_instances.delay()
+    wait_for(
+        lambda: (
+            set(HabitInstance.objects.filter(habit=habit).values_list("status", flat=True))
+            == {Status.PENDING}
+        )
+    )
+
+    updates = probe.of_type("instance.updated", wait=2.0)
+    assert sorted(u["data"]["status"] for u in updates) == ["pending", "pending"]
+
+
+@pytest.mark.django_db
+def test_the_schedule_set_up_twice_leaves_one_row_per_name_naming_registered_tasks():
+    from django_celery_beat.models import PeriodicTask
+
+    schedules_install()
+    schedules_install()
+    app.loader.import_default_modules()
+
+    rows = PeriodicTask.objects.filter(name__in=[s.name for s in SCHEDULES])
+    assert sorted(rows.values_list("name", flat=True)) == sorted(s.name for s in SCHEDULES)
+    for row in rows:
+        assert row.task in app.tasks, row.task
+    sweep = rows.get(task="instances.sweep")
+    assert sweep.interval.every <= 30  # reminders within 60 s of their moment
+
+
+@pytest.mark.django_db
+def test_the_set_up_keeps_an_admin_edit_of_the_timing():
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    schedules_install()
+    slower, _ = IntervalSchedule.objects.get_or_create(every=600, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.filter(task="instances.generate").update(interval=slower)
+
+    schedules_install()
+
+    assert PeriodicTask.objects.get(task="instances.generate").interval.every == 600
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_enqueued_in_a_rolled_back_transaction_is_never_sent():
+    broker = get_redis()
+
+    def enqueue_then_fail() -> None:
+        with transaction.atomic():
+            tasks.sweep_instances.delay_on_commit()
+            raise RuntimeError("the request failed after enqueueing")
+
+    with pytest.raises(RuntimeError):
+        enqueue_then_fail()
+    assert broker.llen(QUEUE) == 0
+
+    with transaction.atomic():
+        tasks.sweep_instances.delay_on_commit()
+        assert broker.llen(QUEUE) == 0
+    assert broker.llen(QUEUE) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_habit_created_after_its_time_asks_for_a_sweep_once_committed(user):
+    from habits.services import habit_create
+
+    noon = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+    with time_machine.travel(noon, tick=False):
+        habit_create(
+            user=user,
+            data={
+                "action": "run",
+                "time_of_day": time_of_day(11, 55),
+                "reward_text": "tea",
+                "start_date": noon.date(),
+            },
+        )
+        habit_create(
+            user=user,
+            data={
+                "action": "read",
+                "time_of_day": time_of_day(20, 0),
+                "reward_text": "tea",
+                "start_date": noon.date(),
+            },
+        )
+
+    assert get_redis().llen(QUEUE) == 1  # only the habit already under way asked
+
+
+def test_task_retry_policy_is_bounded():
+    for task in (tasks.generate_instances, tasks.sweep_instances):
+        assert task.max_retries == 5
+        assert task.acks_late is True
+        assert task.autoretry_for
+
+
+@pytest.mark.django_db
+def test_tasks_find_nothing_to_do_quietly(user):
+    assert tasks.sweep_instances.apply().get() == 0
+    make_instance(
+        HabitFactory(user=user, start_date=date(2026, 6, 15)),
+        date(2026, 6, 15),
+        datetime(2026, 6, 15, 8, 0, tzinfo=UTC),
+    )
+    assert tasks.sweep_instances.apply().get() == 1
+    assert tasks.sweep_instances.apply().get() == 0

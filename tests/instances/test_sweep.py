@@ -1,0 +1,131 @@
+"""The deadline sweep: transitions at exact deadlines, late sweeps, overlaps (C6, C8)."""
+
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from django.db import connection
+
+from instances.models import HabitInstance, Status
+from instances.services import instances_generate, instances_sweep
+from tests.factories import HabitFactory, make_instance
+
+pytestmark = pytest.mark.django_db
+
+AT = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)
+GRACE = AT + timedelta(minutes=30)
+FIX = GRACE + timedelta(minutes=120)
+US = timedelta(microseconds=1)
+
+
+@pytest.fixture
+def instance(user) -> HabitInstance:
+    return make_instance(
+        HabitFactory(user=user, start_date=date(2026, 6, 15)), date(2026, 6, 15), AT
+    )
+
+
+def _status_after_sweep(instance, now) -> str:
+    instances_sweep(now=now)
+    instance.refresh_from_db()
+    return instance.status
+
+
+@pytest.mark.parametrize(
+    ("now", "status"),
+    [
+        (AT - US, Status.SCHEDULED),
+        (AT, Status.PENDING),
+        (GRACE, Status.PENDING),
+        (GRACE + US, Status.MISSED),
+        (FIX, Status.MISSED),
+        (FIX + US, Status.FIX_EXPIRED),
+    ],
+    ids=["before", "at-time", "at-grace", "past-grace", "at-fix", "past-fix"],
+)
+def test_the_sweep_moves_an_instance_to_what_the_clock_says(instance, now, status):
+    assert _status_after_sweep(instance, now) == status
+
+
+def test_successive_sweeps_walk_the_whole_machine(instance):
+    assert [_status_after_sweep(instance, now) for now in (AT, GRACE + US, FIX + US)] == [
+        Status.PENDING,
+        Status.MISSED,
+        Status.FIX_EXPIRED,
+    ]
+
+
+def test_done_instances_are_never_touched(instance):
+    HabitInstance.objects.filter(pk=instance.pk).update(status=Status.COMPLETED, completed_at=AT)
+
+    assert _status_after_sweep(instance, FIX + timedelta(days=1)) == Status.COMPLETED
+
+
+def test_a_sweep_twice_changes_each_instance_once_and_tells_once(
+    instance, user, events_of, django_capture_on_commit_callbacks
+):
+    probe = events_of(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = instances_sweep(now=AT)
+        second = instances_sweep(now=AT)
+
+    assert (first, second) == (1, 0)
+    updates = probe.of_type("instance.updated")
+    assert [u["data"]["status"] for u in updates] == ["pending"]
+
+
+def test_a_sweep_of_many_instances_groups_the_frames_per_user(
+    user, events_of, django_capture_on_commit_callbacks
+):
+    for _ in range(30):
+        make_instance(HabitFactory(user=user, start_date=date(2026, 6, 15)), date(2026, 6, 15), AT)
+    probe = events_of(user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert instances_sweep(now=AT) == 30
+
+    assert len(probe.of_type("instance.updated")) == 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_sweeps_change_each_instance_once(user):
+    for _ in range(200):
+        make_instance(HabitFactory(user=user, start_date=date(2026, 6, 15)), date(2026, 6, 15), AT)
+    barrier = threading.Barrier(3)
+    moved, errors = [], []
+
+    def sweep() -> None:
+        try:
+            barrier.wait()
+            moved.append(instances_sweep(now=GRACE + US))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sum(moved) == 200
+    assert set(HabitInstance.objects.values_list("status", flat=True)) == {Status.MISSED}
+
+
+def test_after_26_hours_without_worker_and_beat_everything_is_resolved_once():
+    habit = HabitFactory(time_of_day=time(8, 0), start_date=date(2026, 6, 1))
+    down_at = datetime(2026, 6, 15, 7, 0, tzinfo=UTC)
+    instances_generate(now=down_at)  # the 15th and 16th exist, scheduled
+    back_at = down_at + timedelta(hours=26)  # 09:00 on the 16th
+
+    instances_generate(now=back_at)
+    instances_sweep(now=back_at)
+
+    by_date = dict(HabitInstance.objects.filter(habit=habit).values_list("date", "status"))
+    assert by_date == {
+        date(2026, 6, 15): Status.FIX_EXPIRED,  # its whole fix window passed while we were down
+        date(2026, 6, 16): Status.MISSED,  # 08:00 + 30 min grace passed; fixable until 10:30
+        date(2026, 6, 17): Status.SCHEDULED,
+    }
