@@ -59,6 +59,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def clean(self) -> None:
+        # Every way in (API, admin, shell with full_clean) stores the one matchable form.
+        super().clean()
+        self.email = normalize_email(self.email)
+
 
 class RefreshToken(models.Model):
     """One issued refresh token. Rotation marks it used; a family is one login's chain."""

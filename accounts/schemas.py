@@ -1,18 +1,50 @@
 from datetime import datetime
 from typing import Annotated
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from ninja import Schema
-from pydantic import EmailStr, StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
+from accounts.timezones import is_known_timezone
 from config.schemas import InputSchema
 
+
+def _known_timezone(name: str) -> str:
+    if not is_known_timezone(name):
+        raise ValueError(f"{name!r} is not a known IANA time zone")
+    return name
+
+
+def _email_address(value: str) -> str:
+    # Django's validator, not pydantic's EmailStr: EmailStr rewrites IDN domains, and the
+    # stored address must be the one the person types at login.
+    try:
+        validate_email(value.strip())
+    except ValidationError as exc:
+        raise ValueError("enter a valid email address") from exc
+    return value
+
+
+def _strong_password(value: str) -> str:
+    try:
+        validate_password(value)
+    except ValidationError as exc:
+        raise ValueError(" ".join(exc.messages)) from exc
+    return value
+
+
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-TimezoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+NewPassword = Annotated[Password, AfterValidator(_strong_password)]
+TimezoneName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_timezone)
+]
 
 
 class RegisterIn(InputSchema):
-    email: Annotated[EmailStr, StringConstraints(max_length=254)]
-    password: Password
+    email: Annotated[str, StringConstraints(max_length=254), AfterValidator(_email_address)]
+    password: NewPassword
     timezone: TimezoneName = "UTC"
 
 
@@ -27,7 +59,7 @@ class RefreshIn(InputSchema):
 
 class PasswordChangeIn(InputSchema):
     old_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class MePatch(InputSchema):

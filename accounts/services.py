@@ -93,13 +93,12 @@ def token_pair_issue(*, user: User, family: uuid.UUID | None = None) -> TokenPai
 def user_login(*, request: HttpRequest, email: str, password: str, ip: str) -> TokenPair:
     """Tokens for the right password; one message for a missing user and a wrong password."""
     email = normalize_email(email)
-    throttle.ensure_login_allowed(email=email, ip=ip)
+    throttle.login_attempt_begin(email=email, ip=ip)
     # authenticate() hashes even for an unknown e-mail, so timing does not tell them apart.
     user = authenticate(request, username=email, password=password)
     if user is None:
-        throttle.record_login_failure(email=email, ip=ip)
         raise Unauthorized(INVALID_LOGIN)
-    throttle.clear_login_failures(email=email)
+    throttle.login_attempt_succeeded(email=email, ip=ip)
     with transaction.atomic():
         return token_pair_issue(user=user)
 

@@ -1,6 +1,8 @@
 """Failed-login counters in Redis, per e-mail and per client address.
 
-Counting stays atomic across web processes (INCR); a window starts at the first failure.
+An attempt is counted *before* the password is checked (one atomic INCR per key), so a
+burst of parallel guesses cannot all slip through between a check and an increment; a
+successful login gives its attempt back. A window starts at the first attempt.
 If Redis does not answer, logins are let through and the outage is logged: locking every
 user out because the cache is down would be the worse failure.
 """
@@ -30,24 +32,8 @@ def _keys(email: str, ip: str) -> LoginKeys:
     return LoginKeys(email=f"aht:login-fail:email:{digest}", ip=f"aht:login-fail:ip:{ip}")
 
 
-def ensure_login_allowed(*, email: str, ip: str) -> None:
-    """Raise 429 while either counter is at its limit; a right password does not help then."""
-    keys = _keys(email, ip)
-    try:
-        client = get_redis()
-        by_email, by_ip = client.mget(keys.email, keys.ip)
-        ttl = max(client.ttl(keys.email), client.ttl(keys.ip), 1)
-    except redis.RedisError:
-        logger.warning("login throttle unavailable: Redis does not answer")
-        return
-    if (
-        int(by_email or 0) >= settings.LOGIN_THROTTLE_PER_EMAIL
-        or int(by_ip or 0) >= settings.LOGIN_THROTTLE_PER_IP
-    ):
-        raise TooManyRequests("Too many failed logins; try again later.", retry_after=ttl)
-
-
-def record_login_failure(*, email: str, ip: str) -> None:
+def login_attempt_begin(*, email: str, ip: str) -> None:
+    """Count this attempt; 429 if it goes past either limit (a right password does not help)."""
     keys = _keys(email, ip)
     window = settings.LOGIN_THROTTLE_WINDOW_SECONDS
     try:
@@ -55,13 +41,22 @@ def record_login_failure(*, email: str, ip: str) -> None:
             for key in (keys.email, keys.ip):
                 pipe.incr(key)
                 pipe.expire(key, window, nx=True)
-            pipe.execute()
+            pipe.ttl(keys.email)
+            by_email, _, by_ip, _, ttl = pipe.execute()
     except redis.RedisError:
         logger.warning("login throttle unavailable: Redis does not answer")
+        return
+    if by_email > settings.LOGIN_THROTTLE_PER_EMAIL or by_ip > settings.LOGIN_THROTTLE_PER_IP:
+        raise TooManyRequests("Too many failed logins; try again later.", retry_after=max(ttl, 1))
 
 
-def clear_login_failures(*, email: str) -> None:
+def login_attempt_succeeded(*, email: str, ip: str) -> None:
+    """A right password clears the e-mail's count and gives the address its attempt back."""
+    keys = _keys(email, ip)
     try:
-        get_redis().delete(_keys(email, "").email)
+        with get_redis().pipeline() as pipe:
+            pipe.delete(keys.email)
+            pipe.decr(keys.ip)
+            pipe.execute()
     except redis.RedisError:
         logger.warning("login throttle unavailable: Redis does not answer")

@@ -7,10 +7,17 @@ from functools import cache
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+# In the tz database but not places: their meaning depends on the host or is a test zone.
+NOT_PLACES = frozenset({"localtime", "Factory", "posixrules", "posix", "right"})
+
 
 @cache
 def known_timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in NOT_PLACES and not name.startswith(("posix/", "right/"))
+    )
 
 
 def is_known_timezone(name: str) -> bool:

@@ -60,6 +60,8 @@ def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
         return _error(request, 422, exc.as_detail())
     if isinstance(exc, TooManyRequests):
         return _error(request, 429, exc.message, **{"Retry-After": str(exc.retry_after)})
+    if exc.status_code == 401:
+        return _error(request, 401, exc.message, **{"WWW-Authenticate": "Bearer"})
     return _error(request, exc.status_code, exc.message)
 
 
@@ -80,7 +82,12 @@ def on_model_validation_error(request: HttpRequest, exc: DjangoValidationError) 
 
 @api.exception_handler(AuthenticationError)
 def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "Authentication credentials were not provided or are not valid.")
+    return _error(
+        request,
+        401,
+        "Authentication credentials were not provided or are not valid.",
+        **{"WWW-Authenticate": "Bearer"},
+    )
 
 
 @api.exception_handler(HttpError)

@@ -59,7 +59,9 @@ def test_database_refuses_a_case_variant_even_past_the_api(db):
         User.objects.bulk_create([User(email="ANN@example.com")])
 
 
-@pytest.mark.parametrize("tz", ["Mars/Phobos", "utc+3", "../../etc/passwd", ""])
+@pytest.mark.parametrize(
+    "tz", ["Mars/Phobos", "utc+3", "../../etc/passwd", "", "localtime", "Factory", "posix/UTC"]
+)
 def test_unknown_timezone_is_422_naming_timezone(api, tz):
     response = api.post(REGISTER, {**GOOD, "timezone": tz})
 
@@ -81,7 +83,7 @@ def test_every_bad_field_is_named_at_once(api):
 
     assert response.status_code == 422
     named = {tuple(loc) for loc in _locs(response)}
-    assert {("body", "email"), ("body", "password")} <= named
+    assert named == {("body", "email"), ("body", "password"), ("body", "timezone")}
 
 
 @pytest.mark.parametrize(
@@ -118,3 +120,21 @@ def test_garbage_bodies_are_4xx_and_create_nothing(api, raw, content_type):
     assert response.status_code == 422
     assert response["Content-Type"].startswith("application/json")
     assert not User.objects.exists()
+
+
+def test_an_idn_address_is_stored_as_typed_so_the_same_text_logs_in(api):
+    email = "b@xn--80ak6aa92e.com"
+    assert api.post(REGISTER, {**GOOD, "email": email}).status_code == 201
+
+    response = api.post("/api/auth/login/", {"email": email, "password": GOOD["password"]})
+
+    assert response.status_code == 200
+
+
+def test_an_address_saved_through_the_model_rules_is_normalised(db):
+    user = User(email="Mixed.Case@Example.COM")
+    user.set_password(GOOD["password"])
+    user.full_clean()  # what the admin runs before saving
+    user.save()
+
+    assert user.email == "mixed.case@example.com"
