@@ -17,6 +17,7 @@ from accounts import throttle, tokens
 from accounts.models import RefreshToken, User, normalize_email
 from accounts.timezones import is_known_timezone
 from config.errors import FieldProblem, InvalidInput, Unauthorized
+from realtime.broadcast import revoke_sessions
 
 INVALID_LOGIN = "Invalid email or password."
 
@@ -155,6 +156,8 @@ def _end_every_token(user: User) -> None:
         revoked_at=timezone.now()
     )
     user.refresh_from_db(fields=["token_version"])
+    user_id, version = user.pk, user.token_version
+    transaction.on_commit(lambda: revoke_sessions(user_id=user_id, version=version))
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from config.errors import Conflict, InvalidInput
 from habits import events
 from habits.models import Habit
 from habits.selectors import habits_rewarded_by
+from habits.stats_cache import stats_refresh
 from instances.services import instances_on_habit_changed, instances_on_habit_created
 
 EDITABLE = (
@@ -96,6 +97,7 @@ def habit_update(*, habit: Habit, data: dict[str, Any]) -> Habit:
     if changed & SCHEDULE_FIELDS:
         instances_on_habit_changed(habit=habit, changed=changed)
     events.habit_updated_on_commit(habit)
+    events.stats_changed_on_commit(habit)
     return habit
 
 
@@ -110,3 +112,4 @@ def habit_delete(*, habit: Habit) -> None:
     except (ProtectedError, IntegrityError) as exc:
         raise Conflict("Another habit started pointing to this one; try again.") from exc
     events.habit_deleted_on_commit(habit_id=habit_id, user_id=user_id)
+    transaction.on_commit(lambda: stats_refresh(invalidate=[habit_id], recompute=[]))

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from config.schemas import as_json
+from habits.events import stats_changed
 from instances.models import HabitInstance
 from instances.schemas import InstanceOut
 from instances.selectors import instances_by_ids
@@ -32,14 +33,20 @@ def instances_changed_on_commit(*, type: str, ids: Iterable[int]) -> None:
         return
 
     def send() -> None:
-        for user_id, payloads in _payloads_by_user(instances_by_ids(ids)).items():
+        instances = list(instances_by_ids(ids))
+        for user_id, payloads in _payloads_by_user(instances).items():
             broadcast_many(user_id=user_id, type=type, items=payloads)
+        stats_changed({i.habit_id: i.user_id for i in instances})
 
     transaction.on_commit(send)
 
 
 def instance_updated_on_commit(instance: HabitInstance) -> None:
     payload = as_json(InstanceOut, instance)  # serialise now, send later
-    transaction.on_commit(
-        lambda: broadcast_many(user_id=instance.user_id, type=INSTANCE_UPDATED, items=[payload])
-    )
+    owners = {instance.habit_id: instance.user_id}
+
+    def send() -> None:
+        broadcast_many(user_id=instance.user_id, type=INSTANCE_UPDATED, items=[payload])
+        stats_changed(owners)
+
+    transaction.on_commit(send)

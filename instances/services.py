@@ -105,7 +105,7 @@ def instances_generate(*, now: datetime | None = None) -> int:
         [GeneratedDay(timezone=d.timezone, date=d.date) for d in days], ignore_conflicts=True
     )
     GeneratedDay.objects.filter(date__lt=(now - KEEP_GENERATED_DAYS).date()).delete()
-    online = presence.online_user_ids()
+    online = presence.online_among(user_id for _, user_id, _ in created)
     events.instances_changed_on_commit(
         type=events.INSTANCE_CREATED, ids=[pk for pk, user_id, _ in created if user_id in online]
     )

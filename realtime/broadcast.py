@@ -36,3 +36,8 @@ def broadcast_many(*, user_id: int, type: str, items: list[Any]) -> None:
         return
     message = {"type": FORWARD_MANY, "events": [{"type": type, "data": item} for item in items]}
     _group_send(user_id, message, type)
+
+
+def revoke_sessions(*, user_id: int, version: int) -> None:
+    """Close the user's sockets opened with a token older than `version`."""
+    _group_send(user_id, {"type": "session.revoke", "version": version}, "session.revoke")

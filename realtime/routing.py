@@ -1,5 +1,7 @@
-"""WebSocket routes under `/ws/`; the consumer arrives with the live-channel work."""
+"""WebSocket routes under `/ws/`."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-websocket_urlpatterns: list[URLPattern] = []
+from realtime.consumers import LiveConsumer
+
+websocket_urlpatterns = [path("ws/", LiveConsumer.as_asgi())]

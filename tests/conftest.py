@@ -2,12 +2,18 @@
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
+from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
@@ -21,6 +27,9 @@ def clean_redis() -> None:
     """Every test starts with an empty Redis database (the test settings use their own)."""
     get_redis().flushdb()
     return
+
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Api:
@@ -146,3 +155,46 @@ def events_of() -> Iterator[Any]:
     yield listen
     for probe in probes:
         probe.close()
+
+
+@pytest.fixture
+def worker(transactional_db: None) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process on the test database and the test Redis."""
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "-l",
+            "info",
+            "-n",
+            f"test-{uuid.uuid4().hex[:8]}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    output = process.stdout.read() if process.stdout else ""
+    assert "Traceback" not in output, output

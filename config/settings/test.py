@@ -12,3 +12,5 @@ DEBUG = False
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
 # Hashing strength is not what the tests are about; a fast hasher keeps them quick.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Threads of async tests (database_sync_to_async) must not keep connections past a test.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

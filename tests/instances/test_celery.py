@@ -1,18 +1,13 @@
 """Celery for real: a worker process running the tasks, the beat rows, on-commit enqueueing."""
 
-import os
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.db import transaction
 
 from config.celery import app
@@ -33,49 +28,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("the condition did not come true in time")
-
-
-@pytest.fixture
-def worker(transactional_db: None) -> Iterator[subprocess.Popen]:
-    """A real `celery worker` process on the test database and the test Redis."""
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "-l",
-            "info",
-            "-n",
-            f"test-{uuid.uuid4().hex[:8]}@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    output = process.stdout.read() if process.stdout else ""
-    assert "Traceback" not in output, output
 
 
 def test_a_real_worker_generates_and_sweeps_and_the_owner_hears_of_it(worker, user, events_of):
