@@ -12,6 +12,7 @@ from accounts.api import router as auth_router
 from config.errors import ApiError, InvalidInput, TooManyRequests
 from habits.api import router as habits_router
 from instances.api import router as instances_router
+from telegram.api import router as telegram_router
 
 logger = logging.getLogger(__name__)
 
@@ -109,3 +110,4 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 api.add_router("/auth/", auth_router)
 api.add_router("/habits/", habits_router)
 api.add_router("/instances/", instances_router)
+api.add_router("/telegram/", telegram_router)

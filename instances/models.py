@@ -82,6 +82,17 @@ class HabitInstance(models.Model):
                 condition=Q(status=Status.MISSED),
                 name="instance_due_expired",
             ),
+            # Notifications not yet decided: only instances that just changed sit here.
+            models.Index(
+                fields=["id"],
+                condition=Q(status=Status.PENDING, reminded_at__isnull=True),
+                name="instance_reminder_undecided",
+            ),
+            models.Index(
+                fields=["id"],
+                condition=Q(status=Status.MISSED, missed_notified_at__isnull=True),
+                name="instance_missed_undecided",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -220,6 +220,10 @@ def _complete_locked(*, instance_id: int, at: datetime, source: Source) -> _Outc
     else:
         instance.status, instance.completed_at, instance.source = status, at, source
         refusal = None
+        # Imported here: telegram builds on instances. Its reminders now say "done".
+        from telegram.services import reminders_mark_done
+
+        reminders_mark_done(instance=instance)
     instance.save(update_fields=["status", "completed_at", "source", "updated_at"])
     events.instance_updated_on_commit(instance)
     return _Outcome(instance, refusal)

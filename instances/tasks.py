@@ -26,5 +26,9 @@ def generate_instances() -> int:
 
 @shared_task(name="instances.sweep", **RETRY_POLICY)
 def sweep_instances() -> int:
-    """Move due instances to pending, missed or fix_expired."""
-    return services.instances_sweep()
+    """Move due instances to pending, missed or fix_expired, then decide their messages."""
+    from telegram.services import notifications_decide  # telegram builds on instances
+
+    moved = services.instances_sweep()
+    notifications_decide()
+    return moved

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,11 @@ class EventProbe:
         return [event for event in self.drain(wait) if event["type"].startswith(prefix)]
 
     def close(self) -> None:
+        # In a thread of its own: an async test's loop may still be running here.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(self._close).result()
+
+    def _close(self) -> None:
         self.loop.run_until_complete(self.layer.group_discard(self.group, self.channel))
         self.loop.run_until_complete(self.layer.flush())
         self.loop.close()

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "accounts",
     "habits",
     "instances",
+    "telegram",
     "realtime",
 ]
 
@@ -196,6 +197,12 @@ LOGIN_THROTTLE_PER_IP = int(os.environ.get("LOGIN_THROTTLE_PER_IP", "20"))
 TELEGRAM_API_ID = os.environ.get("TELEGRAM_API_ID", "")
 TELEGRAM_API_HASH = os.environ.get("TELEGRAM_API_HASH", "")
 TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_BOT_USERNAME = os.environ.get("TELEGRAM_BOT_USERNAME", "AtomicHabitsTrackerBot")
+TELEGRAM_SESSION = os.environ.get("TELEGRAM_SESSION", str(BASE_DIR / "telegram-bot"))
+# Wrong bind codes per Telegram account, and codes asked for per user, within the window.
+TELEGRAM_BIND_ATTEMPTS = int(os.environ.get("TELEGRAM_BIND_ATTEMPTS", "5"))
+TELEGRAM_CODES_PER_WINDOW = int(os.environ.get("TELEGRAM_CODES_PER_WINDOW", "10"))
+TELEGRAM_BIND_WINDOW_SECONDS = int(os.environ.get("TELEGRAM_BIND_WINDOW_SECONDS", "600"))
 
 LOGGING = {
     "version": 1,
@@ -203,6 +210,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Telethon is chatty at INFO (crypto backend, reconnects); its warnings still show.
+    "loggers": {"telethon": {"level": "WARNING"}},
 }
 
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
