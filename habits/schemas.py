@@ -2,7 +2,7 @@ from datetime import date, datetime, time
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, Field, StringConstraints, field_serializer
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
 
 from config.schemas import InputSchema
 from config.types import MAX_ID
@@ -18,6 +18,8 @@ def _whole_minute(value: time) -> time:
 
 
 LocalTime = Annotated[time, AfterValidator(_whole_minute)]
+# Out: a local wall time as the person wrote it, "HH:MM".
+HourMinute = Annotated[time, PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
 
 
 class HabitIn(InputSchema):
@@ -42,7 +44,7 @@ class HabitOut(Schema):
     id: int
     action: str
     place: str
-    time_of_day: time
+    time_of_day: HourMinute
     is_pleasant: bool
     reward_text: str | None
     related_pleasant_habit: int | None = Field(None, alias="related_pleasant_habit_id")
@@ -56,10 +58,6 @@ class HabitOut(Schema):
     created_at: datetime
     updated_at: datetime
 
-    @field_serializer("time_of_day")
-    def _hh_mm(self, value: time) -> str:
-        return value.strftime("%H:%M")
-
 
 class PublicHabitOut(Schema):
     """A habit in the public feed: what and how often, never who."""
@@ -67,15 +65,11 @@ class PublicHabitOut(Schema):
     id: int
     action: str
     place: str
-    time_of_day: time
+    time_of_day: HourMinute
     is_pleasant: bool
     reward_text: str | None
     periodicity_days: int
     repeat_limit: int
-
-    @field_serializer("time_of_day")
-    def _hh_mm(self, value: time) -> str:
-        return value.strftime("%H:%M")
 
 
 class StatusCounts(Schema):

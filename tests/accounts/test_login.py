@@ -82,26 +82,13 @@ def test_login_email_is_matched_in_any_case_for_the_throttle_too(api, user):
 @pytest.mark.django_db(transaction=True)
 @override_settings(LOGIN_THROTTLE_PER_EMAIL=5, LOGIN_THROTTLE_PER_IP=1000)
 def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(user):
-    import threading
-
-    from django.db import connection
-
+    from tests.concurrency import run_together
     from tests.conftest import Api
 
-    barrier = threading.Barrier(20)
-    codes: list[int] = []
-
-    def guess() -> None:
-        client = Api()
-        barrier.wait()
-        codes.append(client.post(LOGIN, {"email": user.email, "password": "wrong"}).status_code)
-        connection.close()
-
-    threads = [threading.Thread(target=guess) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = run_together(
+        *[lambda: Api().post(LOGIN, {"email": user.email, "password": "wrong"})] * 20
+    )
+    codes = [r.status_code for r in responses]
 
     assert codes.count(401) == 5
     assert codes.count(429) == 15

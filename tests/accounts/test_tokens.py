@@ -2,17 +2,16 @@
 
 import base64
 import json
-import threading
 from datetime import timedelta
 
 import jwt
 import pytest
 import time_machine
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from accounts import services
+from tests.concurrency import run_together
 from tests.conftest import Api
 from tests.factories import DEFAULT_PASSWORD
 
@@ -133,47 +132,19 @@ def test_reuse_in_one_login_leaves_other_logins_alone(api, user):
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_refreshes_with_one_token_exactly_one_wins(user):
     refresh = Api().login(user.email)["refresh"]
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def attempt() -> None:
-        try:
-            barrier.wait()
-            services.token_refresh(refresh=refresh)
-            outcomes.append("won")
-        except Exception as exc:  # the loser's Unauthorized, recorded for the assertion
-            outcomes.append(type(exc).__name__)
-        finally:
-            connection.close()
+    results = run_together(*[lambda: services.token_refresh(refresh=refresh)] * 2)
 
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(outcomes) == ["Unauthorized", "won"]
+    assert sorted(type(r).__name__ for r in results) == ["TokenPair", "Unauthorized"]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refreshes_over_http_one_200_one_401(user):
     refresh = Api().login(user.email)["refresh"]
-    barrier = threading.Barrier(4)
-    codes: list[int] = []
 
-    def attempt() -> None:
-        client = Api()
-        barrier.wait()
-        codes.append(client.post(REFRESH, {"refresh": refresh}).status_code)
-        connection.close()
+    responses = run_together(*[lambda: Api().post(REFRESH, {"refresh": refresh})] * 4)
 
-    threads = [threading.Thread(target=attempt) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(codes) == [200, 401, 401, 401]
+    assert sorted(r.status_code for r in responses) == [200, 401, 401, 401]
 
 
 def test_logout_then_refresh_is_401(api, user):

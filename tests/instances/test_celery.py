@@ -38,6 +38,7 @@ def test_a_real_worker_generates_and_sweeps_and_the_owner_hears_of_it(worker, us
     wait_for(lambda: HabitInstance.objects.filter(habit=habit).count() == 2)
 
     HabitInstance.objects.filter(habit=habit).update(
+        status=Status.SCHEDULED,
         scheduled_at=datetime.now(UTC) - timedelta(minutes=1),
         grace_deadline=datetime.now(UTC) + timedelta(minutes=30),
         fix_deadline=datetime.now(UTC) + timedelta(minutes=60),

@@ -1,16 +1,15 @@
 """Generation: SPEC §2 occurrence rules, DST, the date line, idempotence (C1, C2, D3-D5)."""
 
-import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 
 from habits.services import habit_create, habit_update
 from instances import generation
 from instances.models import GeneratedDay, HabitInstance, Status
 from instances.services import instances_generate, instances_generate_for
+from tests.concurrency import raised, run_together
 from tests.factories import HabitFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -209,25 +208,10 @@ def test_a_missed_day_of_beat_is_healed_by_the_next_run():
 @pytest.mark.django_db(transaction=True)
 def test_two_generations_at_once_raise_nothing_and_create_each_instance_once():
     HabitFactory.create_batch(20, start_date=date(2026, 6, 1))
-    barrier = threading.Barrier(2)
-    results, errors = [], []
 
-    def run() -> None:
-        try:
-            barrier.wait()
-            results.append(instances_generate(now=NOON))
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+    results = run_together(*[lambda: instances_generate(now=NOON)] * 2)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert raised(results) == []
     assert sorted(results) == [0, 40]
     assert HabitInstance.objects.count() == 40
 
@@ -235,25 +219,10 @@ def test_two_generations_at_once_raise_nothing_and_create_each_instance_once():
 @pytest.mark.django_db(transaction=True)
 def test_scoped_generations_at_once_raise_nothing():
     habit = HabitFactory(start_date=date(2026, 6, 1))
-    barrier = threading.Barrier(3)
-    errors = []
 
-    def run() -> None:
-        try:
-            barrier.wait()
-            instances_generate_for(habit_ids=[habit.pk], now=NOON)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+    results = run_together(*[lambda: instances_generate_for(habit_ids=[habit.pk], now=NOON)] * 3)
 
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert raised(results) == []
     assert _dates(habit) == [date(2026, 6, 15), date(2026, 6, 16)]
 
 

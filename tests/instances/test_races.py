@@ -1,13 +1,12 @@
 """Races on PostgreSQL with real threads (RELIABILITY D1, D2)."""
 
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.db import connection
 
 from instances.models import HabitInstance, Source, Status
 from instances.services import instance_complete, instances_sweep
+from tests.concurrency import run_together
 from tests.factories import HabitFactory, make_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,34 +15,13 @@ AT = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)
 GRACE = AT + timedelta(minutes=30)
 
 
-def _run_together(*calls) -> list:
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index: int, call) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_web_and_bot_completing_at_once_make_one_change_and_one_event(user, events_of):
     instance = make_instance(
         HabitFactory(user=user, start_date=date(2026, 6, 15)), date(2026, 6, 15), AT
     )
     probe = events_of(user)
 
-    results = _run_together(
+    results = run_together(
         lambda: instance_complete(
             instance=instance, at=AT + timedelta(minutes=1), source=Source.WEB
         ),
@@ -68,7 +46,7 @@ def test_completion_racing_the_sweep_at_the_grace_deadline_ends_by_the_clock(use
     HabitInstance.objects.filter(pk=instance.pk).update(status=Status.PENDING)
     done_at = GRACE + offset
 
-    _run_together(
+    run_together(
         lambda: instance_complete(instance=instance, at=done_at, source=Source.WEB),
         lambda: instances_sweep(now=GRACE + timedelta(microseconds=1)),
     )

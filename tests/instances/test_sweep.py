@@ -1,13 +1,12 @@
 """The deadline sweep: transitions at exact deadlines, late sweeps, overlaps (C6, C8)."""
 
-import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from django.db import connection
 
 from instances.models import HabitInstance, Status
 from instances.services import instances_generate, instances_sweep
+from tests.concurrency import raised, run_together
 from tests.factories import HabitFactory, make_instance
 
 pytestmark = pytest.mark.django_db
@@ -91,25 +90,9 @@ def test_a_sweep_of_many_instances_groups_the_frames_per_user(
 def test_overlapping_sweeps_change_each_instance_once(user):
     for _ in range(200):
         make_instance(HabitFactory(user=user, start_date=date(2026, 6, 15)), date(2026, 6, 15), AT)
-    barrier = threading.Barrier(3)
-    moved, errors = [], []
+    moved = run_together(*[lambda: instances_sweep(now=GRACE + US)] * 3)
 
-    def sweep() -> None:
-        try:
-            barrier.wait()
-            moved.append(instances_sweep(now=GRACE + US))
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert raised(moved) == []
     assert sum(moved) == 200
     assert set(HabitInstance.objects.values_list("status", flat=True)) == {Status.MISSED}
 

@@ -2,13 +2,11 @@
 after FloodWait, edited when the instance is done elsewhere (RELIABILITY B7, C6)."""
 
 import asyncio
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from channels.db import database_sync_to_async
-from django.db import connection
 from django.utils import timezone
 
 from instances.models import HabitInstance, Source, Status
@@ -16,6 +14,7 @@ from instances.services import instance_complete, instances_sweep
 from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
 from telegram.relay import Relay
 from telegram.services import notifications_decide
+from tests.concurrency import raised, run_together
 from tests.factories import HabitFactory, UserFactory, make_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -124,25 +123,9 @@ def test_overlapping_sweeps_owe_one_reminder_each():
         make_instance(
             HabitFactory(user=user, start_date=now.date()), now.date(), now - timedelta(seconds=1)
         )
-    barrier = threading.Barrier(3)
-    errors = []
+    results = run_together(*[_sweep_and_decide] * 3)
 
-    def sweep() -> None:
-        try:
-            barrier.wait()
-            _sweep_and_decide()
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert raised(results) == []
     assert OutboxMessage.objects.filter(kind=OutboxKind.REMINDER).count() == 30
     assert OutboxMessage.objects.values("instance").distinct().count() == 30
 
