@@ -7,7 +7,7 @@ from habits.models import Habit
 from habits.schemas import HabitOut
 from habits.stats_cache import stats_refresh
 from realtime import presence
-from realtime.broadcast import broadcast, broadcast_many
+from realtime.broadcast import broadcast, broadcast_batch
 
 HABIT_CREATED = "habit.created"
 HABIT_UPDATED = "habit.updated"
@@ -45,9 +45,9 @@ def stats_changed(owners: dict[int, int]) -> None:
     fresh = stats_refresh(invalidate=owners, recompute=live)
     by_user: dict[int, list[dict]] = {}
     for habit_id, stats in fresh.items():
-        by_user.setdefault(owners[habit_id], []).append({"habit_id": habit_id, "stats": stats})
-    for user_id, items in by_user.items():
-        broadcast_many(user_id=user_id, type=STATS_UPDATED, items=items)
+        frame = {"type": STATS_UPDATED, "data": {"habit_id": habit_id, "stats": stats}}
+        by_user.setdefault(owners[habit_id], []).append(frame)
+    broadcast_batch(by_user)
 
 
 def stats_changed_on_commit(habit: Habit) -> None:

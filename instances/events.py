@@ -10,33 +10,39 @@ from habits.events import stats_changed
 from instances.models import HabitInstance
 from instances.schemas import InstanceOut
 from instances.selectors import instances_by_ids
-from realtime.broadcast import broadcast_many
+from realtime import presence
+from realtime.broadcast import broadcast_batch, broadcast_many
 
 INSTANCE_CREATED = "instance.created"
 INSTANCE_UPDATED = "instance.updated"
 
 
-def _payloads_by_user(instances: Iterable[HabitInstance]) -> dict[int, list[dict]]:
+def _frames_by_user(type: str, instances: Iterable[HabitInstance]) -> dict[int, list[dict]]:
     grouped: dict[int, list[dict]] = defaultdict(list)
     for instance in instances:
-        grouped[instance.user_id].append(as_json(InstanceOut, instance))
+        grouped[instance.user_id].append({"type": type, "data": as_json(InstanceOut, instance)})
     return grouped
 
 
 def instances_changed_on_commit(*, type: str, ids: Iterable[int]) -> None:
     """After commit, one frame per instance, one channel-layer message per user.
 
-    The rows are read after the commit, in one query, so the frames show committed state.
+    Many rows (a sweep) cost two queries: who owns them, then the committed rows of the
+    owners with a socket open; nobody else has anyone to tell. The cached stats of every
+    touched habit go stale and are dropped.
     """
     ids = list(ids)
     if not ids:
         return
 
     def send() -> None:
-        instances = list(instances_by_ids(ids))
-        for user_id, payloads in _payloads_by_user(instances).items():
-            broadcast_many(user_id=user_id, type=type, items=payloads)
-        stats_changed({i.habit_id: i.user_id for i in instances})
+        owners = list(
+            HabitInstance.objects.filter(pk__in=ids).values_list("id", "habit_id", "user_id")
+        )
+        online = presence.online_among(user_id for _, _, user_id in owners)
+        live_ids = [pk for pk, _, user_id in owners if user_id in online]
+        broadcast_batch(_frames_by_user(type, instances_by_ids(live_ids)) if live_ids else {})
+        stats_changed({habit_id: user_id for _, habit_id, user_id in owners})
 
     transaction.on_commit(send)
 

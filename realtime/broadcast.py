@@ -1,5 +1,6 @@
 """Sending events to a user's sockets through the channel layer, from any process."""
 
+import asyncio
 import logging
 from typing import Any
 
@@ -15,29 +16,50 @@ FORWARD = "event.forward"
 FORWARD_MANY = "event.forward_many"
 
 
-def _group_send(user_id: int, message: dict[str, Any], what: str) -> None:
+def _message(events: list[dict[str, Any]]) -> dict[str, Any]:
+    if len(events) == 1:
+        return {"type": FORWARD, "event": events[0]}
+    return {"type": FORWARD_MANY, "events": events}
+
+
+async def _send_all(messages: dict[int, dict[str, Any]]) -> None:
+    layer = get_channel_layer()
+    sends = [
+        layer.group_send(user_group(user_id), message) for user_id, message in messages.items()
+    ]
+    for user_id, outcome in zip(
+        messages, await asyncio.gather(*sends, return_exceptions=True), strict=True
+    ):
+        if isinstance(outcome, Exception):
+            logger.error("could not send events to user %s: %r", user_id, outcome)
+
+
+def _send(messages: dict[int, dict[str, Any]]) -> None:
     # Runs after commit: the change is durable, so a channel-layer failure is logged
     # rather than turned into an error for whoever made the change.
+    if not messages:
+        return
     try:
-        async_to_sync(get_channel_layer().group_send)(user_group(user_id), message)
+        async_to_sync(_send_all)(messages)
     except Exception:
-        logger.exception("could not send %s to user %s", what, user_id)
+        logger.exception("could not send events to %d user(s)", len(messages))
+
+
+def broadcast_batch(events_by_user: dict[int, list[dict[str, Any]]]) -> None:
+    """Each user's frames in one channel-layer message; every user's from one event loop."""
+    _send({user_id: _message(events) for user_id, events in events_by_user.items() if events})
 
 
 def broadcast(*, user_id: int, type: str, data: Any) -> None:
     """One `{"type", "data"}` frame to every socket of the user."""
-    _group_send(user_id, {"type": FORWARD, "event": {"type": type, "data": data}}, type)
+    broadcast_batch({user_id: [{"type": type, "data": data}]})
 
 
 def broadcast_many(*, user_id: int, type: str, items: list[Any]) -> None:
     """One frame per item, all of one type, in a single channel-layer message."""
-    if len(items) == 1:
-        broadcast(user_id=user_id, type=type, data=items[0])
-        return
-    message = {"type": FORWARD_MANY, "events": [{"type": type, "data": item} for item in items]}
-    _group_send(user_id, message, type)
+    broadcast_batch({user_id: [{"type": type, "data": item} for item in items]})
 
 
 def revoke_sessions(*, user_id: int, version: int) -> None:
     """Close the user's sockets opened with a token older than `version`."""
-    _group_send(user_id, {"type": "session.revoke", "version": version}, "session.revoke")
+    _send({user_id: {"type": "session.revoke", "version": version}})

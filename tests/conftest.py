@@ -19,6 +19,7 @@ from django.test import Client
 
 from accounts.models import User
 from config.redis import get_redis
+from realtime import presence
 from realtime.groups import user_group
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -115,6 +116,8 @@ class EventProbe:
         self.group = user_group(user_id)
         self.channel = self.loop.run_until_complete(self.layer.new_channel())
         self.loop.run_until_complete(self.layer.group_add(self.group, self.channel))
+        self.user_id = user_id
+        presence.socket_opened(user_id)  # as a socket does: bulk work tells online users only
 
     def drain(self, wait: float = 0.3) -> list[dict[str, Any]]:
         """Every event that arrived, waiting up to `wait` seconds of silence for more."""
@@ -144,6 +147,7 @@ class EventProbe:
             pool.submit(self._close).result()
 
     def _close(self) -> None:
+        presence.socket_closed(self.user_id)
         self.loop.run_until_complete(self.layer.group_discard(self.group, self.channel))
         self.loop.run_until_complete(self.layer.flush())
         self.loop.close()
