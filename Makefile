@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint lock bench
+.PHONY: run test install lint lock bench chromium
 
 $(STAMP): requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m config.run
 
-test: install
+test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The end-to-end tests drive Debian's Chromium headless (Playwright cannot fetch its own here).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
 lint: install
 	$(BIN)/ruff check .

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "instances",
     "telegram",
     "realtime",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

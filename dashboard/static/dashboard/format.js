@@ -1,0 +1,94 @@
+// Dates and times are shown in the user's profile timezone, not the browser's: a habit at
+// 08:00 Berlin time is at 08:00 on every device.
+
+const cache = new Map();
+
+function formatter(timeZone, options) {
+  const key = timeZone + JSON.stringify(options);
+  if (!cache.has(key)) {
+    cache.set(key, new Intl.DateTimeFormat('en-GB', { timeZone, ...options }));
+  }
+  return cache.get(key);
+}
+
+/** Today's date (YYYY-MM-DD) in `timeZone`. */
+export function localDate(timeZone, at = new Date()) {
+  const parts = formatter(timeZone, { year: 'numeric', month: '2-digit', day: '2-digit' })
+    .formatToParts(at);
+  const get = (type) => parts.find((p) => p.type === type).value;
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+/** "08:30" for an ISO instant, in `timeZone`. */
+export function clock(iso, timeZone) {
+  if (!iso) return '';
+  return formatter(timeZone, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    .format(new Date(iso));
+}
+
+/** "Tuesday, 14 May" for a YYYY-MM-DD date. */
+export function longDate(ymd) {
+  const [y, m, d] = ymd.split('-').map(Number);
+  return formatter('UTC', { weekday: 'long', day: 'numeric', month: 'long' })
+    .format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+/** "Tue 14 May" for a YYYY-MM-DD date. */
+export function shortDate(ymd) {
+  const [y, m, d] = ymd.split('-').map(Number);
+  return formatter('UTC', { weekday: 'short', day: 'numeric', month: 'short' })
+    .format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+/** "in 25 min", "2 h ago". */
+export function relative(iso, now = Date.now()) {
+  const minutes = Math.round((new Date(iso).getTime() - now) / 60000);
+  const abs = Math.abs(minutes);
+  let text;
+  if (abs < 1) return 'now';
+  if (abs < 60) text = `${abs} min`;
+  else if (abs < 48 * 60) {
+    const hours = Math.floor(abs / 60);
+    const rest = abs % 60;
+    text = rest ? `${hours} h ${rest} min` : `${hours} h`;
+  } else text = `${Math.round(abs / 1440)} days`;
+  return minutes > 0 ? `in ${text}` : `${text} ago`;
+}
+
+/** 0.9167 -> "92%"; null -> "—". */
+export function percent(value) {
+  if (value === null || value === undefined) return '—';
+  return `${Math.round(value * 100)}%`;
+}
+
+export const EVERY = {
+  1: 'every day', 2: 'every 2 days', 3: 'every 3 days', 5: 'every 5 days', 7: 'every week',
+};
+
+export const STATUS = {
+  scheduled: { label: 'Upcoming', tone: 'upcoming' },
+  pending: { label: 'Due now', tone: 'due' },
+  completed: { label: 'Done', tone: 'done' },
+  completed_late: { label: 'Done late', tone: 'late' },
+  missed: { label: 'Missed', tone: 'missed' },
+  fix_expired: { label: 'Expired', tone: 'expired' },
+};
+
+export const OPEN = new Set(['scheduled', 'pending', 'missed']);
+
+export function browserTimeZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+export function timeZones() {
+  try {
+    const zones = Intl.supportedValuesOf('timeZone');
+    return zones.includes('UTC') ? zones : ['UTC', ...zones];
+  } catch {
+    return ['UTC'];
+  }
+}

@@ -1,0 +1,173 @@
+// One habit: streaks, rates, strength, a pie by status, a bar per weekday and recent days.
+// The numbers follow `stats.updated` frames live.
+
+import { api } from '../api.js';
+import { statusPie, weeklyBars } from '../charts.js';
+import { h, replace } from '../dom.js';
+import { EVERY, STATUS, clock, percent, shortDate } from '../format.js';
+import { on, setStats, store, timeZone, upsertHabit } from '../state.js';
+
+const HISTORY = 14;
+
+export function mount(root, { id }) {
+  const habitId = Number(id);
+  const head = h('div', { class: 'page-head' });
+  const tiles = h('div', { class: 'tiles' });
+  const pie = h('div', { class: 'chart-body' });
+  const bars = h('div', { class: 'chart-body' });
+  const history = h('ol', { class: 'history', 'aria-label': 'Recent days' });
+  let instances = new Map();
+  let shown = null; // the stats on screen, to highlight what changed
+
+  replace(
+    root,
+    h(
+      'section',
+      { class: 'page' },
+      h('p', { class: 'crumbs' }, h('a', { href: '#/habits' }, '← All habits')),
+      head,
+      tiles,
+      h(
+        'div',
+        { class: 'charts' },
+        h('section', { class: 'card chart', 'aria-labelledby': 'pie-title' }, h('h2', { id: 'pie-title' }, 'By status'), pie),
+        h('section', { class: 'card chart', 'aria-labelledby': 'bars-title' }, h('h2', { id: 'bars-title' }, 'By weekday'), bars),
+      ),
+      h('section', { class: 'card' }, h('h2', {}, 'Recent days'), history),
+    ),
+  );
+
+  function renderHead() {
+    const habit = store.habits.get(habitId);
+    if (!habit) return;
+    let reward = '';
+    if (habit.is_pleasant) reward = 'Pleasant: its own reward';
+    else if (habit.reward_text) reward = `Reward: ${habit.reward_text}`;
+    else {
+      const related = store.habits.get(habit.related_pleasant_habit);
+      reward = `Reward: ${related ? related.action : 'a pleasant habit'}`;
+    }
+    replace(
+      head,
+      h(
+        'div',
+        {},
+        h('h1', {}, habit.action),
+        h('p', { class: 'muted' }, [habit.time_of_day, EVERY[habit.periodicity_days], habit.place, reward].filter(Boolean).join(' · ')),
+      ),
+      habit.is_active ? null : h('span', { class: 'badge tone-paused' }, 'Paused'),
+    );
+  }
+
+  function tile(label, value, { detail = null, meter = null } = {}) {
+    const changed = shown && shown[label] !== undefined && shown[label] !== value;
+    return h(
+      'div',
+      { class: `tile${changed ? ' flash' : ''}`, role: 'group', 'aria-label': label },
+      h('div', { class: 'tile-value' }, value),
+      h('div', { class: 'tile-label' }, label),
+      meter !== null ? meterBar(meter) : null,
+      detail ? h('div', { class: 'tile-detail muted' }, detail) : null,
+    );
+  }
+
+  function renderStats(stats) {
+    const values = {
+      'Current streak': String(stats.streak.current),
+      'Best streak': String(stats.streak.max),
+      'Success rate': percent(stats.success_rate),
+      'On time': percent(stats.on_time_rate),
+      Strength: percent(stats.score),
+    };
+    replace(
+      tiles,
+      tile('Current streak', values['Current streak'], { detail: 'done in a row' }),
+      tile('Best streak', values['Best streak'], { detail: 'longest run' }),
+      tile('Success rate', values['Success rate'], { detail: `${stats.done} done · ${stats.failed} missed` }),
+      tile('On time', values['On time'], { detail: 'of the done ones' }),
+      tile('Strength', values.Strength, { meter: stats.score }),
+    );
+    shown = values;
+    replace(pie, statusPie(stats.counts));
+    replace(bars, weeklyBars(stats.weekly));
+  }
+
+  function renderHistory() {
+    const tz = timeZone();
+    const items = [...instances.values()]
+      .sort((a, b) => b.date.localeCompare(a.date) || b.id - a.id)
+      .slice(0, HISTORY);
+    if (!items.length) {
+      replace(history, h('li', { class: 'empty' }, 'No days yet.'));
+      return;
+    }
+    replace(
+      history,
+      items.map((instance) => {
+        const status = STATUS[instance.status] || { label: instance.status, tone: 'upcoming' };
+        return h(
+          'li',
+          {},
+          h('span', { class: 'history-date' }, shortDate(instance.date)),
+          h('span', { class: 'muted' }, clock(instance.scheduled_at, tz)),
+          h('span', { class: `badge tone-${status.tone}` }, status.label),
+          h('span', { class: 'muted small' }, instance.completed_at ? `done ${clock(instance.completed_at, tz)}` : ''),
+        );
+      }),
+    );
+  }
+
+  async function load() {
+    try {
+      const [habit, stats, page] = await Promise.all([
+        api('GET', `/habits/${habitId}/`),
+        api('GET', `/habits/${habitId}/stats/`),
+        api('GET', `/habits/${habitId}/instances/?limit=${HISTORY}`),
+      ]);
+      upsertHabit(habit);
+      renderHead();
+      setStats(habitId, stats);
+      instances = new Map(page.items.map((instance) => [instance.id, instance]));
+      renderHistory();
+    } catch (error) {
+      if (error.status === 401) return;
+      replace(
+        root,
+        h(
+          'section',
+          { class: 'page' },
+          h('div', { class: 'card empty' },
+            h('p', {}, error.status === 404 ? 'This habit does not exist, or it is not yours.' : error.message),
+            h('a', { class: 'btn btn-primary', href: '#/habits' }, 'Back to habits')),
+        ),
+      );
+    }
+  }
+
+  const offs = [
+    on('stats', ({ habit_id: changed, stats }) => { if (changed === habitId) renderStats(stats); }),
+    on('instance', (instance) => {
+      if (instance.habit_id !== habitId) return;
+      instances.set(instance.id, instance);
+      renderHistory();
+    }),
+    on('habits', () => {
+      if (store.habitsLoaded && !store.habits.has(habitId)) {
+        replace(head, h('div', { class: 'notice', role: 'status' }, 'This habit was deleted.'));
+        return;
+      }
+      renderHead();
+    }),
+    on('resync', load),
+  ];
+  renderHead();
+  if (store.stats.has(habitId)) renderStats(store.stats.get(habitId));
+  load();
+  return () => offs.forEach((off) => off());
+}
+
+function meterBar(fraction) {
+  const bar = h('div', { class: 'meter', 'aria-hidden': 'true' }, h('span', {}));
+  bar.firstChild.style.width = `${Math.round(Math.max(0, Math.min(1, fraction)) * 100)}%`;
+  return bar;
+}

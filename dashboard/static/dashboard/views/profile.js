@@ -1,0 +1,193 @@
+// Profile: time zone, Telegram connection, and ending sessions.
+
+import { api, logout, logoutEverywhere } from '../api.js';
+import { h, replace, toast } from '../dom.js';
+import { clock, localDate, longDate, relative } from '../format.js';
+import { busy, field, formError, showErrors } from '../forms.js';
+import { on, setMe, store, timeZone } from '../state.js';
+import { timeZoneSelect } from './auth.js';
+
+const UNAVAILABLE = 'Connecting Telegram is not available on this server yet. Please try again later.';
+
+export function mount(root) {
+  const me = store.me;
+  const zone = timeZoneSelect(me.timezone);
+  const zoneForm = h(
+    'form',
+    { class: 'stack', novalidate: true },
+    formError(),
+    field('timezone', 'Your habits run on the local time of', zone, {
+      hint: 'Habits happen at their local time in this zone; upcoming ones move with it.',
+    }),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save time zone')),
+  );
+  zoneForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    await busy(zoneForm, async () => {
+      try {
+        setMe(await api('PATCH', '/auth/me/', { timezone: zone.value }));
+        toast(`Time zone set to ${zone.value.replace(/_/g, ' ')}`);
+      } catch (error) {
+        showErrors(zoneForm, error);
+      }
+    });
+  });
+
+  const telegramBody = h('div', { class: 'stack' });
+  const telegram = { status: 'loading', name: null, code: null, problem: null, busy: false };
+
+  replace(
+    root,
+    h(
+      'section',
+      { class: 'page narrow' },
+      h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Profile'), h('p', { class: 'muted' }, me.email))),
+      h('section', { class: 'card' }, h('h2', {}, 'Time zone'), zoneForm),
+      h('section', { class: 'card', 'aria-labelledby': 'telegram-title' }, h('h2', { id: 'telegram-title' }, 'Telegram'), telegramBody),
+      h(
+        'section',
+        { class: 'card stack' },
+        h('h2', {}, 'Sessions'),
+        h('p', { class: 'muted' }, `Member since ${longDate(localDate(timeZone(), new Date(me.date_joined)))}.`),
+        h(
+          'div',
+          { class: 'form-actions' },
+          h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => logout() }, 'Log out'),
+          h('button', {
+            type: 'button',
+            class: 'btn btn-ghost btn-danger-text',
+            onclick: async () => {
+              try {
+                await logoutEverywhere();
+              } catch (error) {
+                toast(error.message, 'error');
+              }
+            },
+          }, 'Log out everywhere'),
+        ),
+        h('p', { class: 'hint' }, '“Log out everywhere” ends every login of yours, on every device, at once.'),
+      ),
+    ),
+  );
+
+  function renderTelegram() {
+    const parts = [];
+    if (telegram.status === 'loading') parts.push(h('p', { class: 'muted' }, 'Checking…'));
+    else if (telegram.status === 'bound') {
+      parts.push(
+        h('p', { class: 'telegram-status' }, h('span', { class: 'badge tone-done' }, 'Connected'),
+          telegram.name ? h('span', {}, ` as ${telegram.name}`) : null),
+        h('p', { class: 'muted' }, 'Reminders arrive in Telegram, and “Done” there shows up here at once.'),
+        h('div', { class: 'form-actions' }, h('button', { type: 'button', class: 'btn btn-ghost btn-danger-text', onclick: unbind }, 'Disconnect Telegram')),
+      );
+    } else {
+      parts.push(
+        h('p', { class: 'telegram-status' }, h('span', { class: 'badge tone-paused' }, 'Not connected')),
+        h('p', { class: 'muted' }, 'Connect Telegram to get a reminder when a habit is due and tick it off from the chat.'),
+      );
+      if (telegram.code) parts.push(codeBox(telegram.code));
+      parts.push(
+        h('div', { class: 'form-actions' }, h('button', {
+          type: 'button',
+          class: telegram.code ? 'btn btn-ghost' : 'btn btn-primary',
+          disabled: telegram.busy,
+          onclick: bindCode,
+        }, telegram.code ? 'Get a new code' : 'Connect Telegram')),
+      );
+    }
+    if (telegram.problem) parts.push(h('p', { class: 'inline-error', role: 'alert' }, telegram.problem));
+    replace(telegramBody, parts);
+  }
+
+  function codeBox(code) {
+    const expired = new Date(code.expires_at).getTime() <= Date.now();
+    const command = `/start ${code.code}`;
+    return h(
+      'div',
+      { class: 'code-box' },
+      h('p', {}, code.link ? 'Open the bot and press Start, or send it this message:' : 'Send this message to the bot:'),
+      h('p', {}, h('code', { class: 'bind-code' }, command)),
+      h(
+        'div',
+        { class: 'form-actions' },
+        code.link ? h('a', { class: 'btn btn-primary', href: code.link, target: '_blank', rel: 'noopener noreferrer' }, 'Open in Telegram') : null,
+        h('button', {
+          type: 'button',
+          class: 'btn btn-ghost',
+          onclick: () => navigator.clipboard.writeText(command).then(() => toast('Copied'), () => toast('Copy it by hand, please')),
+        }, 'Copy'),
+      ),
+      h('p', { class: expired ? 'inline-error' : 'muted small' }, expired
+        ? 'This code has expired. Get a new one.'
+        : `The code works once, until ${clock(code.expires_at, timeZone())} (${relative(code.expires_at)}).`),
+    );
+  }
+
+  async function loadTelegram() {
+    try {
+      const status = await api('GET', '/telegram/');
+      applyStatus(status);
+    } catch (error) {
+      if (error.status === 401) return;
+      // 404: the server has no Telegram side (yet); keep any state a live event gave us.
+      if (telegram.status === 'loading') telegram.status = 'unbound';
+      if (error.status !== 404) telegram.problem = error.message;
+    }
+    renderTelegram();
+  }
+
+  function applyStatus(status) {
+    const bound = Boolean(status && (status.bound ?? status.is_bound ?? status.connected ?? (status.chat_id || status.telegram_user_id)));
+    telegram.status = bound ? 'bound' : 'unbound';
+    telegram.name = status ? (status.username ? `@${status.username}` : status.telegram_username || status.name || null) : null;
+    if (bound) telegram.code = null;
+  }
+
+  async function bindCode() {
+    telegram.busy = true;
+    telegram.problem = null;
+    renderTelegram();
+    try {
+      telegram.code = await api('POST', '/telegram/bind-code/');
+    } catch (error) {
+      telegram.code = null;
+      if (error.status === 404) telegram.problem = UNAVAILABLE;
+      else if (error.status === 429) telegram.problem = 'Too many codes asked for; wait a little and try again.';
+      else if (error.status === 409) telegram.problem = error.message;
+      else telegram.problem = error.message;
+    } finally {
+      telegram.busy = false;
+      renderTelegram();
+    }
+  }
+
+  async function unbind() {
+    telegram.problem = null;
+    try {
+      await api('DELETE', '/telegram/');
+      telegram.status = 'unbound';
+      telegram.name = null;
+    } catch (error) {
+      telegram.problem = error.status === 404 ? UNAVAILABLE : error.message;
+    }
+    renderTelegram();
+  }
+
+  const offs = [
+    on('telegram', ({ bound, data }) => {
+      telegram.status = bound ? 'bound' : 'unbound';
+      if (bound) {
+        telegram.code = null;
+        if (data) applyStatus({ bound: true, ...data });
+      } else telegram.name = null;
+      telegram.problem = null;
+      renderTelegram();
+      loadTelegram();
+    }),
+    on('tick', () => { if (telegram.code) renderTelegram(); }),
+    on('resync', loadTelegram),
+  ];
+  renderTelegram();
+  loadTelegram();
+  return () => offs.forEach((off) => off());
+}

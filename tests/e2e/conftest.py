@@ -1,0 +1,232 @@
+"""End to end: a real Daphne serving the app on the test database, driven by headless Chromium.
+
+Playwright's sync API keeps an asyncio loop running in the test's thread while a browser is
+open, and Django refuses database work (and `async_to_sync`) inside a running loop. So every
+piece of Django the tests call directly — factories, services, the sweep — goes through
+`backend.run(...)`, which runs it in a thread of its own.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from django.conf import settings
+from django.db import connections
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.factories import DEFAULT_PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+NETWORK_NOISE = ("Failed to load resource", "WebSocket connection to")
+
+T = TypeVar("T")
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """`python -m daphne` on the test database and the test Redis, in a process of its own."""
+
+    def __init__(self, *, name: str, port: int | None = None, **env: str) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = ARTIFACTS / f"{name}.log"
+        self.extra_env = env
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        db = settings.DATABASES["default"]
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "REDIS_URL": settings.REDIS_URL,
+            **self.extra_env,
+        }
+        ARTIFACTS.mkdir(exist_ok=True)
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "config.asgi:application",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_until_ready()
+
+    def _wait_until_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                pytest.fail(f"daphne exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"daphne did not answer within {timeout} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+@pytest.fixture(scope="package")
+def server(django_db_setup: None) -> Iterator[Server]:
+    """One server for the whole e2e package; each test makes its own users."""
+    live = Server(name="daphne")
+    live.log_path.unlink(missing_ok=True)
+    live.start()
+    yield live
+    live.stop()
+    assert "Traceback" not in live.log(), live.log()
+
+
+class Backend:
+    """Runs Django code away from Playwright's event loop, and returns its result."""
+
+    def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        outcome: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                outcome["value"] = function(*args, **kwargs)
+            except BaseException as exc:  # re-raised in the test's thread
+                outcome["error"] = exc
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join(timeout=60)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+
+@pytest.fixture
+def backend() -> Backend:
+    return Backend()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Pages:
+    """Browser contexts (each one a separate person or device) and their pages."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.contexts: list[BrowserContext] = []
+        self.errors: list[str] = []
+
+    def new(self, url: str, *, timezone: str = "UTC", width: int = 1280, height: int = 860) -> Page:
+        context = self.browser.new_context(
+            viewport={"width": width, "height": height},
+            timezone_id=timezone,
+            locale="en-GB",
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
+        page.on("console", lambda message: self._console(page, message.type, message.text))
+        page.goto(url)
+        return page
+
+    def _console(self, page: Page, kind: str, text: str) -> None:
+        # The browser itself logs every 4xx answer (a 422 form error, say) and every refused
+        # connection (a test that stops the server); only the page's own errors count.
+        if kind == "error" and not text.startswith(NETWORK_NOISE):
+            self.errors.append(f"{page.url}: {text}")
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def pages(browser: Browser) -> Iterator[Pages]:
+    opened = Pages(browser)
+    yield opened
+    opened.close()
+    assert not opened.errors, "the page had script errors:\n" + "\n".join(opened.errors)
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save what the user sees to test-artifacts/<name>.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True, animations="disabled")
+
+
+def sign_in(page: Page, email: str, password: str = DEFAULT_PASSWORD) -> None:
+    """Log in through the form and wait until the live connection is up."""
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect_live(page)
+
+
+def expect_live(page: Page, timeout: float = TIMEOUT_MS) -> None:
+    expect(page.get_by_role("banner").get_by_text("Live", exact=True)).to_be_visible(
+        timeout=timeout
+    )

@@ -1,0 +1,176 @@
+"""Changes made elsewhere — another tab, the Telegram bot, the deadline sweep — show up live."""
+
+import re
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from accounts.models import User
+from habits.models import Habit
+from habits.services import habit_create
+from instances.models import HabitInstance, Source, Status
+from instances.services import instance_complete, instances_sweep
+from telegram.services import BindOutcome, TelegramSender, bind_redeem
+from tests.e2e.conftest import Backend, Pages, Server, screenshot, sign_in
+from tests.factories import HabitFactory, UserFactory, make_instance
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _user_with_habit_later_today(action: str) -> tuple[User, Habit, HabitInstance]:
+    """A UTC user whose habit, created as the API would, has an upcoming instance today."""
+    user = UserFactory()
+    now = timezone.now()
+    at = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
+    habit = habit_create(
+        user=user,
+        data={"action": action, "time_of_day": time(at.hour, at.minute), "reward_text": "tea"},
+    )
+    return user, habit, HabitInstance.objects.get(habit=habit, date=now.date())
+
+
+# Newest first, from yesterday back: two runs of five done, each ended by an expired day.
+HISTORY = ["C", "L", "C", "C", "C", "X", "C", "C", "L", "C", "C", "X", "C", "C"]
+STATUS_OF = {"C": Status.COMPLETED, "L": Status.COMPLETED_LATE, "X": Status.FIX_EXPIRED}
+
+
+def _user_with_two_weeks_of_history(action: str) -> tuple[User, Habit]:
+    """A daily habit begun two weeks ago: its past days resolved, today's still to come."""
+    user, habit, _ = _user_with_habit_later_today(action)
+    today = timezone.now().date()
+    Habit.objects.filter(pk=habit.pk).update(start_date=today - timedelta(days=len(HISTORY)))
+    for days_ago, code in enumerate(HISTORY, start=1):
+        on = today - timedelta(days=days_ago)
+        at = datetime.combine(on, habit.time_of_day, tzinfo=UTC)
+        status = STATUS_OF[code]
+        done_at = at + timedelta(minutes=45 if code == "L" else 5)
+        make_instance(habit, on, at, status=status, completed_at=done_at if code != "X" else None)
+    return user, habit
+
+
+def _instance_due(user: User, action: str, minutes_ago: int) -> HabitInstance:
+    """An instance whose moment came `minutes_ago`, still `scheduled`: the sweep is due."""
+    at = timezone.now() - timedelta(minutes=minutes_ago)
+    habit = HabitFactory(user=user, action=action, time_of_day=at.time().replace(microsecond=0))
+    return make_instance(habit, timezone.now().date(), at, status=Status.SCHEDULED)
+
+
+def _row(page: Page, action: str):
+    return page.get_by_role("listitem").filter(has_text=action)
+
+
+def test_a_second_device_sees_a_completion_and_the_new_stats_live(
+    server: Server, pages: Pages, backend: Backend
+):
+    user, habit = backend.run(_user_with_two_weeks_of_history, "Stretch")
+    phone = pages.new(server.url + "/")
+    sign_in(phone, user.email)
+    laptop = pages.new(server.url + "/")
+    sign_in(laptop, user.email)
+    stats = pages.new(server.url + f"/#/habits/{habit.pk}")
+    sign_in(stats, user.email)
+    expect(stats.get_by_role("group", name="Current streak")).to_have_text(re.compile("^5"))
+    expect(stats.get_by_role("group", name="Best streak")).to_have_text(re.compile("^5"))
+    expect(stats.get_by_role("group", name="Success rate")).to_have_text(re.compile("^86%"))
+    expect(
+        stats.get_by_role("img", name=re.compile("Done: 10, Done late: 2, Expired: 2"))
+    ).to_be_visible()
+    loads = []
+    laptop.on("load", lambda _: loads.append(1))
+    stats.on("load", lambda _: loads.append(1))
+
+    phone.get_by_role("button", name="Done: Stretch").click()
+
+    expect(_row(phone, "Stretch")).to_contain_text("Done at")
+    expect(_row(laptop, "Stretch")).to_contain_text("Done at")
+    expect(_row(laptop, "Stretch")).to_contain_text("on the web")
+    expect(laptop.get_by_text("1 of 1")).to_be_visible()
+    expect(stats.get_by_role("group", name="Current streak")).to_have_text(re.compile("^6"))
+    expect(stats.get_by_role("group", name="Best streak")).to_have_text(re.compile("^6"))
+    expect(stats.get_by_role("group", name="Success rate")).to_have_text(re.compile("^87%"))
+    expect(stats.get_by_role("img", name=re.compile("Done: 11, Done late: 2"))).to_be_visible()
+    assert loads == []  # nobody reloaded
+    screenshot(stats, "07-habit-stats-live")
+
+
+def test_a_done_pressed_in_telegram_shows_up_live(server: Server, pages: Pages, backend: Backend):
+    user, _, instance = backend.run(_user_with_habit_later_today, "Drink water")
+    page = pages.new(server.url + "/")
+    sign_in(page, user.email)
+    expect(_row(page, "Drink water")).to_contain_text("Upcoming")
+
+    backend.run(instance_complete, instance=instance, at=timezone.now(), source=Source.TELEGRAM)
+
+    expect(_row(page, "Drink water")).to_contain_text("via Telegram")
+    expect(_row(page, "Drink water").get_by_text("Done", exact=True)).to_be_visible()
+    expect(page.get_by_text("1 of 1")).to_be_visible()
+
+
+def test_the_deadline_sweep_moves_statuses_live(server: Server, pages: Pages, backend: Backend):
+    user = backend.run(UserFactory)
+    backend.run(_instance_due, user, "Walk the dog", minutes_ago=1)
+    backend.run(_instance_due, user, "Take vitamins", minutes_ago=45)  # grace is 30 min
+    page = pages.new(server.url + "/")
+    sign_in(page, user.email)
+    expect(_row(page, "Walk the dog")).to_contain_text("Upcoming")
+    expect(_row(page, "Take vitamins")).to_contain_text("Upcoming")
+
+    assert backend.run(instances_sweep) == 2
+
+    expect(_row(page, "Walk the dog")).to_contain_text("Due now")
+    expect(_row(page, "Take vitamins")).to_contain_text("Missed")
+    expect(_row(page, "Take vitamins")).to_contain_text(re.compile(r"fix it until \d\d:\d\d"))
+    screenshot(page, "08-today-after-sweep")
+
+    # A missed one can still be fixed, and counts as done late.
+    page.get_by_role("button", name="Done: Take vitamins").click()
+    expect(_row(page, "Take vitamins")).to_contain_text("Done late")
+
+
+def test_connecting_telegram_shows_the_code_then_turns_connected_live(
+    server: Server, pages: Pages, backend: Backend
+):
+    user = backend.run(UserFactory)
+    page = pages.new(server.url + "/#/profile")
+    sign_in(page, user.email)
+    telegram = page.get_by_role("region", name="Telegram")
+    expect(telegram.get_by_text("Not connected")).to_be_visible()
+
+    telegram.get_by_role("button", name="Connect Telegram").click()
+
+    command = telegram.get_by_text(re.compile(r"^/start [0-9A-Z]{10}$"))
+    expect(command).to_be_visible()
+    code = command.inner_text().removeprefix("/start ")
+    expect(telegram.get_by_role("link", name="Open in Telegram")).to_have_attribute(
+        "href", re.compile(rf"^https://t\.me/\w+\?start={code}$")
+    )
+    expect(telegram).to_contain_text("The code works once, until")
+    screenshot(page, "09-profile-telegram-code")
+
+    sender = TelegramSender(telegram_id=424242, access_hash=1, username="ann_tg")
+    assert backend.run(bind_redeem, code=code, sender=sender) == BindOutcome.BOUND
+
+    expect(telegram.get_by_text("Connected", exact=True)).to_be_visible()
+    expect(telegram).to_contain_text("as @ann_tg")
+    expect(telegram.get_by_text(code)).to_have_count(0)
+
+    telegram.get_by_role("button", name="Disconnect Telegram").click()
+    expect(telegram.get_by_text("Not connected")).to_be_visible()
+
+
+def test_a_server_without_telegram_says_so_clearly(server: Server, pages: Pages, backend: Backend):
+    user = backend.run(UserFactory)
+    page = pages.new(server.url + "/#/profile")
+    sign_in(page, user.email)
+    page.route(
+        "**/api/telegram/bind-code/",
+        lambda route: route.fulfill(status=404, json={"detail": "Not found."}),
+    )
+
+    page.get_by_role("button", name="Connect Telegram").click()
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "Connecting Telegram is not available on this server yet. Please try again later."
+    )
