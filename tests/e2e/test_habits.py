@@ -59,7 +59,7 @@ def test_a_pleasant_habit_can_reward_a_useful_one_and_then_cannot_be_deleted(
     page.get_by_label("A treat").fill("a biscuit")
     page.get_by_label("One of your pleasant habits").select_option(label="Listen to one album")
     page.get_by_role("button", name="Create habit").click()
-    message = re.compile("one reward: reward_text or related_pleasant_habit, not both")
+    message = re.compile("one reward: a treat or one of your pleasant habits, not both")
     expect(page.get_by_label("A treat")).to_have_accessible_description(message)
     expect(page.get_by_label("One of your pleasant habits")).to_have_accessible_description(message)
 

@@ -128,6 +128,11 @@ async function doRefresh() {
     throw new ApiError(0, null);
   }
   const body = await response.json().catch(() => null);
+  if (response.ok && (!session || session.refresh !== spent)) {
+    // Logged out while this was in flight: the logout revoked the whole family, this new
+    // pair included, so it must not sign the tab back in.
+    throw new ApiError(401, { detail: 'Not signed in.' });
+  }
   if (response.ok) {
     store(body);
     return session.access;

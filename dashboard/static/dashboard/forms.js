@@ -43,14 +43,16 @@ export function clearErrors(form) {
 
 /**
  * Show an ApiError on a form: each field's messages next to it, the rest on top.
+ * `words` maps API field names that messages mention to what the form calls them.
  * Returns true when anything was shown.
  */
-export function showErrors(form, error) {
+export function showErrors(form, error, words = {}) {
   clearErrors(form);
   const general = [];
   let first = null;
   const byField = error.status === 422 ? error.fieldErrors() : { '': [error.message] };
-  for (const [name, messages] of Object.entries(byField)) {
+  for (const [name, raw] of Object.entries(byField)) {
+    const messages = raw.map((message) => reword(message, words));
     const slot = name ? form.querySelector(`[data-error-for="${CSS.escape(name)}"]`) : null;
     if (!slot) {
       general.push(...messages.map((m) => (name ? `${label(name)}: ${m}` : m)));
@@ -71,6 +73,14 @@ export function showErrors(form, error) {
   }
   if (first) first.focus();
   return Boolean(first || general.length);
+}
+
+function reword(message, words) {
+  let text = message;
+  for (const [name, word] of Object.entries(words)) {
+    text = text.replace(new RegExp(`\\b${name}\\b`, 'g'), word);
+  }
+  return text;
 }
 
 function label(name) {

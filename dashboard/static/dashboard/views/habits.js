@@ -8,6 +8,11 @@ import {
   habitsSorted, on, reloadTodaySoon, removeHabit, store, upsertHabit,
 } from '../state.js';
 
+// The API's messages name fields; the form's labels are what a person reads.
+const FIELD_WORDS = {
+  reward_text: 'a treat',
+  related_pleasant_habit: 'one of your pleasant habits',
+};
 const SCHEDULE_FIELDS = new Set(['periodicity_days', 'repeat_limit', 'grace_minutes', 'fix_minutes', 'start_date']);
 
 export function mount(root) {
@@ -317,7 +322,7 @@ function habitForm() {
         if (error.status === 422 && Object.keys(error.fieldErrors()).some((f) => SCHEDULE_FIELDS.has(f))) {
           schedule.open = true;
         }
-        showErrors(element, error);
+        showErrors(element, error, FIELD_WORDS);
       }
     });
   });
