@@ -25,6 +25,10 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
+# The performance suite: one table, also written to docs/PERFORMANCE.md (about 5 minutes).
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

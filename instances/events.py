@@ -24,27 +24,34 @@ def _frames_by_user(type: str, instances: Iterable[HabitInstance]) -> dict[int, 
     return grouped
 
 
-def instances_changed_on_commit(*, type: str, ids: Iterable[int]) -> None:
-    """After commit, one frame per instance, one channel-layer message per user.
+# Up to this many changed rows are announced right after the commit by the process that made
+# them; more (a big sweep or generation) go to a task, so the sweep's own cost stays with the
+# database and the fan-out runs beside it on another worker process.
+INLINE_ANNOUNCE_MAX = 100
 
-    Many rows (a sweep) cost two queries: who owns them, then the committed rows of the
-    owners with a socket open; nobody else has anyone to tell. The cached stats of every
-    touched habit go stale and are dropped.
-    """
+
+def instances_announce(*, type: str, ids: list[int]) -> None:
+    """Tell the owners of these committed instances: one frame per instance, one channel-layer
+    message per user, and only for users with a socket open (two queries whatever the count).
+    The cached stats of every touched habit go stale and are dropped."""
+    owners = list(HabitInstance.objects.filter(pk__in=ids).values_list("id", "habit_id", "user_id"))
+    online = presence.online_among(user_id for _, _, user_id in owners)
+    live_ids = [pk for pk, _, user_id in owners if user_id in online]
+    broadcast_batch(_frames_by_user(type, instances_by_ids(live_ids)) if live_ids else {})
+    stats_changed({habit_id: user_id for _, habit_id, user_id in owners})
+
+
+def instances_changed_on_commit(*, type: str, ids: Iterable[int]) -> None:
+    """After commit, announce the changed instances (read then, so frames show committed state)."""
     ids = list(ids)
     if not ids:
         return
+    if len(ids) <= INLINE_ANNOUNCE_MAX:
+        transaction.on_commit(lambda: instances_announce(type=type, ids=ids))
+        return
+    from instances.tasks import announce_instances  # the task module imports the services
 
-    def send() -> None:
-        owners = list(
-            HabitInstance.objects.filter(pk__in=ids).values_list("id", "habit_id", "user_id")
-        )
-        online = presence.online_among(user_id for _, _, user_id in owners)
-        live_ids = [pk for pk, _, user_id in owners if user_id in online]
-        broadcast_batch(_frames_by_user(type, instances_by_ids(live_ids)) if live_ids else {})
-        stats_changed({habit_id: user_id for _, habit_id, user_id in owners})
-
-    transaction.on_commit(send)
+    announce_instances.delay_on_commit(type, ids)
 
 
 def instance_updated_on_commit(instance: HabitInstance) -> None:

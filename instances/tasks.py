@@ -32,3 +32,11 @@ def sweep_instances() -> int:
     moved = services.instances_sweep()
     notifications_decide()
     return moved
+
+
+@shared_task(name="instances.announce", **RETRY_POLICY)
+def announce_instances(type: str, ids: list[int]) -> None:
+    """Send the frames of a big batch of changed instances (after the change committed)."""
+    from instances.events import instances_announce
+
+    instances_announce(type=type, ids=ids)

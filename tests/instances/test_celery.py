@@ -148,3 +148,24 @@ def test_tasks_find_nothing_to_do_quietly(user):
     )
     assert tasks.sweep_instances.apply().get() == 1
     assert tasks.sweep_instances.apply().get() == 0
+
+
+def test_a_big_sweep_is_announced_by_a_worker_beside_it(worker, user, events_of):
+    from instances.events import INLINE_ANNOUNCE_MAX
+    from instances.services import instances_sweep
+
+    now = datetime.now(UTC)
+    count = INLINE_ANNOUNCE_MAX + 20
+    for _ in range(count):
+        make_instance(
+            HabitFactory(user=user, start_date=now.date()), now.date(), now - timedelta(seconds=1)
+        )
+    probe = events_of(user)
+
+    assert instances_sweep() == count  # committed; the fan-out is queued for the worker
+
+    frames = probe.drain(wait=5.0)
+    updates = [f for f in frames if f["type"] == "instance.updated"]
+    assert len(updates) == count
+    assert {u["data"]["status"] for u in updates} == {"pending"}
+    assert len([f for f in frames if f["type"] == "stats.updated"]) == count
