@@ -131,6 +131,7 @@ def _retime_scheduled(instances: Iterable[HabitInstance], *, now: datetime) -> l
             continue
         instance.scheduled_at, instance.grace_deadline, instance.fix_deadline = at, grace, fix
         instance.status = status_by_clock(at, grace, fix, now)
+        instance.updated_at = now  # bulk_update does not apply auto_now
         changed.append(instance)
     HabitInstance.objects.bulk_update(
         changed, ["scheduled_at", "grace_deadline", "fix_deadline", "status", "updated_at"]

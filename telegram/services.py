@@ -143,6 +143,29 @@ NOTIFICATIONS = (
 )
 
 
+def _undecided(status: str, decided_field: str) -> list[int]:
+    undecided = HabitInstance.objects.filter(status=status, **{f"{decided_field}__isnull": True})
+    return list(
+        undecided.select_for_update(skip_locked=True).values_list("id", flat=True)[:NOTIFY_BATCH]
+    )
+
+
+def _owe(kind: str, ids: list[int], now: datetime) -> int:
+    """Outbox rows for those of `ids` whose owner has Telegram (a paused habit owes nothing)."""
+    owed_to = HabitInstance.objects.filter(pk__in=ids, habit__is_active=True)
+    profiles = {
+        p.user_id: p for p in TelegramProfile.objects.filter(user__in=owed_to.values("user"))
+    }
+    rows = [
+        OutboxMessage(kind=kind, instance_id=pk, telegram_id=profiles[user_id].telegram_id,
+                      access_hash=profiles[user_id].access_hash, next_attempt_at=now)
+        for pk, user_id in owed_to.values_list("id", "user_id")
+        if user_id in profiles
+    ]  # fmt: skip
+    OutboxMessage.objects.bulk_create(rows)
+    return len(rows)
+
+
 @transaction.atomic
 def notifications_decide(*, now: datetime | None = None) -> int:
     """Decide, once per instance, the reminder (pending) and the "fix it" note (missed).
@@ -154,29 +177,10 @@ def notifications_decide(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     owed = 0
     for kind, status, decided_field in NOTIFICATIONS:
-        undecided = HabitInstance.objects.filter(
-            status=status, **{f"{decided_field}__isnull": True}
-        )
-        ids = list(
-            undecided.select_for_update(skip_locked=True).values_list("id", flat=True)[
-                :NOTIFY_BATCH
-            ]
-        )
-        if not ids:
-            continue
-        HabitInstance.objects.filter(pk__in=ids).update(**{decided_field: now})
-        bound = TelegramProfile.objects.filter(
-            user__in=HabitInstance.objects.filter(pk__in=ids).values("user")
-        )
-        profiles = {p.user_id: p for p in bound}
-        rows = [
-            OutboxMessage(kind=kind, instance_id=pk, telegram_id=profiles[user_id].telegram_id,
-                          access_hash=profiles[user_id].access_hash, next_attempt_at=now)
-            for pk, user_id in HabitInstance.objects.filter(pk__in=ids).values_list("id", "user_id")
-            if user_id in profiles
-        ]  # fmt: skip
-        OutboxMessage.objects.bulk_create(rows)
-        owed += len(rows)
+        ids = _undecided(status, decided_field)
+        if ids:
+            HabitInstance.objects.filter(pk__in=ids).update(**{decided_field: now})
+            owed += _owe(kind, ids, now)
     if owed:
         events.poke_bot_on_commit()
     return owed

@@ -175,3 +175,14 @@ async def test_a_reminder_not_yet_sent_when_done_elsewhere_is_dropped(bot, fake_
 
     assert await Relay(bot).deliver_due() == 0
     assert fake_telegram.requests == []
+
+
+def test_a_paused_habit_gets_no_reminder():
+    _, instance = _due_instance()
+    type(instance.habit).objects.filter(pk=instance.habit_id).update(is_active=False)
+
+    assert _sweep_and_decide() == 0
+
+    instance.refresh_from_db()
+    assert instance.status == Status.PENDING
+    assert instance.reminded_at is not None
