@@ -1,0 +1,35 @@
+from django.contrib import admin
+
+from instances.models import GeneratedDay, HabitInstance
+
+
+@admin.register(HabitInstance)
+class HabitInstanceAdmin(admin.ModelAdmin):
+    """Read-mostly: statuses change through the clock and completions, not by hand."""
+
+    list_display = (
+        "id",
+        "habit",
+        "user",
+        "date",
+        "scheduled_at",
+        "status",
+        "completed_at",
+        "source",
+    )
+    list_filter = ("status", "source", "date")
+    search_fields = ("habit__action", "user__email")
+    raw_id_fields = ("habit", "user")
+    list_select_related = ("habit", "user")
+    date_hierarchy = "date"
+    readonly_fields = [f.name for f in HabitInstance._meta.fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(GeneratedDay)
+class GeneratedDayAdmin(admin.ModelAdmin):
+    list_display = ("timezone", "date", "generated_at")
+    list_filter = ("date",)
+    search_fields = ("timezone",)
