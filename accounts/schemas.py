@@ -5,7 +5,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from ninja import Schema
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, ConfigDict, StringConstraints
 
 from accounts.timezones import is_known_timezone
 from config.schemas import InputSchema
@@ -43,6 +43,18 @@ TimezoneName = Annotated[
 
 
 class RegisterIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ann@example.com",
+                    "password": "correct horse battery",
+                    "timezone": "Europe/Berlin",
+                }
+            ]
+        }
+    )
+
     email: Annotated[str, StringConstraints(max_length=254), AfterValidator(_email_address)]
     password: NewPassword
     timezone: TimezoneName = "UTC"
@@ -58,11 +70,19 @@ class RefreshIn(InputSchema):
 
 
 class PasswordChangeIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"old_password": "correct horse battery", "new_password": "staple 4 sure"}]
+        }
+    )
+
     old_password: Password
     new_password: NewPassword
 
 
 class MePatch(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"timezone": "America/Denver"}]})
+
     timezone: TimezoneName
 
 

@@ -26,7 +26,7 @@ class HabitFilters(Schema):
     is_pleasant: bool | None = None
 
 
-@router.get("/", response=list[HabitOut])
+@router.get("/", response={200: list[HabitOut], 401: Message, 422: ValidationErrorOut})
 @paginate(Pagination)
 def habit_list(request: AuthedRequest, filters: Query[HabitFilters]) -> QuerySet[Habit]:
     return selectors.habit_list_for(
@@ -40,7 +40,7 @@ def habit_create(request: AuthedRequest, payload: HabitIn) -> Status:
     return Status(201, habit)
 
 
-@router.get("/public/", response=list[PublicHabitOut], auth=None)
+@router.get("/public/", response={200: list[PublicHabitOut], 422: ValidationErrorOut}, auth=None)
 @paginate(Pagination)
 def habit_list_public(request: HttpRequest) -> QuerySet[Habit]:
     return selectors.habit_list_public()
@@ -73,7 +73,10 @@ def habit_delete(request: AuthedRequest, habit_id: ObjectId) -> Status:
     return Status(204, None)
 
 
-@router.get("/{habit_id}/instances/", response=list[InstanceOut])
+@router.get(
+    "/{habit_id}/instances/",
+    response={200: list[InstanceOut], 401: Message, 404: Message, 422: ValidationErrorOut},
+)
 @paginate(Pagination)
 def habit_instances(request: AuthedRequest, habit_id: ObjectId) -> QuerySet[HabitInstance]:
     """The habit's instances, newest first."""

@@ -1,8 +1,17 @@
+import re
 from datetime import date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from config.schemas import InputSchema
 from config.types import MAX_ID
@@ -17,12 +26,42 @@ def _whole_minute(value: time) -> time:
     return value
 
 
-LocalTime = Annotated[time, AfterValidator(_whole_minute)]
+# What a client may send: HH:MM (":00" seconds tolerated). The pattern is also the documented
+# schema, so what the OpenAPI document promises and what is accepted are the same set.
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:00(\.0{1,6})?)?$"
+
+
+def _hour_minute_text(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(LOCAL_TIME_PATTERN, value):
+        raise ValueError("must be a local time HH:MM, without seconds or an offset")
+    return value
+
+
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_hour_minute_text),
+    AfterValidator(_whole_minute),
+    WithJsonSchema({"type": "string", "pattern": LOCAL_TIME_PATTERN, "examples": ["07:30"]}),
+]
 # Out: a local wall time as the person wrote it, "HH:MM".
 HourMinute = Annotated[time, PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
 
 
 class HabitIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "Read 10 pages",
+                    "place": "sofa",
+                    "time_of_day": "21:30",
+                    "reward_text": "a cup of tea",
+                    "periodicity_days": 1,
+                },
+            ]
+        }
+    )
+
     action: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     place: Annotated[str, StringConstraints(max_length=255)] = ""
     time_of_day: LocalTime
