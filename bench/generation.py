@@ -1,0 +1,156 @@
+"""Scenario 1: the periodic generation for a million habits, against a naive baseline.
+
+Both statements cover the same (timezone, local date) pairs (each zone's current and next
+date) on the same tables, each run starting from empty instance tables after VACUUM ANALYZE
+and CHECKPOINT; the two alternate, three runs each, and the medians are compared.
+"""
+
+import logging
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from bench import data, sql
+from bench.report import Result, Row, millis, percent, seconds
+from instances.schedule import current_and_next_day
+from instances.services import instances_generate
+
+NAME = "generation"
+USERS = 10_000
+HABITS = 1_000_000
+RUNS = 3
+RATIO_BUDGET = 1.5
+RERUN_BUDGET = 0.10
+TABLES = ("accounts_user", "habits_habit", "instances_habitinstance", "instances_generatedday")
+
+logger = logging.getLogger("bench")
+
+# The simplest statement that does the job: PostgreSQL resolves each local time by itself.
+BASELINE_SQL = """
+WITH days AS (
+    SELECT * FROM unnest(%(tz)s::text[], %(date)s::date[]) AS d(timezone, local_date)
+),
+timed AS (
+    SELECT h.id AS habit_id, h.user_id, d.local_date, t.at,
+           t.at + make_interval(mins => h.grace_minutes) AS grace,
+           t.at + make_interval(mins => h.grace_minutes + h.fix_minutes) AS fix
+    FROM days d
+    JOIN accounts_user u ON u.timezone = d.timezone
+    JOIN habits_habit h ON h.user_id = u.id
+    CROSS JOIN LATERAL (SELECT (d.local_date + h.time_of_day) AT TIME ZONE u.timezone AS at) t
+    WHERE h.is_active
+      AND d.local_date >= h.start_date
+      AND (d.local_date - h.start_date) %% h.periodicity_days = 0
+      AND (d.local_date - h.start_date) / h.periodicity_days < h.repeat_limit
+)
+INSERT INTO instances_habitinstance
+    (habit_id, user_id, date, scheduled_at, grace_deadline, fix_deadline, status, source,
+     created_at, updated_at)
+SELECT habit_id, user_id, local_date, at, grace, fix,
+       CASE WHEN %(now)s > fix THEN 'fix_expired' WHEN %(now)s > grace THEN 'missed'
+            WHEN %(now)s >= at THEN 'pending' ELSE 'scheduled' END,
+       '', %(now)s, %(now)s
+FROM timed
+ON CONFLICT (habit_id, date) DO NOTHING
+"""
+
+
+def _baseline_params(now: datetime) -> dict[str, object]:
+    days = [(tz, on) for tz in data.TIMEZONES for on in current_and_next_day(tz, now)]
+    return {"tz": [tz for tz, _ in days], "date": [on for _, on in days], "now": now}
+
+
+def _fill(scale: float, now: datetime) -> None:
+    users = max(len(data.TIMEZONES), round(USERS * scale))
+    habits = max(users, round(HABITS * scale))
+    data.reset()
+    data.fill_users(users, now)
+    elapsed, _ = sql.timed(lambda: data.fill_habits(habits, users, now))
+    logger.info("generation: %s users, %s habits filled in %.1f s", users, habits, elapsed)
+
+
+def _empty_instances() -> None:
+    sql.execute("TRUNCATE instances_habitinstance, instances_generatedday CASCADE")
+
+
+def _timed_baseline(now: datetime) -> tuple[float, int]:
+    sql.settle(*TABLES)
+    return sql.timed(lambda: sql.execute(BASELINE_SQL, _baseline_params(now)))
+
+
+def _timed_ours(now: datetime) -> tuple[float, int]:
+    sql.settle(*TABLES)
+    return sql.timed(lambda: instances_generate(now=now))
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds and inserted rows of repeated runs of one statement."""
+
+    runs: tuple[tuple[float, int], ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(elapsed for elapsed, _ in self.runs)
+
+    @property
+    def counts(self) -> set[int]:
+        return {count for _, count in self.runs}
+
+    def show(self) -> str:
+        each = ", ".join(f"{elapsed:.1f}" for elapsed, _ in self.runs)
+        return f"{seconds(self.median)} (runs: {each} s)"
+
+
+def _fresh_runs(now: datetime) -> tuple[Timing, Timing]:
+    """Baseline and ours in turn, RUNS times each, every run on emptied instance tables."""
+    baseline, ours = [], []
+    for _ in range(RUNS):
+        _empty_instances()
+        baseline.append(_timed_baseline(now))
+        _empty_instances()
+        ours.append(_timed_ours(now))
+    return Timing(tuple(baseline)), Timing(tuple(ours))
+
+
+def _rows(base: Timing, ours: Timing, again: float, conflict: float) -> list[Row]:
+    counts = base.counts | ours.counts
+    ratio = ours.median / base.median
+    return [
+        Row(
+            NAME,
+            "rows inserted (each run, both statements)",
+            " / ".join(f"{count:,}" for count in sorted(counts)),
+            "equal",
+            len(counts) == 1,
+        ),
+        Row(NAME, f"baseline: naive INSERT … SELECT, median of {RUNS}", base.show()),
+        Row(NAME, f"ours: instances_generate(), median of {RUNS}", ours.show()),
+        Row(NAME, "ours / baseline", f"{ratio:.2f}x", f"≤ {RATIO_BUDGET}x", ratio <= RATIO_BUDGET),
+        Row(NAME, "ours, 2nd run (nothing to insert)", millis(again)),
+        Row(
+            NAME,
+            "ours, 2nd run / 1st run",
+            percent(again, ours.median),
+            f"< {RERUN_BUDGET:.0%}",
+            again < RERUN_BUDGET * ours.median,
+        ),
+        Row(
+            NAME,
+            "baseline re-run on the full table (all conflicts) / baseline",
+            f"{percent(conflict, base.median)} ({seconds(conflict)})",
+            "reference",
+        ),
+    ]
+
+
+def run(scale: float) -> Result:
+    now = timezone.now()
+    _fill(scale, now)
+    base, ours = _fresh_runs(now)
+    again, _ = _timed_ours(now)
+    conflict, _ = _timed_baseline(now)
+    logger.info("generation: baseline %s, ours %s", base.show(), ours.show())
+    return Result(_rows(base, ours, again, conflict))

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from bench.server.views import TodayView, bare
+from config.urls import urlpatterns as production
+
+urlpatterns = [
+    path("bench/bare/", bare),
+    path("bench/drf/today/", TodayView.as_view()),
+    *production,
+]

@@ -1,0 +1,183 @@
+"""Scenario 2: the deadline sweep over five million instances, a thousand of them due.
+
+Each habit has one instance a day, as the generation makes them: history is resolved,
+today is partly under way (pending and missed rows whose next deadline has not come),
+today's rest and tomorrow are scheduled. One instance today of each of the first 1,000
+users is made due; each timed run re-arms those rows first. The owners of the due rows are
+online (a presence count and a channel in their group), so the events really go out.
+
+The same five million rows are laid out twice: 50,000 habits over 100 days (timed in
+full), and 200,000 habits over 25 days, where only the database part and the plans are
+measured: the more scheduled rows (the more active habits), the more due rows the planner
+expects, which once turned an OR of the three partial indexes into a sequential scan.
+"""
+
+import logging
+import statistics
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from bench import live, plans, sql
+from bench.report import Result, Row, millis
+from bench.sweep_data import Due, Layout, fill
+from instances.services import _sweep_batch, instances_sweep
+
+NAME = "sweep"
+RUNS = 5
+BUDGET = 0.100
+PARTIAL_INDEXES = ("instance_due_pending", "instance_due_missed", "instance_due_expired")
+FULL = Layout(habits=50_000, days=100)
+MANY_HABITS = Layout(habits=200_000, days=25)
+
+logger = logging.getLogger("bench")
+
+
+def _label(layout: Layout, scale: float) -> str:
+    return f"{NAME}, {layout.sizes(scale)[1]:,} habits over {layout.days} days"
+
+
+def _median(call: Callable[[], float]) -> float:
+    return statistics.median(call() for _ in range(RUNS))
+
+
+def _check(moved: int, due: Due) -> None:
+    if moved != len(due.ids):
+        raise RuntimeError(f"the sweep moved {moved} instances, {len(due.ids)} were due")
+
+
+def _whole_sweep(now: datetime, due: Due) -> float:
+    due.rearm()
+    elapsed, moved = sql.timed(lambda: instances_sweep(now=now))
+    _check(moved, due)
+    return elapsed
+
+
+def _split_sweep(now: datetime, due: Due) -> dict[str, float]:
+    """One batch in a transaction of ours: (batch, commit, on-commit events) seconds.
+
+    Our own on-commit mark is registered first, so it runs right after COMMIT and before
+    the sweep's callbacks.
+    """
+    due.rearm()
+    marks = {"start": time.perf_counter()}
+    with transaction.atomic():
+        transaction.on_commit(lambda: marks.setdefault("committed", time.perf_counter()))
+        _check(len(_sweep_batch(now)), due)
+        marks["batch"] = time.perf_counter()
+    marks["end"] = time.perf_counter()
+    return {
+        "batch": marks["batch"] - marks["start"],
+        "commit": marks["committed"] - marks["batch"],
+        "events": marks["end"] - marks["committed"],
+    }
+
+
+def _split_medians(now: datetime, due: Due) -> dict[str, float]:
+    runs = [_split_sweep(now, due) for _ in range(RUNS)]
+    return {part: statistics.median(run[part] for run in runs) for part in runs[0]}
+
+
+def _batch_rolled_back(now: datetime, due: Due, *, seqscan: bool = True) -> float:
+    """The batch's SELECTs … FOR UPDATE and UPDATE, rolled back (no commit, no events).
+
+    `seqscan=False` is a diagnostic: the batch when the planner may not scan the table.
+    """
+    due.rearm()
+    with transaction.atomic():
+        if not seqscan:
+            sql.execute("SET LOCAL enable_seqscan = off")
+        elapsed, moved = sql.timed(lambda: _sweep_batch(now))
+        transaction.set_rollback(True)
+    _check(len(moved), due)
+    return elapsed
+
+
+def _is_due_select(statement: str) -> bool:
+    return statement.lstrip().upper().startswith("SELECT") and "FOR UPDATE" in statement
+
+
+def _plan_rows(scenario: str, found: list[plans.Scan]) -> list[Row]:
+    used = {scan.name for scan in found} & set(PARTIAL_INDEXES)
+    ok = used == set(PARTIAL_INDEXES) and not any(s.kind == "Seq Scan" for s in found)
+    rows = ", ".join(f"{s.name} {s.estimated:,} / {s.actual:,}" for s in found)
+    return [
+        Row(scenario, "due-row SELECTs: scans", plans.summary(found), "the 3 partial indexes", ok),
+        Row(scenario, "due-row SELECTs: rows estimated / actual", rows),
+    ]
+
+
+def _explained(scenario: str, now: datetime) -> tuple[list[Row], str]:
+    """Rows and a note from EXPLAIN ANALYZE of the SELECTs one sweep batch runs."""
+    statements = plans.statements_of(lambda: _sweep_batch(now), keep=_is_due_select)
+    explained = plans.explain(statements)
+    found = [scan for plan in explained for scan in plans.scans(plan)]
+    note = plans.as_note(f"{scenario}: the due-row SELECTs of one batch", statements, explained)
+    return _plan_rows(scenario, found), note
+
+
+def _size_row(scenario: str, due: Due) -> Row:
+    total = sql.scalar("SELECT count(*) FROM instances_habitinstance")
+    scheduled = sql.scalar(
+        "SELECT count(*) FROM instances_habitinstance WHERE status = 'scheduled'"
+    )
+    value = f"{total:,} ({scheduled:,} scheduled, {len(due.ids):,} of them due)"
+    return Row(scenario, "instances in the table", value)
+
+
+def _timing_rows(scenario: str, now: datetime, due: Due) -> list[Row]:
+    alone = _median(lambda: _whole_sweep(now, due))
+    with live.online(due.user_ids):
+        whole = _median(lambda: _whole_sweep(now, due))
+        parts = _split_medians(now, due)
+    online = f"owners of the due rows online ({len(due.user_ids):,})"
+    return [
+        Row(
+            scenario,
+            f"instances_sweep(), {online}, median of {RUNS}",
+            millis(whole),
+            f"< {millis(BUDGET)}",
+            whole < BUDGET,
+        ),
+        Row(scenario, "· of which _sweep_batch(): due SELECTs + UPDATE", millis(parts["batch"])),
+        Row(scenario, "· of which COMMIT", millis(parts["commit"])),
+        Row(
+            scenario,
+            "· of which on-commit events (presence, re-read, sends, stats)",
+            millis(parts["events"]),
+        ),
+        Row(scenario, f"instances_sweep(), nobody online, median of {RUNS}", millis(alone)),
+    ]
+
+
+def _db_rows(scenario: str, now: datetime, due: Due) -> list[Row]:
+    batch = _median(lambda: _batch_rolled_back(now, due))
+    forced = _median(lambda: _batch_rolled_back(now, due, seqscan=False))
+    return [
+        Row(
+            scenario,
+            f"_sweep_batch() rolled back, median of {RUNS}",
+            millis(batch),
+            f"< {millis(BUDGET)}",
+            batch < BUDGET,
+        ),
+        Row(scenario, "diagnostic: the same with enable_seqscan off", millis(forced)),
+    ]
+
+
+def _measure(layout: Layout, scale: float, *, full: bool) -> Result:
+    now, label = timezone.now(), _label(layout, scale)
+    elapsed, due = sql.timed(lambda: fill(layout, scale, now))
+    logger.info("%s: %s due, filled in %.1f s", label, len(due.ids), elapsed)
+    plan_rows, note = _explained(label, now)
+    timings = _timing_rows if full else _db_rows
+    rows = [_size_row(label, due), *timings(label, now, due), *plan_rows]
+    return Result(rows, [note])
+
+
+def run(scale: float) -> Result:
+    full, many = _measure(FULL, scale, full=True), _measure(MANY_HABITS, scale, full=False)
+    return Result(full.rows + many.rows, full.notes + many.notes)

@@ -1,0 +1,92 @@
+"""The sweep's data: five million instances, one a day per habit, a thousand due."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bench import data, sql
+
+INSTANCES = 5_000_000
+HABITS_PER_USER = 50
+DUE = 1_000
+TABLES = ("accounts_user", "habits_habit", "instances_habitinstance")
+
+INSTANCES_SQL = """
+INSERT INTO instances_habitinstance
+    (habit_id, user_id, date, scheduled_at, grace_deadline, fix_deadline, status,
+     completed_at, source, created_at, updated_at)
+SELECT t.habit_id, t.user_id, t.day, t.at, t.grace, t.fix, s.status,
+       CASE s.status WHEN 'completed' THEN t.at + interval '5 minutes'
+                     WHEN 'completed_late' THEN t.grace + interval '5 minutes' END,
+       CASE WHEN s.status LIKE 'completed%%' THEN 'web' ELSE '' END,
+       t.at - interval '1 day', t.at
+FROM (
+    SELECT h.id AS habit_id, h.user_id, o.day, o.at, h.id + o.n AS k,
+           o.at + make_interval(mins => h.grace_minutes) AS grace,
+           o.at + make_interval(mins => h.grace_minutes + h.fix_minutes) AS fix
+    FROM habits_habit h
+    CROSS JOIN generate_series(0, %(days)s - 1) AS g(n)
+    CROSS JOIN LATERAL (SELECT g.n, %(first)s::date + g.n AS day,
+                               (%(first)s::date + g.n + h.time_of_day) AT TIME ZONE 'UTC' AS at) o
+) t
+CROSS JOIN LATERAL (SELECT CASE
+    WHEN t.at > %(now)s THEN 'scheduled'
+    WHEN t.grace >= %(now)s THEN 'pending'
+    WHEN t.fix >= %(now)s THEN 'missed'
+    WHEN t.k %% 10 < 2 THEN 'fix_expired'
+    WHEN t.k %% 10 = 2 THEN 'completed_late'
+    ELSE 'completed' END AS status) s
+"""
+
+# Today's instance of habits 1..due (of users 1..due) becomes scheduled, 1 to 180 minutes
+# ago: the sweep makes it pending, missed or fix_expired by its deadlines.
+MAKE_DUE_SQL = """
+UPDATE instances_habitinstance
+SET status = 'scheduled', completed_at = NULL, source = '',
+    scheduled_at = %(now)s - make_interval(mins => 1 + habit_id::int %% 180),
+    grace_deadline = %(now)s - make_interval(mins => 1 + habit_id::int %% 180)
+                     + (grace_deadline - scheduled_at),
+    fix_deadline = %(now)s - make_interval(mins => 1 + habit_id::int %% 180)
+                   + (fix_deadline - scheduled_at)
+WHERE habit_id <= %(due)s AND date = %(today)s
+RETURNING id, user_id
+"""
+REARM_SQL = "UPDATE instances_habitinstance SET status = 'scheduled' WHERE id = ANY(%(ids)s)"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """`habits` habits with an instance on each of `days` days, the last two to come."""
+
+    habits: int
+    days: int
+
+    def sizes(self, scale: float) -> tuple[int, int, int]:
+        """(users, habits, due) at `scale`; the due instances belong to distinct users."""
+        habits = max(HABITS_PER_USER, round(self.habits * scale))
+        users = max(1, habits // HABITS_PER_USER)
+        return users, habits, max(1, min(users, round(DUE * scale)))
+
+
+@dataclass(frozen=True)
+class Due:
+    """The due instances and their owners."""
+
+    ids: list[int]
+    user_ids: list[int]
+
+    def rearm(self) -> None:
+        """Make them due again (what a sweep changed goes back to `scheduled`)."""
+        sql.execute(REARM_SQL, {"ids": self.ids})
+
+
+def fill(layout: Layout, scale: float, now: datetime) -> Due:
+    users, habits, due = layout.sizes(scale)
+    data.reset()
+    data.fill_users(users, now)
+    data.fill_habits(habits, users, now)
+    first = now.date() - timedelta(days=layout.days - 2)
+    with sql.without_indexes("instances_habitinstance"):
+        sql.execute(INSTANCES_SQL, {"days": layout.days, "first": first, "now": now})
+    rows = sql.fetch(MAKE_DUE_SQL, {"now": now, "due": due, "today": now.date()})
+    sql.settle(*TABLES)
+    return Due([pk for pk, _ in rows], sorted({user_id for _, user_id in rows}))
