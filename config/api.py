@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from accounts.api import router as auth_router
 from config.errors import ApiError, InvalidInput, TooManyRequests
@@ -16,12 +17,29 @@ from telegram.api import router as telegram_router
 
 logger = logging.getLogger(__name__)
 
+
+class UnsupportedMediaType(Exception):
+    """A body sent as something other than JSON."""
+
+
+class JsonBodies(Parser):
+    """A body an operation reads must be declared JSON: a form or text body is refused (415)
+    rather than read as if it were JSON."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        media_type = request.content_type.lower()
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            raise UnsupportedMediaType(media_type)
+        return super().parse_body(request)
+
+
 api = NinjaAPI(
     title="Atomic Habits Tracker API",
     version="1.0.0",
     description="Habits, their scheduled instances, stats and Telegram binding.",
     docs_url="/docs",
     urls_namespace="api",
+    parser=JsonBodies(),
 )
 
 
@@ -93,6 +111,9 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnsupportedMediaType):
+        # Ninja wraps whatever the parser raised in a 400; the cause says which refusal it is.
+        return _error(request, 415, "Request bodies are JSON: send Content-Type: application/json.")
     if exc.status_code == 400:
         # Ninja's only 400 is a body it could not parse: malformed JSON is invalid input.
         detail = [

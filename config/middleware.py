@@ -1,11 +1,20 @@
-"""Answers under /api/ are JSON even when Django itself refuses a request."""
+"""Answers under /api/ are JSON even when Django itself refuses a request, and an outage of
+the database or Redis is a quick 503 with Retry-After rather than a 500."""
 
+import logging
 from collections.abc import Callable
 
+import redis
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+logger = logging.getLogger(__name__)
+
 API_PREFIX = "/api/"
+# What an outage of PostgreSQL or Redis raises; anything else is a bug and stays a 500.
+INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, redis.RedisError)
+RETRY_AFTER_SECONDS = 5
 
 
 def _body_too_big(request: HttpRequest) -> bool:
@@ -48,3 +57,37 @@ class JsonErrorsForApi:
                 json_response["Allow"] = response["Allow"]
             return json_response
         return response
+
+
+def service_unavailable() -> JsonResponse:
+    response = JsonResponse(
+        {"detail": "The service is briefly unavailable; try again shortly."}, status=503
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class UnavailableWhileInfrastructureIsDown:
+    """The database or Redis not answering is our outage, not the client's fault nor a bug.
+
+    Django closes a connection that raised, so the next request reconnects by itself.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, INFRASTRUCTURE_ERRORS):
+            return None
+        # One line, no traceback: the cause is known, and its text names no secret.
+        logger.warning(
+            "503 for %s %s: %s: %s",
+            request.method,
+            request.path,
+            type(exception).__name__,
+            str(exception).splitlines()[0] if str(exception) else "",
+        )
+        return service_unavailable()

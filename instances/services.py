@@ -75,7 +75,8 @@ def instances_generate_for(
     if any(status != Status.SCHEDULED for _, _, status in created):
         # Already under way (created after its time): the sweep sends its reminder now
         # rather than at its next tick.
-        tasks.sweep_instances.delay_on_commit()
+        # Robust: with the broker away the commit still stands, and beat's next tick sweeps.
+        transaction.on_commit(tasks.sweep_instances.delay, robust=True)
     return [row[0] for row in created]
 
 

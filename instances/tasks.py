@@ -2,6 +2,7 @@
 
 import redis
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from instances import services
@@ -10,10 +11,11 @@ from instances import services
 RETRYABLE = (OperationalError, InterfaceError, redis.RedisError, ConnectionError)
 RETRY_POLICY = {
     "autoretry_for": RETRYABLE,
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
+    "retry_backoff": settings.TASK_RETRY_BACKOFF_SECONDS,
+    "retry_backoff_max": settings.TASK_RETRY_BACKOFF_MAX_SECONDS,
     "retry_jitter": True,
-    "max_retries": 5,
+    # Then Celery logs the failure and drops the task: beat's next tick covers the work.
+    "max_retries": settings.TASK_MAX_RETRIES,
     "acks_late": True,  # safe: both tasks are idempotent
 }
 

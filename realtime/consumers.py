@@ -4,12 +4,14 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
+from redis import RedisError
 
 from accounts.models import User
 from config.schemas import as_json
@@ -24,6 +26,12 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_MUCH = 4429
 CLOSE_TOO_BIG = 1009
+# RFC 6455 "Try Again Later": the server lost Redis, so this socket would hear nothing more;
+# the client reconnects with backoff and its snapshot brings it back in step.
+CLOSE_TRY_AGAIN = 1013
+LAYER_TROUBLE = (RedisError, OSError)
+# Redis keeps this token as long as it keeps the layer's group memberships.
+EPOCH_KEY = "aht:ws:epoch"
 
 
 @database_sync_to_async
@@ -37,6 +45,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     identity: SocketIdentity | None = None
     expiry: asyncio.Task | None = None
+    watch: asyncio.Task | None = None
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_TROUBLE:
+            # The layer's receive loop lost Redis: end this socket cleanly, not with a traceback.
+            logger.warning("live socket closed: the channel layer lost Redis")
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
 
     async def connect(self) -> None:
         subprotocols = self.scope.get("subprotocols", [])
@@ -48,20 +65,59 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
         self.group = user_group(self.identity.user_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await database_sync_to_async(presence.socket_opened)(self.identity.user_id)
+        try:
+            await self._join(self.identity.user_id)
+        except LAYER_TROUBLE:
+            logger.warning("live socket refused for now: Redis does not answer")
+            self.identity = None
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
         self.expiry = asyncio.create_task(self._close_at_expiry(self.identity))
+        self.watch = asyncio.create_task(self._close_when_redis_forgets())
         self.window_start, self.frames_in_window = time.monotonic(), 0
         await self._send("hello", {"user_id": self.identity.user_id})
         await self._send("today.snapshot", await _today_snapshot(self.identity.user_id))
 
+    async def _join(self, user_id: int) -> None:
+        # The epoch is read before joining: if Redis restarts in between, the watch sees it.
+        self.epoch = await self._layer_epoch()
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await database_sync_to_async(presence.socket_opened)(user_id)
+
     async def disconnect(self, code: int) -> None:
-        if self.expiry is not None:
-            self.expiry.cancel()
+        for task in (self.expiry, self.watch):
+            if task is not None:
+                task.cancel()
         if self.identity is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            await database_sync_to_async(presence.socket_closed)(self.identity.user_id)
-            self.identity = None
+            user_id, self.identity = self.identity.user_id, None
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+                await database_sync_to_async(presence.socket_closed)(user_id)
+            except LAYER_TROUBLE:
+                # Group entries expire by themselves; a stale presence count costs a few sends.
+                logger.warning("live socket of user %s left without Redis to tell", user_id)
+
+    async def _layer_epoch(self) -> bytes:
+        """A token Redis holds while it holds our group membership; a new one means it lost it
+        (restarted empty, flushed, failed over)."""
+        layer = self.channel_layer
+        redis = layer.connection(layer.consistent_hash(self.group))
+        await redis.set(EPOCH_KEY, uuid.uuid4().hex, nx=True)
+        return await redis.get(EPOCH_KEY)
+
+    async def _close_when_redis_forgets(self) -> None:
+        """An open socket that no event can reach is worse than a closed one the client
+        reopens: close when Redis no longer answers or no longer knows this socket."""
+        while True:
+            await asyncio.sleep(settings.WS_LAYER_CHECK_SECONDS)
+            try:
+                if await self._layer_epoch() != self.epoch:
+                    logger.info("live socket closed: Redis lost its group memberships")
+                    break
+            except LAYER_TROUBLE:
+                logger.warning("live socket closed: Redis does not answer")
+                break
+        await self.close(code=CLOSE_TRY_AGAIN)
 
     async def _close_at_expiry(self, identity: SocketIdentity) -> None:
         remaining = (identity.expires_at - timezone.now()).total_seconds()
@@ -85,7 +141,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         try:
             frame = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting is junk too
             await self._send("error", {"detail": "Frames are JSON objects."})
             return
         if isinstance(frame, dict) and frame.get("type") == "ping":

@@ -46,6 +46,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list(
     "CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000"
 )
+# Web pages on these origins may call the API from the browser (tokens travel in the
+# Authorization header, never in cookies). Empty: only the app's own origin, the dashboard.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_EXPOSE_HEADERS = ["Retry-After"]
 
 INSTALLED_APPS = [
     "daphne",
@@ -56,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "channels",
     "django_celery_beat",
     "accounts",
@@ -66,8 +72,12 @@ INSTALLED_APPS = [
     "dashboard",
 ]
 
+# The header-setting middleware sit outside JsonErrorsForApi, so the JSON answers it builds
+# carry the security and CORS headers too.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "config.middleware.JsonErrorsForApi",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -75,7 +85,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.UnavailableWhileInfrastructureIsDown",
 ]
 
 # API paths are exact: a missing slash is a JSON 404, not a redirect that drops the body.
@@ -112,6 +122,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails the request within seconds (a 503) instead of
+    # holding it; a value in DATABASE_URL (`?connect_timeout=`) wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -168,6 +184,8 @@ CHANNEL_LAYERS = {
 # A client sends only pings; anything bigger or faster than this is not a client of ours.
 WS_MAX_FRAME_BYTES = int(os.environ.get("WS_MAX_FRAME_BYTES", str(64 * 1024)))
 WS_MAX_FRAMES_PER_SECOND = int(os.environ.get("WS_MAX_FRAMES_PER_SECOND", "20"))
+# How often a socket checks that Redis still answers and still holds its group membership.
+WS_LAYER_CHECK_SECONDS = float(os.environ.get("WS_LAYER_CHECK_SECONDS", "5"))
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
@@ -180,6 +198,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
+# A task that meets a database or Redis outage retries with exponential backoff (seconds),
+# then gives up and logs it.
+TASK_RETRY_BACKOFF_SECONDS = int(os.environ.get("TASK_RETRY_BACKOFF_SECONDS", "2"))
+TASK_RETRY_BACKOFF_MAX_SECONDS = int(os.environ.get("TASK_RETRY_BACKOFF_MAX_SECONDS", "60"))
+TASK_MAX_RETRIES = int(os.environ.get("TASK_MAX_RETRIES", "5"))
 
 # --- Auth tokens ----------------------------------------------------------------------------
 JWT_SIGNING_KEY = require_strong_key(
