@@ -1,6 +1,7 @@
 """The live socket: routes frames, nothing else (no writes, no business rules)."""
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -46,6 +47,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     identity: SocketIdentity | None = None
     expiry: asyncio.Task | None = None
     watch: asyncio.Task | None = None
+    closing = False
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         try:
@@ -53,7 +55,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         except LAYER_TROUBLE:
             # The layer's receive loop lost Redis: end this socket cleanly, not with a traceback.
             logger.warning("live socket closed: the channel layer lost Redis")
-            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
+            if not self.closing:
+                with contextlib.suppress(OSError):  # the client may be gone already
+                    await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        self.closing = True
+        await super().close(code=code, reason=reason)
 
     async def connect(self) -> None:
         subprotocols = self.scope.get("subprotocols", [])

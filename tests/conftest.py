@@ -208,3 +208,10 @@ def worker(transactional_db: None) -> Iterator[subprocess.Popen]:
         process.kill()
     output = process.stdout.read() if process.stdout else ""
     assert "Traceback" not in output, output
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "slow: starts the whole system and breaks its infrastructure; part of every run",
+    )

@@ -197,6 +197,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A task whose worker died before acknowledging it (acks_late) is handed out again once this
+# many seconds have passed: longer than any task or retry countdown here (the Redis default,
+# an hour, would leave a killed worker's generation undone for that long).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "300")),
+}
 CELERY_TASK_ALWAYS_EAGER = False
 # A task that meets a database or Redis outage retries with exponential backoff (seconds),
 # then gives up and logs it.

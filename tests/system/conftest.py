@@ -1,0 +1,155 @@
+"""The whole system under real faults: the run command's processes on the test database
+(through a proxy the test can cut) and a Redis of the test's own (which it can restart)."""
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.conf import settings
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from accounts.models import User
+from accounts.services import token_pair_issue
+from config.run import processes
+from instances.schedules import schedules_install
+from tests.system.harness import PgProxy, PrivateRedis, Stack, free_port
+
+# Short enough for a test to see a retry, a give-up or a lost task handed out again.
+FAST_FAULTS = {
+    "WS_LAYER_CHECK_SECONDS": "1",
+    "TASK_RETRY_BACKOFF_SECONDS": "1",
+    "TASK_RETRY_BACKOFF_MAX_SECONDS": "1",
+    "TASK_MAX_RETRIES": "3",
+    "CELERY_VISIBILITY_TIMEOUT": "3",
+    "DB_CONNECT_TIMEOUT": "2",
+}
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_proxy() -> Iterator[PgProxy]:
+    db = settings.DATABASES["default"]
+    proxy = PgProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
+    proxy.start()
+    yield proxy
+    proxy.close()
+
+
+class System(Stack):
+    """The stack, with a way in for the test: REST over HTTP and the live socket."""
+
+    def __init__(self, workdir: Path, redis_url: str, database_url: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.prod",
+            "SECRET_KEY": settings.SECRET_KEY,
+            "JWT_SIGNING_KEY": settings.JWT_SIGNING_KEY,
+            "SECURE_SSL_REDIRECT": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "WEB_WORKERS": "2",
+            "CELERY_CONCURRENCY": "1",
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+            **FAST_FAULTS,
+        }
+        super().__init__(workdir=workdir, argv=processes("127.0.0.1", str(self.port)), env=env)
+
+    def start_web(self) -> None:
+        self.start("web", lambda: self._answers("/healthz"))
+
+    def start_worker(self) -> None:
+        before = self.log("worker").count(" ready.")
+        self.start("worker", lambda: self.log("worker").count(" ready.") > before)
+
+    def start_beat(self) -> None:
+        schedules_install()
+        before = self.log("beat").count("beat: Starting")
+        self.start("beat", lambda: self.log("beat").count("beat: Starting") > before)
+
+    def _answers(self, path: str) -> bool:
+        try:
+            return requests.get(self.base + path, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def call(self, method: str, path: str, user: User | None = None, **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {access_for(user)}"} if user else {}
+        return requests.request(method, self.base + path, headers=headers, timeout=30, **kw)
+
+    def socket(self, user: User) -> "Live":
+        return Live(
+            connect(
+                f"ws://127.0.0.1:{self.port}/ws/",
+                subprotocols=["bearer", access_for(user)],
+                additional_headers={"Origin": self.base},
+                open_timeout=10,
+            )
+        )
+
+
+def access_for(user: User) -> str:
+    user.refresh_from_db(fields=["token_version"])
+    return token_pair_issue(user=user).access
+
+
+class Live:
+    """One live socket, as a client sees it."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+        self.hello = self.frame()
+        self.snapshot = self.frame()
+
+    def frame(self, timeout: float = 10) -> dict:
+        return json.loads(self.connection.recv(timeout=timeout))
+
+    def frames_until(self, type: str, timeout: float = 10) -> list[dict]:
+        frames = [self.frame(timeout)]
+        while frames[-1]["type"] != type:
+            frames.append(self.frame(timeout))
+        return frames
+
+    def close_code(self, timeout: float = 15) -> int | None:
+        """Wait for the server to close the socket; its close code."""
+        try:
+            while True:
+                self.connection.recv(timeout=timeout)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@pytest.fixture
+def system(
+    transactional_db: None, tmp_path: Path, private_redis: PrivateRedis, pg_proxy: PgProxy
+) -> Iterator[System]:
+    db = settings.DATABASES["default"]
+    database_url = f"postgres://{db['USER']}@127.0.0.1:{pg_proxy.port}/{db['NAME']}"
+    stack = System(tmp_path, private_redis.url, database_url)
+    yield stack
+    stack.close()
+    for name in ("web", "worker", "beat"):
+        for crash in CRASHES:
+            assert crash not in stack.log(name), f"{name} crashed:\n{stack.log(name)}"
+
+
+# What the servers log when an exception escaped the application or a request became a 500.
+CRASHES = ("Exception in ASGI application", "Exception inside application", "Internal Server Error")

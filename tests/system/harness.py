@@ -1,0 +1,229 @@
+"""Infrastructure a test can break for real: a private Redis it stops and restarts, a TCP
+proxy in front of PostgreSQL it cuts and restores, and the run command's processes.
+
+Nothing here touches the shared PostgreSQL or Redis: the Redis is our own `redis-server` on
+a free port, and the proxy only stops forwarding to PostgreSQL, it never stops PostgreSQL.
+"""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+class PrivateRedis:
+    """`redis-server` on a port of its own, without persistence: a restart forgets everything,
+    as a Redis without AOF does in production."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=2)
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir),
+             "--logfile", str(self.workdir / "redis.log")],
+        )  # fmt: skip
+        wait_until(self._answers, 10, "the private redis-server answering")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class PgProxy:
+    """A TCP proxy to PostgreSQL, run on an event loop in a thread of its own.
+
+    `cut()` stops listening and resets every open connection (the database went away);
+    `stall()` resets open connections and accepts new ones without ever answering (a server
+    that does not respond); `restore()` forwards again.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.server: asyncio.Server | None = None
+        # Writers, not transports: a dropped StreamWriter closes its socket, and a stalled
+        # connection must stay open.
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.stalled = False
+
+    def _call(self, make: Callable[[], object]) -> None:
+        async def run() -> None:
+            result = make()
+            if asyncio.iscoroutine(result):
+                await result
+
+        asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=10)
+
+    def start(self) -> None:
+        self.thread.start()
+        self._call(self._listen)
+
+    async def _listen(self) -> None:
+        if self.server is None:
+            self.server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+
+    def _reset_all(self) -> None:
+        for writer in self.writers:
+            writer.transport.abort()
+        self.writers.clear()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.add(writer)
+        if self.stalled:
+            return  # held open, never answered, until a cut or restore resets it
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self.writers.add(up_writer)
+        await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer))
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.transport.abort()
+            self.writers.discard(writer)
+
+    def cut(self) -> None:
+        def close() -> None:
+            self.stalled = False
+            if self.server is not None:
+                self.server.close()
+                self.server = None
+            self._reset_all()
+
+        self._call(close)
+
+    def stall(self) -> None:
+        def hold() -> None:
+            self.stalled = True
+            self._reset_all()
+
+        self._call(hold)
+        self._call(self._listen)
+
+    def restore(self) -> None:
+        def forward() -> None:
+            self.stalled = False
+            self._reset_all()
+
+        self._call(forward)
+        self._call(self._listen)
+
+    def close(self) -> None:
+        self.cut()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+class Stack:
+    """The run command's processes (config/run.py), each in a process group of its own so a
+    test can stop, kill or restart one; output goes to `<workdir>/<name>.log`."""
+
+    def __init__(self, *, workdir: Path, argv: dict[str, list[str]], env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.argv = argv
+        self.env = env
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def log_path(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def log(self, name: str) -> str:
+        path = self.log_path(name)
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def start(self, name: str, ready: Callable[[], bool], timeout: float = 60) -> None:
+        with self.log_path(name).open("a") as log:
+            self.processes[name] = subprocess.Popen(
+                self.argv[name],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+        def up() -> bool:
+            assert self.processes[name].poll() is None, f"{name} exited:\n{self.log(name)}"
+            return ready()
+
+        wait_until(up, timeout, f"{name} ready")
+
+    def alive(self, name: str) -> bool:
+        return name in self.processes and self.processes[name].poll() is None
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        process = self.processes.pop(name, None)
+        if process is None:
+            return
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=20)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL to the whole process group: no shutdown code runs (a crash, the OOM killer)."""
+        self.stop(name, signal.SIGKILL)
+
+    def close(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
