@@ -1,7 +1,12 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from accounts.models import RefreshToken, User
+from accounts.token_state import token_state_changed
 
 
 @admin.register(User)
@@ -18,6 +23,24 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     filter_horizontal = ()
+
+    # Deactivating, re-timezoning or deleting a user here holds for their tokens at once, not
+    # after the token-state cache expires.
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            token_state_changed(obj.pk)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        user_id = obj.pk
+        super().delete_model(request, obj)
+        token_state_changed(user_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        user_ids = list(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        for user_id in user_ids:
+            token_state_changed(user_id)
 
 
 @admin.register(RefreshToken)

@@ -5,19 +5,24 @@ from ninja.security import HttpBearer
 
 from accounts import tokens
 from accounts.models import User
+from accounts.token_state import token_state, user_from_state
 from config.errors import Unauthorized
 
 
 def user_for_access_token(token: str) -> User | None:
-    """The token's user, or None when the token is bad, expired, revoked or not an access one."""
+    """The token's user, or None when the token is bad, expired, revoked or not an access one.
+
+    The version and activity come from the token-state cache (no query when cached); the
+    user carries id, version, activity and timezone, and loads the rest when read.
+    """
     try:
         claims = tokens.decode(token, expected="access")
     except Unauthorized:
         return None
-    user = User.objects.filter(pk=claims.user_id, is_active=True).first()
-    if user is None or user.token_version != claims.version:
+    state = token_state(claims.user_id)
+    if state is None or not state.is_active or state.token_version != claims.version:
         return None
-    return user
+    return user_from_state(claims.user_id, state)
 
 
 class JWTAuth(HttpBearer):

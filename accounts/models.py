@@ -1,8 +1,10 @@
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils.timezone import now
 
@@ -63,6 +65,20 @@ class User(AbstractBaseUser, PermissionsMixin):
         # Every way in (API, admin, shell with full_clean) stores the one matchable form.
         super().clean()
         self.email = normalize_email(self.email)
+
+    def refresh_from_db(
+        self,
+        using: str | None = None,
+        fields: Iterable[str] | None = None,
+        from_queryset: QuerySet["User"] | None = None,
+    ) -> None:
+        # A request's user comes from the token-state cache with a few fields loaded; reading
+        # another (the profile's email and date joined) loads all the rest in one query, not
+        # one query per field.
+        deferred = self.get_deferred_fields()
+        if fields is not None and deferred and set(fields) <= deferred:
+            fields = deferred
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
 
 
 class RefreshToken(models.Model):

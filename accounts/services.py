@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts import throttle, tokens
 from accounts.models import RefreshToken, User, normalize_email
 from accounts.timezones import is_known_timezone
+from accounts.token_state import token_state_changed
 from config.errors import FieldProblem, InvalidInput, Unauthorized
 from realtime.broadcast import revoke_sessions
 
@@ -157,6 +158,7 @@ def _end_every_token(user: User) -> None:
     )
     user.refresh_from_db(fields=["token_version"])
     user_id, version = user.pk, user.token_version
+    token_state_changed(user_id)
     transaction.on_commit(lambda: revoke_sessions(user_id=user_id, version=version))
 
 
@@ -192,6 +194,7 @@ def user_update(*, user: User, timezone_name: str | None = None) -> User:
             raise InvalidInput(problems)
         user.timezone = timezone_name
         user.save(update_fields=["timezone"])
+        token_state_changed(user.pk)
         # Imported here: instances build on accounts, not the other way round.
         from instances.services import instances_on_timezone_changed
 

@@ -13,21 +13,12 @@ from collections.abc import Iterable
 
 import redis
 
-from config.redis import get_redis
+from config.redis import STORE_IF_VERSION, get_redis
 from habits.stats import habit_stats, habit_stats_many
 
 logger = logging.getLogger(__name__)
 
 TTL_SECONDS = 24 * 3600
-
-# KEYS: stats, version. ARGV: json, version seen before computing, ttl.
-_STORE_IF_VERSION = """
-if (redis.call('GET', KEYS[2]) or '') == ARGV[2] then
-    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-    return 1
-end
-return 0
-"""
 
 
 def stats_key(habit_id: int) -> str:
@@ -39,7 +30,7 @@ def _version_key(habit_id: int) -> str:
 
 
 def _store(client: redis.Redis, seen: dict[int, str], stats: dict[int, dict]) -> None:
-    script = client.register_script(_STORE_IF_VERSION)
+    script = client.register_script(STORE_IF_VERSION)
     with client.pipeline(transaction=False) as pipe:
         for habit_id, value in stats.items():
             script(

@@ -6,7 +6,7 @@ from datetime import datetime
 from channels.db import database_sync_to_async
 
 from accounts import tokens
-from accounts.models import User
+from accounts.token_state import token_state
 from config.errors import Unauthorized
 
 SUBPROTOCOL = "bearer"
@@ -31,8 +31,8 @@ def _identify(token: str) -> SocketIdentity | None:
         claims = tokens.decode(token, expected="access")
     except Unauthorized:
         return None
-    user = User.objects.filter(pk=claims.user_id, is_active=True).only("token_version").first()
-    if user is None or user.token_version != claims.version:
+    state = token_state(claims.user_id)
+    if state is None or not state.is_active or state.token_version != claims.version:
         return None
     return SocketIdentity(claims.user_id, claims.version, claims.expires_at)
 

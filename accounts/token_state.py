@@ -1,0 +1,111 @@
+"""Each user's token state in Redis, so authenticating a request costs no database query.
+
+Every authenticated request must know that its user is active and that the token's `ver` is
+the user's current token version (SPEC §3: logout-all, a password change or deactivation end
+every earlier token at once). That state, with the user's timezone (`today` and the socket's
+snapshot need it), is cached under `aht:auth:<user_id>` for `TTL_SECONDS`.
+
+Never stale after a commit: a change forgets the entry and bumps `aht:auth_version:<id>`
+after its commit (and once before, so the same transaction, or a test that never commits,
+reads the change too). A request that missed stores what it read from the database only if
+the version is still the one it saw before reading (`STORE_IF_VERSION`), so a read that
+began before a logout-all committed can never put the old version back.
+
+Bounds: a change made through accounts.services or the admin holds at once in every process.
+A row changed behind their back (an UPDATE in psql) holds within `TTL_SECONDS`. Redis away:
+every request reads the database, as before the cache.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import redis
+from django.db import DEFAULT_DB_ALIAS, transaction
+
+from accounts.models import User
+from config.redis import STORE_IF_VERSION, get_redis
+
+logger = logging.getLogger(__name__)
+
+TTL_SECONDS = 60
+# Longer than any read between a miss and its store, so a version is never lost under one.
+VERSION_TTL_SECONDS = 24 * 3600
+FIELDS = ("token_version", "is_active", "timezone")
+
+
+@dataclass(frozen=True)
+class TokenState:
+    token_version: int
+    is_active: bool
+    timezone: str
+
+    def encode(self) -> str:
+        return f"{self.token_version}|{int(self.is_active)}|{self.timezone}"
+
+    @classmethod
+    def decode(cls, raw: bytes) -> "TokenState":
+        version, active, timezone = raw.decode().split("|", 2)
+        return cls(int(version), active == "1", timezone)
+
+
+def _key(user_id: int) -> str:
+    return f"aht:auth:{user_id}"
+
+
+def _version_key(user_id: int) -> str:
+    return f"aht:auth_version:{user_id}"
+
+
+def _from_db(user_id: int) -> TokenState | None:
+    row = User.objects.filter(pk=user_id).values_list(*FIELDS).first()
+    return TokenState(*row) if row else None
+
+
+def _store(client: redis.Redis, user_id: int, state: TokenState, seen: bytes | None) -> None:
+    keys = [_key(user_id), _version_key(user_id)]
+    args = [state.encode(), (seen or b"").decode(), TTL_SECONDS]
+    client.eval(STORE_IF_VERSION, 2, *keys, *args)
+
+
+def token_state(user_id: int) -> TokenState | None:
+    """The user's current token state (None: no such user): Redis first, else the database."""
+    try:
+        client = get_redis()
+        cached, seen = client.mget(_key(user_id), _version_key(user_id))
+    except redis.RedisError:
+        return _from_db(user_id)
+    if cached is not None:
+        return TokenState.decode(cached)
+    state = _from_db(user_id)
+    if state is not None:
+        try:
+            _store(client, user_id, state, seen)
+        except redis.RedisError:
+            logger.warning("token state of user %s not cached: Redis does not answer", user_id)
+    return state
+
+
+def token_state_forget(user_id: int) -> None:
+    """Drop the cached state and bump its version: the next request reads the database."""
+    try:
+        with get_redis().pipeline(transaction=True) as pipe:
+            pipe.incr(_version_key(user_id))
+            pipe.expire(_version_key(user_id), VERSION_TTL_SECONDS)
+            pipe.delete(_key(user_id))
+            pipe.execute()
+    except redis.RedisError:
+        # The entry may then outlive the change by up to TTL_SECONDS: say so loudly.
+        logger.error("token state of user %s not forgotten: Redis does not answer", user_id)
+
+
+def token_state_changed(user_id: int) -> None:
+    """Call inside the transaction that changes the user's version, activity or timezone."""
+    token_state_forget(user_id)
+    transaction.on_commit(lambda: token_state_forget(user_id))
+
+
+def user_from_state(user_id: int, state: TokenState) -> User:
+    """The user with only the cached fields loaded; reading any other loads the rest at once."""
+    known = {"id": user_id, **{name: getattr(state, name) for name in FIELDS}}
+    names = [f.attname for f in User._meta.concrete_fields if f.attname in known]
+    return User.from_db(DEFAULT_DB_ALIAS, names, [known[name] for name in names])

@@ -1,0 +1,110 @@
+"""The token-state cache: no user query per request, never stale after a commit (SPEC §3)."""
+
+import time
+
+import pytest
+import redis
+from django.contrib.admin.sites import site
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from accounts import services, token_state
+from accounts.models import User
+from tests.conftest import Api
+
+pytestmark = pytest.mark.django_db
+
+ME = "/api/auth/me/"
+TODAY = "/api/instances/today/"
+
+
+def _queries(api: Api, path: str) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        assert api.get(path).status_code == 200
+    return [query["sql"] for query in ctx.captured_queries]
+
+
+def test_a_cached_token_state_costs_no_user_query(authed):
+    first = _queries(authed, TODAY)
+    again = _queries(authed, TODAY)
+
+    assert any('"accounts_user"' in sql for sql in first)
+    assert not any('"accounts_user"' in sql for sql in again)
+
+
+def test_handlers_that_read_other_user_fields_load_them_in_one_query(authed, user):
+    _queries(authed, TODAY)  # caches the token's state
+
+    queries = _queries(authed, ME)
+    body = authed.get(ME).json()
+
+    assert sum('"accounts_user"' in sql for sql in queries) == 1
+    assert (body["email"], body["timezone"]) == (user.email, user.timezone)
+
+
+def test_logout_all_ends_a_cached_token_at_once(authed, user):
+    token = authed.token
+    _queries(authed, TODAY)
+
+    services.user_logout_all(user=User.objects.get(pk=user.pk))
+
+    assert Api(token).get(TODAY).status_code == 401
+
+
+def test_a_timezone_change_is_seen_by_the_next_request(authed, user):
+    _queries(authed, TODAY)
+
+    assert authed.patch(ME, {"timezone": "Asia/Tokyo"}).status_code == 200
+
+    assert token_state.token_state(user.pk).timezone == "Asia/Tokyo"
+
+
+def test_deactivation_in_the_admin_ends_a_cached_token_at_once(authed, user, admin_user):
+    _queries(authed, TODAY)
+    request = RequestFactory().post("/admin/")
+    request.user = admin_user
+    user.is_active = False
+
+    site._registry[User].save_model(request, user, form=None, change=True)
+
+    assert authed.get(TODAY).status_code == 401
+
+
+def test_a_row_changed_behind_the_services_back_holds_within_the_ttl(authed, user, monkeypatch):
+    monkeypatch.setattr(token_state, "TTL_SECONDS", 1)
+    _queries(authed, TODAY)
+
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    assert authed.get(TODAY).status_code == 200  # the documented bound, not yet passed
+    time.sleep(1.2)
+    assert authed.get(TODAY).status_code == 401
+
+
+def test_a_state_read_before_a_logout_all_committed_is_never_cached(user, monkeypatch):
+    """The request read the old version; the logout-all committed and forgot before the store."""
+    read = token_state._from_db
+
+    def read_then_commit_elsewhere(user_id: int) -> token_state.TokenState | None:
+        stale = read(user_id)
+        User.objects.filter(pk=user_id).update(token_version=stale.token_version + 1)
+        token_state.token_state_forget(user_id)
+        return stale
+
+    monkeypatch.setattr(token_state, "_from_db", read_then_commit_elsewhere)
+    assert token_state.token_state(user.pk).token_version == 0  # this request may pass...
+    monkeypatch.setattr(token_state, "_from_db", read)
+
+    assert token_state.token_state(user.pk).token_version == 1  # ...the next one may not
+
+
+def test_without_redis_every_request_reads_the_database(authed, monkeypatch):
+    monkeypatch.setattr(token_state, "get_redis", _unreachable_redis)
+
+    assert authed.get(TODAY).status_code == 200
+    assert authed.get(TODAY).status_code == 200
+
+
+def _unreachable_redis() -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
