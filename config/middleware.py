@@ -4,6 +4,7 @@ the database or Redis is a quick 503 with Retry-After rather than a 500."""
 import logging
 from collections.abc import Callable
 
+import pydantic
 import redis
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -15,6 +16,34 @@ API_PREFIX = "/api/"
 # What an outage of PostgreSQL or Redis raises; anything else is a bug and stays a 500.
 INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, redis.RedisError)
 RETRY_AFTER_SECONDS = 5
+
+
+def _class_names(roots: tuple[type[Exception], ...]) -> frozenset[str]:
+    names, pending = set(), list(roots)
+    while pending:
+        cls = pending.pop()
+        names.add(cls.__name__)
+        pending.extend(cls.__subclasses__())
+    return frozenset(names)
+
+
+INFRASTRUCTURE_ERROR_NAMES = _class_names(INFRASTRUCTURE_ERRORS)
+
+
+def is_outage(exception: Exception) -> bool:
+    """The database or Redis did not answer, whether raised directly or met while a response
+    was serialised: reading a lazy queryset or a deferred field inside pydantic turns the
+    database's error into a ValidationError that names it (`"OperationalError: ..."`)."""
+    if isinstance(exception, INFRASTRUCTURE_ERRORS):
+        return True
+    if isinstance(exception, pydantic.ValidationError):
+        return any(
+            error["type"] == "get_attribute_error"
+            and str(error.get("ctx", {}).get("error", "")).split(":", 1)[0]
+            in INFRASTRUCTURE_ERROR_NAMES
+            for error in exception.errors()
+        )
+    return False
 
 
 def _body_too_big(request: HttpRequest) -> bool:
@@ -80,7 +109,7 @@ class UnavailableWhileInfrastructureIsDown:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, INFRASTRUCTURE_ERRORS):
+        if not is_outage(exception):
             return None
         # One line, no traceback: the cause is known, and its text names no secret.
         logger.warning(
