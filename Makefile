@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint lock bench chromium
+.PHONY: run test install lint lock bench chromium wrk
 
 $(STAMP): requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,9 +25,14 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
-# The performance suite: one table, also written to docs/PERFORMANCE.md (about 5 minutes).
-bench: install
+# The performance suite: one table, also written to docs/PERFORMANCE.md (about 12 minutes).
+# Its REST load runs wrk, from Debian's packages.
+bench: install wrk
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+wrk:
+	@command -v wrk >/dev/null || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }
 
 lint: install
 	$(BIN)/ruff check .
@@ -36,4 +41,4 @@ lint: install
 # Re-pin every dependency after editing pyproject.toml.
 lock: install
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra bench --python-version 3.11 -o requirements.lock

@@ -1,8 +1,9 @@
 """`make run`: the whole system in the foreground, stopped together on Ctrl-C or SIGTERM.
 
 Checks that Redis answers (one clear line and exit 1 if not), migrates, installs the
-periodic-task schedule, then supervises Daphne, a Celery worker, Celery beat and, when its
-credentials are set, the Telegram bot.
+periodic-task schedule, then supervises the web server (uvicorn workers, see
+config/serving.py), a Celery worker, Celery beat and, when its credentials are set, the
+Telegram bot.
 """
 
 import os
@@ -21,6 +22,7 @@ from django.core.management import call_command, get_commands  # noqa: E402
 from honcho.manager import Manager  # noqa: E402
 
 from config.redis import get_redis  # noqa: E402
+from config.serving import web_command  # noqa: E402
 
 
 def redis_answers() -> bool:
@@ -42,7 +44,7 @@ def bot_configured() -> bool:
 def processes(host: str, port: str) -> dict[str, list[str]]:
     python = sys.executable
     found = {
-        "web": [python, "-m", "daphne", "-b", host, "-p", port, "config.asgi:application"],
+        "web": web_command(host, port),
         "worker": [
             python,
             "-m",

@@ -1,4 +1,4 @@
-"""End to end: a real Daphne serving the app on the test database, driven by headless Chromium.
+"""End to end: the production web server on the test database, driven by headless Chromium.
 
 Playwright's sync API keeps an asyncio loop running in the test's thread while a browser is
 open, and Django refuses database work (and `async_to_sync`) inside a running loop. So every
@@ -8,9 +8,9 @@ piece of Django the tests call directly — factories, services, the sweep — g
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import connections
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from config.serving import web_command
 from tests.factories import DEFAULT_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +55,8 @@ def free_port() -> int:
 
 
 class Server:
-    """`python -m daphne` on the test database and the test Redis, in a process of its own."""
+    """The production web command on the test database and the test Redis, in a process group
+    of its own."""
 
     def __init__(self, *, name: str, port: int | None = None, **env: str) -> None:
         self.port = port or free_port()
@@ -75,20 +77,14 @@ class Server:
         ARTIFACTS.mkdir(exist_ok=True)
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "config.asgi:application",
-                ],
+                # Production's web command, two workers: a page's socket and its REST calls
+                # may land in different processes, as they do in production.
+                web_command("127.0.0.1", self.port, workers=2),
                 cwd=ROOT,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # stopped with its workers
             )
         self._wait_until_ready()
 
@@ -97,7 +93,7 @@ class Server:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                pytest.fail(f"daphne exited with {self.process.returncode}:\n{self.log()}")
+                pytest.fail(f"the web server exited with {self.process.returncode}:\n{self.log()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
                     if response.status == 200:
@@ -105,16 +101,16 @@ class Server:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.1)
-        pytest.fail(f"daphne did not answer within {timeout} s:\n{self.log()}")
+        pytest.fail(f"the web server did not answer within {timeout} s:\n{self.log()}")
 
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
+        os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self.process = None
 
@@ -125,7 +121,7 @@ class Server:
 @pytest.fixture(scope="package")
 def server(django_db_setup: None) -> Iterator[Server]:
     """One server for the whole e2e package; each test makes its own users."""
-    live = Server(name="daphne")
+    live = Server(name="web")
     live.log_path.unlink(missing_ok=True)
     live.start()
     yield live

@@ -24,7 +24,7 @@ def own_server(
     started: list[Server] = []
 
     def start(**env: str) -> Server:
-        server = Server(name=f"daphne-{request.node.name}", **env)
+        server = Server(name=f"web-{request.node.name}", **env)
         server.log_path.unlink(missing_ok=True)
         server.start()
         started.append(server)
