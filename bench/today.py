@@ -54,7 +54,7 @@ WHERE h.user_id = %(user)s
 """
 
 
-def _user_with_instances(size: int, now: datetime) -> User:
+def user_with_instances(size: int, now: datetime) -> User:
     user = User.objects.create_user(f"today{size}@example.com", PASSWORD, timezone=TIMEZONE)
     params = {
         "user": user.pk,
@@ -69,7 +69,7 @@ def _user_with_instances(size: int, now: datetime) -> User:
     return user
 
 
-def _login(client: Client, email: str) -> str:
+def login(client: Client, email: str) -> str:
     body = json.dumps({"email": email, "password": PASSWORD})
     response = client.post("/api/auth/login/", data=body, content_type="application/json")
     if response.status_code != 200:
@@ -130,7 +130,7 @@ def run(scale: float) -> Result:
     client = Client()
     measured: dict[int, tuple[list[str], float]] = {}
     for size in SIZES:
-        user = _user_with_instances(size, now)
-        queries, latency = measured[size] = _measure(client, _login(client, user.email), size)
+        user = user_with_instances(size, now)
+        queries, latency = measured[size] = _measure(client, login(client, user.email), size)
         logger.info("today: %s instances, %s queries, %.1f ms", size, len(queries), latency * 1e3)
     return Result(_rows(measured), [_note(measured[SIZES[-1]][0])])

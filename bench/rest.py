@@ -1,0 +1,199 @@
+"""Scenario: the REST API under load, 32 connections, authenticated, against real servers.
+
+wrk (bounded in time, loopback only) drives `GET /api/instances/today/` (10 instances),
+`GET /api/habits/` (a page of 20) and `POST /api/instances/{id}/complete/` (each request
+another instance), with two baselines in the same run and the same server: a bare Django
+view returning a constant JSON list (the stack's ceiling) and `today` written the seed's way
+(DRF + simplejwt), both mounted only by `bench.server`. Absolute numbers drift with the
+machine's other work; the ratios are what to compare.
+
+The same bare view and `today` are first measured under the serving layouts we considered
+(docs/PERFORMANCE.md, the serving layout), the last one being production's.
+"""
+
+import logging
+import sys
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from accounts import tokens
+from accounts.models import User
+from accounts.timezones import local_today
+from bench import data, sql, wrk
+from bench.report import Result, Row, millis
+from bench.server.process import Server, serving
+from bench.today import HABITS_SQL as HISTORY_HABITS_SQL
+from bench.today import PASSWORD, TIMEZONE, user_with_instances
+
+NAME = "rest"
+CONNECTIONS = 32
+SECONDS = 10
+WARM_SECONDS = 2
+POOL = 30_000
+TODAY = "/api/instances/today/"
+BARE = "/bench/bare/"
+DRF_TODAY = "/bench/drf/today/"
+HABITS = "/api/habits/"
+COMPLETE = "/api/instances/_ID_/complete/"
+CEILING_SHARE = 0.5
+DRF_FACTOR = 1.5
+P99_BUDGET = 0.050
+
+logger = logging.getLogger("bench")
+
+# Django's own ASGI handler runs each request in a fresh thread context: measured without
+# persistent connections, which would leak one per thread until PostgreSQL refuses clients.
+ASGI_HANDLER = "bench.server.asgi_django:application"
+NO_PERSISTENT = {"DB_CONN_MAX_AGE": "0"}
+PYTHON = sys.executable
+CANDIDATES: tuple[tuple[str, list[str], dict[str, str]], ...] = (
+    (
+        "Daphne, 1 process, Django's ASGI handler (before)",
+        [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", ASGI_HANDLER],
+        NO_PERSISTENT,
+    ),
+    (
+        "uvicorn, 3 workers, Django's ASGI handler",
+        [
+            *(PYTHON, "-m", "uvicorn", ASGI_HANDLER, "--port", "{port}", "--workers", "3"),
+            *("--no-access-log", "--lifespan", "off"),
+        ],
+        NO_PERSISTENT,
+    ),
+)
+CHOSEN = "uvicorn, 3 workers, WSGI handler on 2 threads each (production)"
+
+POOL_HABITS_SQL = """
+INSERT INTO habits_habit (user_id, action, place, time_of_day, is_pleasant, reward_text,
+                          periodicity_days, repeat_limit, grace_minutes, fix_minutes,
+                          start_date, is_public, is_active, created_at, updated_at)
+SELECT %(user)s, 'habit ' || n, 'home', '00:00', false, 'a treat', 1, 45, 720, 1440,
+       %(today)s, false, true, %(now)s, %(now)s
+FROM generate_series(1, %(count)s) AS n
+"""
+
+# One pending instance of each pool habit, due in twelve hours: each POST completes one.
+POOL_INSTANCES_SQL = """
+INSERT INTO instances_habitinstance
+    (habit_id, user_id, date, scheduled_at, grace_deadline, fix_deadline, status,
+     completed_at, source, created_at, updated_at)
+SELECT h.id, h.user_id, h.start_date, %(now)s - interval '10 minutes',
+       %(now)s + interval '12 hours', %(now)s + interval '36 hours', 'pending', NULL, '',
+       %(now)s, %(now)s
+FROM habits_habit h WHERE h.user_id = %(user)s
+ORDER BY h.id
+RETURNING id
+"""
+
+
+@dataclass(frozen=True)
+class Fixture:
+    reader: str  # token of a user with 10 instances today and 25 habits
+    completer: str  # token of the pool's owner
+    pool: range  # instance ids, consecutive
+
+
+def _token(user: User) -> str:
+    return tokens.encode(
+        user_id=user.pk, type="access", version=0, ttl=timedelta(hours=2), jti=uuid.uuid4()
+    )[0]
+
+
+def _fill(scale: float, now: datetime) -> Fixture:
+    data.reset()
+    reader = user_with_instances(10, now)
+    more = {"user": reader.pk, "count": 15, "today": now.date(), "history": 0, "now": now}
+    sql.execute(HISTORY_HABITS_SQL, more)
+    owner = User.objects.create_user("pool@example.com", PASSWORD, timezone=TIMEZONE)
+    params = {"user": owner.pk, "count": max(100, round(POOL * scale)), "now": now}
+    sql.execute(POOL_HABITS_SQL, {**params, "today": local_today(TIMEZONE, now)})
+    ids = [pk for (pk,) in sql.fetch(POOL_INSTANCES_SQL, params)]
+    if ids != list(range(ids[0], ids[-1] + 1)):
+        raise RuntimeError("the pool's instance ids are not consecutive")
+    return Fixture(_token(reader), _token(owner), range(ids[0], ids[-1] + 1))
+
+
+def _load(server: Server, path: str, token: str, **kwargs: object) -> wrk.Load:
+    url = f"{server.url}{path}"
+    wrk.run(url, token=token, seconds=WARM_SECONDS, connections=CONNECTIONS, **kwargs)
+    load = wrk.run(url, token=token, seconds=SECONDS, connections=CONNECTIONS, **kwargs)
+    logger.info("rest: %s %.0f req/s, p99 %.1f ms", path, load.per_second, load.p99 * 1e3)
+    return load
+
+
+def _row(layout: str, what: str, load: wrk.Load) -> Row:
+    value = f"{load.per_second:,.0f} req/s, p50 {millis(load.p50)}, p99 {millis(load.p99)}"
+    if load.bad:
+        value += f", {load.bad:,} failed"
+    measure = f"{layout}: {what}"
+    return Row(NAME, measure, value, "no failures", not load.bad)
+
+
+def _candidate_rows(fixture: Fixture) -> list[Row]:
+    rows = []
+    for layout, argv, env in CANDIDATES:
+        with serving(argv, **env) as server:
+            rows.append(_row(layout, f"GET {BARE}", _load(server, BARE, fixture.reader)))
+            rows.append(_row(layout, f"GET {TODAY}", _load(server, TODAY, fixture.reader)))
+    return rows
+
+
+def _completed(pool: range) -> int:
+    return sql.scalar(
+        "SELECT count(*) FROM instances_habitinstance WHERE id = ANY(%s) AND status = 'completed'",
+        [list(pool)],
+    )
+
+
+def _ratio_rows(bare: wrk.Load, drf: wrk.Load, today: wrk.Load) -> list[Row]:
+    share, factor = today.per_second / bare.per_second, today.per_second / drf.per_second
+    return [
+        Row(
+            NAME,
+            "today / bare-view ceiling (req/s)",
+            f"{share:.2f}",
+            f"≥ {CEILING_SHARE:.2f}",
+            share >= CEILING_SHARE,
+        ),
+        Row(
+            NAME,
+            "today / DRF-style today (req/s)",
+            f"{factor:.2f}x",
+            f"≥ {DRF_FACTOR}x",
+            factor >= DRF_FACTOR,
+        ),
+        Row(
+            NAME,
+            f"today p99 at {CONNECTIONS} connections",
+            millis(today.p99),
+            f"< {millis(P99_BUDGET)}",
+            today.p99 < P99_BUDGET,
+        ),
+    ]
+
+
+def _production_rows(fixture: Fixture) -> list[Row]:
+    with serving() as server:
+        bare = _load(server, BARE, fixture.reader)
+        drf = _load(server, DRF_TODAY, fixture.reader)
+        today = _load(server, TODAY, fixture.reader)
+        habits = _load(server, HABITS, fixture.reader)
+        complete = _load(server, COMPLETE, fixture.completer, method="POST", ids=fixture.pool)
+    done = _completed(fixture.pool)
+    return [
+        _row(CHOSEN, f"GET {BARE} (the ceiling)", bare),
+        _row(CHOSEN, f"GET {DRF_TODAY} (the seed's way: DRF + simplejwt)", drf),
+        _row(CHOSEN, f"GET {TODAY} (10 instances)", today),
+        _row(CHOSEN, f"GET {HABITS} (a page of 20)", habits),
+        _row(CHOSEN, f"POST {COMPLETE.replace('_ID_', '{id}')} ({done:,} completed)", complete),
+        *_ratio_rows(bare, drf, today),
+    ]
+
+
+def run(scale: float) -> Result:
+    wrk.require()
+    fixture = _fill(scale, timezone.now())
+    return Result(_candidate_rows(fixture) + _production_rows(fixture))

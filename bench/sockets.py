@@ -1,0 +1,240 @@
+"""Scenario: the live socket against a real web server process (config/serving.py).
+
+- push latency: from `POST /api/instances/{id}/complete/` to the `instance.updated` frame on
+  the owner's socket, with 1, 100 and 1,000 sockets open (each of another user), p50 / p99;
+- a burst of 1,000 connects at once: every one gets `hello` and `today.snapshot` (the redis-py
+  pool of 100 once failed a quarter of them with HTTP 500);
+- 5,000 idle sockets held by one web process (one worker): its resident memory.
+
+Each user has one habit with one pending instance today; a sample re-arms the instance
+(back to pending) before completing it, outside the timed part.
+"""
+
+import asyncio
+import http.client
+import logging
+import math
+import statistics
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from accounts import tokens
+from bench import data, sql
+from bench.report import Result, Row, millis
+from bench.server.process import Server, serving
+from bench.wsclient import Socket, close_all, open_many
+
+NAME = "sockets"
+LEVELS = (1, 100, 1_000)
+SAMPLES = 200
+BURST = 1_000
+IDLE = 5_000
+P99_BUDGET = 0.050
+RSS_BUDGET = 2**30
+FRAME_SECONDS = 10.0
+SETTLE_SECONDS = 3.0
+
+logger = logging.getLogger("bench")
+
+HABITS_SQL = """
+INSERT INTO habits_habit (user_id, action, place, time_of_day, is_pleasant, reward_text,
+                          periodicity_days, repeat_limit, grace_minutes, fix_minutes,
+                          start_date, is_public, is_active, created_at, updated_at)
+SELECT u.id, 'stretch', 'home', '00:00', false, 'a treat', 1, 45, 720, 1440,
+       (%(now)s::timestamptz AT TIME ZONE u.timezone)::date, false, true, %(now)s, %(now)s
+FROM accounts_user u
+"""
+
+# Today's instance of every habit, under way for ten minutes, due in twelve hours.
+INSTANCES_SQL = """
+INSERT INTO instances_habitinstance
+    (habit_id, user_id, date, scheduled_at, grace_deadline, fix_deadline, status,
+     completed_at, source, created_at, updated_at)
+SELECT h.id, h.user_id, h.start_date, %(now)s - interval '10 minutes',
+       %(now)s + interval '12 hours', %(now)s + interval '36 hours', 'pending', NULL, '',
+       %(now)s, %(now)s
+FROM habits_habit h
+RETURNING user_id, id
+"""
+
+REARM_SQL = """
+UPDATE instances_habitinstance SET status = 'pending', completed_at = NULL, source = ''
+WHERE id = %s
+"""
+
+
+@dataclass(frozen=True)
+class Sizes:
+    levels: tuple[int, ...]
+    burst: int
+    idle: int
+
+    @classmethod
+    def at(cls, scale: float) -> "Sizes":
+        levels = tuple(sorted({max(1, round(level * scale)) for level in LEVELS}))
+        return cls(levels, max(1, round(BURST * scale)), max(1, round(IDLE * scale)))
+
+
+def _fill(users: int, now: datetime) -> dict[int, int]:
+    """`users` users with one pending instance each: {user_id: instance_id}."""
+    data.fill_users(users, now)
+    sql.execute(HABITS_SQL, {"now": now})
+    return dict(sql.fetch(INSTANCES_SQL, {"now": now}))
+
+
+def _tokens(users: int) -> list[tuple[int, str]]:
+    def token(user_id: int) -> str:
+        return tokens.encode(
+            user_id=user_id, type="access", version=0, ttl=timedelta(hours=2), jti=uuid.uuid4()
+        )[0]
+
+    return [(user_id, token(user_id)) for user_id in range(1, users + 1)]
+
+
+def _p99(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[math.ceil(0.99 * len(ordered)) - 1]
+
+
+class Completer:
+    """Re-arms and completes instances over REST from one thread of its own (Django's ORM
+    refuses to run inside the event loop); returns when each POST was sent."""
+
+    def __init__(self, server: Server) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1)
+        self.http = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+
+    def _complete(self, instance_id: int, token: str) -> float:
+        sql.execute(REARM_SQL, [instance_id])
+        sent = time.perf_counter()
+        self.http.request(
+            "POST",
+            f"/api/instances/{instance_id}/complete/",
+            headers={"Authorization": f"Bearer {token}", "Content-Length": "0"},
+        )
+        response = self.http.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"complete answered {response.status}: {body[:200]!r}")
+        return sent
+
+    async def complete(self, instance_id: int, token: str) -> float:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, self._complete, instance_id, token)
+
+    def close(self) -> None:
+        self.http.close()
+        self.pool.submit(lambda: connection.close()).result()  # that thread's connection
+        self.pool.shutdown()
+
+
+async def _frame_for(socket: Socket, instance_id: int) -> float:
+    """Arrival time of the `instance.updated` frame of `instance_id` (others are skipped)."""
+    while True:
+        arrived, frame = await asyncio.wait_for(socket.frames.get(), FRAME_SECONDS)
+        if frame["type"] == "instance.updated" and frame["data"]["id"] == instance_id:
+            return arrived
+
+
+async def _latencies(
+    completer: Completer, sockets: Sequence[Socket], tokens_of: dict[int, str], instances
+) -> list[float]:
+    latencies = []
+    for n in range(SAMPLES):
+        socket = sockets[n % len(sockets)]
+        instance_id = instances[socket.user_id]
+        sent = await completer.complete(instance_id, tokens_of[socket.user_id])
+        latencies.append(await _frame_for(socket, instance_id) - sent)
+    return latencies
+
+
+async def _latency_rows(server: Server, pairs, instances: dict[int, int], levels) -> list[Row]:
+    tokens_of, sockets, rows = dict(pairs), [], []
+    completer = Completer(server)
+    try:
+        for level in levels:
+            opened, failed = await open_many(server.url, pairs[len(sockets) : level], at_once=100)
+            if failed:
+                raise RuntimeError(f"{len(failed)} sockets failed to open: {failed[0]!r}")
+            for socket in opened:
+                socket.start_reading()
+            sockets += opened
+            latencies = await _latencies(completer, sockets, tokens_of, instances)
+            rows.append(_latency_row(level, latencies, last=level == levels[-1]))
+            logger.info("sockets: %s open, %s", level, rows[-1].value)
+    finally:
+        completer.close()
+        await close_all(sockets)
+    return rows
+
+
+def _latency_row(level: int, latencies: list[float], *, last: bool) -> Row:
+    p50, p99 = statistics.median(latencies), _p99(latencies)
+    measure = f"push latency, REST completion → instance.updated, {level:,} socket(s) open"
+    value = f"p50 {millis(p50)}, p99 {millis(p99)} ({len(latencies)} completions)"
+    if not last:
+        return Row(NAME, measure, value)
+    return Row(NAME, measure, value, f"p99 < {millis(P99_BUDGET)}", p99 < P99_BUDGET)
+
+
+async def _burst_row(server: Server, pairs) -> Row:
+    started = time.perf_counter()
+    opened, failed = await open_many(server.url, pairs, at_once=len(pairs))
+    elapsed = time.perf_counter() - started
+    await close_all(opened)
+    kinds = sorted({type(error).__name__ for error in failed})
+    value = f"{len(opened):,} of {len(pairs):,} in {elapsed:.1f} s"
+    if failed:
+        value += f" (failed: {', '.join(kinds)}: {str(failed[0])[:80]})"
+    measure = f"a burst of {len(pairs):,} connects at once: hello + snapshot received"
+    return Row(NAME, measure, value, "all", not failed)
+
+
+async def _idle_rows(server: Server, pairs) -> list[Row]:
+    before = server.rss_bytes()
+    opened, failed = await open_many(server.url, pairs, at_once=200)
+    await asyncio.sleep(SETTLE_SECONDS)
+    rss = server.rss_bytes()
+    still_open = sum(1 for socket in opened if socket.connection.state.name == "OPEN")
+    await close_all(opened)
+    per_socket = (rss - before) / max(1, len(opened)) / 1024
+    label = f"{len(pairs):,} idle sockets held by one web process"
+    return [
+        Row(
+            NAME,
+            f"{label}: open after {SETTLE_SECONDS:.0f} s",
+            f"{still_open:,}",
+            "all",
+            still_open == len(pairs) and not failed,
+        ),
+        Row(
+            NAME,
+            f"{label}: RSS of the process",
+            f"{rss / 2**20:,.0f} MiB "
+            f"({before / 2**20:.0f} MiB idle, {per_socket:.0f} KiB a socket)",
+            f"< {RSS_BUDGET / 2**20:,.0f} MiB",
+            rss < RSS_BUDGET,
+        ),
+    ]
+
+
+def run(scale: float) -> Result:
+    sizes = Sizes.at(scale)
+    users = max(sizes.idle, sizes.burst, sizes.levels[-1])
+    data.reset()
+    instances = _fill(users, timezone.now())
+    pairs = _tokens(users)
+    with serving() as server:
+        rows = asyncio.run(_latency_rows(server, pairs, instances, sizes.levels))
+    with serving() as server:
+        rows.append(asyncio.run(_burst_row(server, pairs[: sizes.burst])))
+    with serving(workers=1) as server:
+        rows += asyncio.run(_idle_rows(server, pairs[: sizes.idle]))
+    return Result(rows)
