@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 from django.conf import settings
+from django.db import connection
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -17,7 +18,7 @@ from accounts.models import User
 from accounts.services import token_pair_issue
 from config.run import processes
 from instances.schedules import schedules_install
-from tests.system.harness import PgProxy, PrivateRedis, Stack, free_port
+from tests.system.harness import PgProxy, PrivateRedis, Stack, free_port, wait_until
 
 # Short enough for a test to see a retry, a give-up or a lost task handed out again.
 FAST_FAULTS = {
@@ -88,8 +89,12 @@ class System(Stack):
         except requests.RequestException:
             return False
 
-    def call(self, method: str, path: str, user: User | None = None, **kw: Any) -> Any:
-        headers = {"Authorization": f"Bearer {access_for(user)}"} if user else {}
+    def call(
+        self, method: str, path: str, user: User | None = None, token: str = "", **kw: Any
+    ) -> Any:
+        """One HTTP request, signed as `user` (a fresh token) or with `token`."""
+        token = access_for(user) if user else token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         return requests.request(method, self.base + path, headers=headers, timeout=30, **kw)
 
     def socket(self, user: User) -> "Live":
@@ -146,9 +151,21 @@ def system(
     stack = System(tmp_path, private_redis.url, database_url)
     yield stack
     stack.close()
+    # The servers' database sessions end a moment after their processes: wait, so the test
+    # database can be flushed and, at the end of the run, dropped.
+    wait_until(lambda: _other_sessions(db["NAME"]) == 0, 20, "the servers' sessions gone")
     for name in ("web", "worker", "beat"):
         for crash in CRASHES:
             assert crash not in stack.log(name), f"{name} crashed:\n{stack.log(name)}"
+
+
+def _other_sessions(database: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [database],
+        )
+        return cursor.fetchone()[0]
 
 
 # What the servers log when an exception escaped the application or a request became a 500.
