@@ -113,6 +113,13 @@ class Completer:
 
     def _complete(self, instance_id: int, token: str) -> float:
         sql.execute(REARM_SQL, [instance_id])
+        try:
+            return self._post(instance_id, token)
+        except (http.client.RemoteDisconnected, ConnectionError):
+            self.http.close()  # the server ended an idle keep-alive connection: a new one
+            return self._post(instance_id, token)
+
+    def _post(self, instance_id: int, token: str) -> float:
         sent = time.perf_counter()
         self.http.request(
             "POST",
