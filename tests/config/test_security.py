@@ -84,7 +84,8 @@ print(json.dumps(answers))
 
 
 @pytest.fixture(scope="module")
-def prod_answers() -> dict:
+def prod_answers(django_db_setup: None) -> dict:
+    """The production process reads the test database, so it must exist first."""
     result = _run_prod("-c", PROD_PROBE)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
