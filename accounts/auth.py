@@ -20,7 +20,7 @@ def user_for_access_token(token: str) -> User | None:
     except Unauthorized:
         return None
     state = token_state(claims.user_id)
-    if state is None or not state.is_active or state.token_version != claims.version:
+    if state is None or not state.admits(claims.version):
         return None
     return user_from_state(claims.user_id, state)
 

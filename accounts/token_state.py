@@ -39,6 +39,10 @@ class TokenState:
     is_active: bool
     timezone: str
 
+    def admits(self, version: int) -> bool:
+        """A token carrying `version` is still good: current version, active user."""
+        return self.is_active and self.token_version == version
+
     def encode(self) -> str:
         return f"{self.token_version}|{int(self.is_active)}|{self.timezone}"
 

@@ -81,3 +81,25 @@ def fill_habits(count: int, users: int, now: datetime) -> None:
     """`count` active habits of users 1..users, bulk-loaded without indexes."""
     with sql.without_indexes("habits_habit"):
         sql.execute(HABITS_SQL, {"habits": count, "users": users, "now": now})
+
+
+# One instance today of each active habit (of one user, or all), under way for ten minutes
+# and due in twelve hours: completing it over REST changes it (a bench re-arms it after).
+PENDING_SQL = """
+INSERT INTO instances_habitinstance
+    (habit_id, user_id, date, scheduled_at, grace_deadline, fix_deadline, status,
+     completed_at, source, created_at, updated_at)
+SELECT h.id, h.user_id, h.start_date, %(now)s - interval '10 minutes',
+       %(now)s + interval '12 hours', %(now)s + interval '36 hours', 'pending', NULL, '',
+       %(now)s, %(now)s
+FROM habits_habit h
+WHERE h.is_active AND (%(user)s::bigint IS NULL OR h.user_id = %(user)s)
+ORDER BY h.id
+RETURNING user_id, id
+"""
+
+
+def fill_pending(now: datetime, user_id: int | None = None) -> list[tuple[int, int]]:
+    """(user_id, instance_id) of a pending instance on each habit's start date (use habits
+    starting today), for one user's habits or everyone's, ids in habit order."""
+    return [(user, pk) for user, pk in sql.fetch(PENDING_SQL, {"now": now, "user": user_id})]

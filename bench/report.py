@@ -12,13 +12,16 @@ INTRO = """# Performance
 
 Budgets of the performance issue, measured by the benchmark suite in `bench/`:
 
+    make bench                              # installs wrk if missing, then the full run
     .venv/bin/python -m bench               # full size (about twelve minutes on 2 CPUs)
     .venv/bin/python -m bench --scale 0.01  # a quick smoke run (not written here)
-    .venv/bin/python -m bench --only sweep
+    .venv/bin/python -m bench --only sweep  # generation, sweep, today, stats, sockets, rest
 
-The suite creates and drops its own PostgreSQL database (`bench_habits`), fills it with
-set-based SQL and times the production code paths. The section below is rewritten by every
-full-size run.
+The suite creates and drops its own PostgreSQL database (`bench_habits`) and empties its own
+Redis database (12), fills them with set-based SQL and times the production code paths.
+`sockets` and `rest` start real web server processes (`bench/server/`: production settings
+plus two baselines mounted only there) and load them over the loopback only, each run
+bounded in time and count. The section below is rewritten by every full-size run.
 """
 NO_BUDGET = "—"
 

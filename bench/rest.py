@@ -77,19 +77,6 @@ SELECT %(user)s, 'habit ' || n, 'home', '00:00', false, 'a treat', 1, 45, 720, 1
 FROM generate_series(1, %(count)s) AS n
 """
 
-# One pending instance of each pool habit, due in twelve hours: each POST completes one.
-POOL_INSTANCES_SQL = """
-INSERT INTO instances_habitinstance
-    (habit_id, user_id, date, scheduled_at, grace_deadline, fix_deadline, status,
-     completed_at, source, created_at, updated_at)
-SELECT h.id, h.user_id, h.start_date, %(now)s - interval '10 minutes',
-       %(now)s + interval '12 hours', %(now)s + interval '36 hours', 'pending', NULL, '',
-       %(now)s, %(now)s
-FROM habits_habit h WHERE h.user_id = %(user)s
-ORDER BY h.id
-RETURNING id
-"""
-
 
 @dataclass(frozen=True)
 class Fixture:
@@ -112,7 +99,7 @@ def _fill(scale: float, now: datetime) -> Fixture:
     owner = User.objects.create_user("pool@example.com", PASSWORD, timezone=TIMEZONE)
     params = {"user": owner.pk, "count": max(100, round(POOL * scale)), "now": now}
     sql.execute(POOL_HABITS_SQL, {**params, "today": local_today(TIMEZONE, now)})
-    ids = [pk for (pk,) in sql.fetch(POOL_INSTANCES_SQL, params)]
+    ids = [pk for _, pk in data.fill_pending(now, owner.pk)]
     if ids != list(range(ids[0], ids[-1] + 1)):
         raise RuntimeError("the pool's instance ids are not consecutive")
     return Fixture(_token(reader), _token(owner), range(ids[0], ids[-1] + 1))

@@ -52,17 +52,6 @@ SELECT u.id, 'stretch', 'home', '00:00', false, 'a treat', 1, 45, 720, 1440,
 FROM accounts_user u
 """
 
-# Today's instance of every habit, under way for ten minutes, due in twelve hours.
-INSTANCES_SQL = """
-INSERT INTO instances_habitinstance
-    (habit_id, user_id, date, scheduled_at, grace_deadline, fix_deadline, status,
-     completed_at, source, created_at, updated_at)
-SELECT h.id, h.user_id, h.start_date, %(now)s - interval '10 minutes',
-       %(now)s + interval '12 hours', %(now)s + interval '36 hours', 'pending', NULL, '',
-       %(now)s, %(now)s
-FROM habits_habit h
-RETURNING user_id, id
-"""
 
 REARM_SQL = """
 UPDATE instances_habitinstance SET status = 'pending', completed_at = NULL, source = ''
@@ -86,7 +75,7 @@ def _fill(users: int, now: datetime) -> dict[int, int]:
     """`users` users with one pending instance each: {user_id: instance_id}."""
     data.fill_users(users, now)
     sql.execute(HABITS_SQL, {"now": now})
-    return dict(sql.fetch(INSTANCES_SQL, {"now": now}))
+    return dict(data.fill_pending(now))
 
 
 def _tokens(users: int) -> list[tuple[int, str]]:

@@ -32,7 +32,7 @@ def _identify(token: str) -> SocketIdentity | None:
     except Unauthorized:
         return None
     state = token_state(claims.user_id)
-    if state is None or not state.is_active or state.token_version != claims.version:
+    if state is None or not state.admits(claims.version):
         return None
     return SocketIdentity(claims.user_id, claims.version, claims.expires_at)
 
