@@ -21,9 +21,15 @@ def test_the_admin_needs_a_login(client):
 
 @pytest.mark.parametrize(
     "path",
-    ["/admin/accounts/user/", "/admin/habits/habit/", "/admin/instances/habitinstance/",
-     "/admin/telegram/outboxmessage/", "/admin/telegram/telegramprofile/",
-     "/admin/django_celery_beat/periodictask/", "/admin/instances/generatedday/"],
+    [
+        "/admin/accounts/user/",
+        "/admin/habits/habit/",
+        "/admin/instances/habitinstance/",
+        "/admin/telegram/outboxmessage/",
+        "/admin/telegram/telegramprofile/",
+        "/admin/django_celery_beat/periodictask/",
+        "/admin/instances/generatedday/",
+    ],
 )
 def test_each_admin_list_opens_with_filters_and_search(staff_client, path):
     habit = HabitFactory()
