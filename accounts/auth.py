@@ -5,15 +5,15 @@ from ninja.security import HttpBearer
 
 from accounts import tokens
 from accounts.models import User
-from accounts.token_state import token_state, user_from_state
+from accounts.token_state import TokenState, token_state, user_from_state
 from config.errors import Unauthorized
 
 
-def user_for_access_token(token: str) -> User | None:
-    """The token's user, or None when the token is bad, expired, revoked or not an access one.
+def admitted_access_claims(token: str) -> tuple[tokens.Claims, TokenState] | None:
+    """The claims of a valid access token whose user still admits it, with that user's
+    state; None when the token is bad, expired, revoked or not an access one.
 
-    The version and activity come from the token-state cache (no query when cached); the
-    user carries id, version, activity and timezone, and loads the rest when read.
+    The version and activity come from the token-state cache (no query when cached).
     """
     try:
         claims = tokens.decode(token, expected="access")
@@ -22,6 +22,15 @@ def user_for_access_token(token: str) -> User | None:
     state = token_state(claims.user_id)
     if state is None or not state.admits(claims.version):
         return None
+    return claims, state
+
+
+def user_for_access_token(token: str) -> User | None:
+    """The token's user (id, version, activity and timezone; the rest loads when read)."""
+    admitted = admitted_access_claims(token)
+    if admitted is None:
+        return None
+    claims, state = admitted
     return user_from_state(claims.user_id, state)
 
 

@@ -5,9 +5,7 @@ from datetime import datetime
 
 from channels.db import database_sync_to_async
 
-from accounts import tokens
-from accounts.token_state import token_state
-from config.errors import Unauthorized
+from accounts.auth import admitted_access_claims
 
 SUBPROTOCOL = "bearer"
 
@@ -27,13 +25,10 @@ def token_from_subprotocols(subprotocols: list[str]) -> str | None:
 
 
 def _identify(token: str) -> SocketIdentity | None:
-    try:
-        claims = tokens.decode(token, expected="access")
-    except Unauthorized:
+    admitted = admitted_access_claims(token)  # the same rule as the REST API's
+    if admitted is None:
         return None
-    state = token_state(claims.user_id)
-    if state is None or not state.admits(claims.version):
-        return None
+    claims, _ = admitted
     return SocketIdentity(claims.user_id, claims.version, claims.expires_at)
 
 
