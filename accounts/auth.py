@@ -1,17 +1,29 @@
 """Bearer authentication for the API: a valid access token of an active user, current version."""
 
+from collections.abc import Callable, Sequence
+from typing import Literal
+
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from accounts import tokens
 from accounts.models import User
-from accounts.token_state import TokenState, token_state, user_from_state
+from accounts.token_state import TokenState, token_state_with, user_from_state
 from config.errors import Unauthorized
 
+# A view's own Redis keys for the signed-in user, read with the token state (JWTAuth below).
+Prefetch = Callable[[int], Sequence[str]]
 
-def admitted_access_claims(token: str) -> tuple[tokens.Claims, TokenState] | None:
+
+Prefetched = dict[str, bytes | None] | Literal[False]
+
+
+def admitted_access_claims(
+    token: str, prefetch: Prefetch | None = None
+) -> tuple[tokens.Claims, TokenState, Prefetched] | None:
     """The claims of a valid access token whose user still admits it, with that user's
-    state; None when the token is bad, expired, revoked or not an access one.
+    state and the values of the `prefetch` keys; None when the token is bad, expired,
+    revoked or not an access one.
 
     The version and activity come from the token-state cache (no query when cached).
     """
@@ -19,30 +31,33 @@ def admitted_access_claims(token: str) -> tuple[tokens.Claims, TokenState] | Non
         claims = tokens.decode(token, expected="access")
     except Unauthorized:
         return None
-    state = token_state(claims.user_id)
+    keys = prefetch(claims.user_id) if prefetch else ()
+    state, fetched = token_state_with(claims.user_id, keys)
     if state is None or not state.admits(claims.version):
         return None
-    return claims, state
-
-
-def user_for_access_token(token: str) -> User | None:
-    """The token's user (id, version, activity and timezone; the rest loads when read)."""
-    admitted = admitted_access_claims(token)
-    if admitted is None:
-        return None
-    claims, state = admitted
-    return user_from_state(claims.user_id, state)
+    return claims, state, fetched
 
 
 class JWTAuth(HttpBearer):
+    """`request.auth` is the token's user (id, version, activity and timezone loaded; the rest
+    loads when read). With `prefetch`, `request.prefetched` holds those keys' values, read in
+    the token state's round trip (False when Redis did not answer)."""
+
+    def __init__(self, prefetch: Prefetch | None = None) -> None:
+        super().__init__()
+        self.prefetch = prefetch
+
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        user = user_for_access_token(token)
-        if user is not None:
-            request.user = user
-        return user
+        admitted = admitted_access_claims(token, self.prefetch)
+        if admitted is None:
+            return None
+        claims, state, request.prefetched = admitted
+        request.user = user_from_state(claims.user_id, state)
+        return request.user
 
 
 class AuthedRequest(HttpRequest):
     """What a handler behind `JWTAuth` receives: `auth` is the signed-in user."""
 
     auth: User
+    prefetched: Prefetched

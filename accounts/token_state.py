@@ -17,7 +17,9 @@ every request reads the database, as before the cache.
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import redis
 from django.db import DEFAULT_DB_ALIAS, transaction
@@ -73,20 +75,30 @@ def _store(client: redis.Redis, user_id: int, state: TokenState, seen: bytes | N
 
 def token_state(user_id: int) -> TokenState | None:
     """The user's current token state (None: no such user): Redis first, else the database."""
+    return token_state_with(user_id, ())[0]
+
+
+def token_state_with(
+    user_id: int, keys: Sequence[str]
+) -> tuple[TokenState | None, dict[str, bytes | None] | Literal[False]]:
+    """The user's token state, and the values of `keys` read in the same Redis round trip
+    (so a view's own cache entry costs the request no second one); False for those when
+    Redis does not answer (so the view does not wait on it a second time)."""
     try:
         client = get_redis()
-        cached, seen = client.mget(_key(user_id), _version_key(user_id))
+        cached, seen, *values = client.mget(_key(user_id), _version_key(user_id), *keys)
     except redis.RedisError:
-        return _from_db(user_id)
+        return _from_db(user_id), False
+    fetched = dict(zip(keys, values, strict=True))
     if cached is not None:
-        return TokenState.decode(cached)
+        return TokenState.decode(cached), fetched
     state = _from_db(user_id)
     if state is not None:
         try:
             _store(client, user_id, state, seen)
         except redis.RedisError:
             logger.warning("token state of user %s not cached: Redis does not answer", user_id)
-    return state
+    return state, fetched
 
 
 def token_state_forget(user_id: int) -> None:

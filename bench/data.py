@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from bench import sql
+from bench import database, sql
 
 # Twenty real IANA zones: both hemispheres' DST rules, half- and quarter-hour offsets.
 TIMEZONES = (
@@ -66,8 +66,10 @@ CROSS JOIN LATERAL (SELECT (ARRAY[1, 2, 3, 5, 7])[1 + g.n %% 5] AS days,
 
 
 def reset() -> None:
-    """Empty every table a scenario fills; ids start at 1 again."""
+    """Empty every table a scenario fills; ids start at 1 again, so the app's Redis state
+    (cached token states, `today` lists, stats) of the old ids goes too."""
     sql.execute(f"TRUNCATE {', '.join(APP_TABLES)} RESTART IDENTITY CASCADE")
+    database.claim_redis()
 
 
 def fill_users(count: int, now: datetime) -> None:

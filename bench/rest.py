@@ -12,6 +12,7 @@ The same bare view and `today` are first measured under the serving layouts we c
 """
 
 import logging
+import os
 import sys
 import uuid
 from dataclasses import dataclass, replace
@@ -27,6 +28,7 @@ from bench.report import Result, Row, millis
 from bench.server.process import Server, serving
 from bench.today import HABITS_SQL as HISTORY_HABITS_SQL
 from bench.today import PASSWORD, TIMEZONE, user_with_instances
+from config.serving import web_workers
 
 NAME = "rest"
 CONNECTIONS = 32
@@ -66,7 +68,11 @@ CANDIDATES: tuple[tuple[str, list[str], dict[str, str]], ...] = (
         NO_PERSISTENT,
     ),
 )
-CHOSEN = "uvicorn, 3 workers, WSGI handler on 2 threads each (production)"
+WEB_THREADS = os.environ.get("WEB_THREADS", "2")
+CHOSEN = (
+    f"uvicorn, {web_workers()} workers, WSGI handler on {WEB_THREADS} threads each "
+    "through config/http_bridge.py (production)"
+)
 
 POOL_HABITS_SQL = """
 INSERT INTO habits_habit (user_id, action, place, time_of_day, is_pleasant, reward_text,
@@ -196,7 +202,7 @@ def _production_rows(fixture: Fixture) -> list[Row]:
     return [
         _row(CHOSEN, f"GET {BARE} (the ceiling; {rounds})", bare),
         _row(CHOSEN, f"GET {DRF_TODAY} (the seed's way, DRF + simplejwt; {rounds})", drf),
-        _row(CHOSEN, f"GET {TODAY} (10 instances; {rounds})", today),
+        _row(CHOSEN, f"GET {TODAY} (10 instances, cached after the first; {rounds})", today),
         _row(CHOSEN, f"GET {HABITS} (a page of 20)", habits),
         _row(CHOSEN, f"POST {COMPLETE.replace('_ID_', '{id}')} ({done:,} completed)", complete),
         *_ratio_rows(bare, drf, today),

@@ -4,11 +4,23 @@ from functools import cache
 
 import redis
 from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+# One retry, at once: enough for a connection Redis dropped while idle. redis-py's default
+# (ten, with backoff) would hold a request, or a transaction's after-commit work, for
+# seconds when Redis is away; every caller has a way on without it.
+RETRIES = 1
 
 
 @cache
 def _client_for(url: str, timeout: float) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), RETRIES),
+    )
 
 
 def get_redis() -> redis.Redis:

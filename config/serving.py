@@ -8,9 +8,13 @@ Redis channel layer, so a user's sockets may live in different workers.
 import os
 import sys
 
-# Two CPUs measured best with three workers: one more than the cores keeps both busy while
-# a worker waits on PostgreSQL or Redis (docs/PERFORMANCE.md, the serving layout).
-DEFAULT_WORKERS = 3
+# One worker per CPU this process may use: with HTTP bridged in one hop each way
+# (config/http_bridge.py) a worker keeps its CPU busy by itself, and a third worker on two
+# CPUs only lengthened the p99 (docs/PERFORMANCE.md, the serving layout). At most four: each
+# worker holds WEB_THREADS + 1 PostgreSQL connections, and a big host's CPU count is no
+# container's quota.
+MAX_DEFAULT_WORKERS = 4
+DEFAULT_WORKERS = min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS)
 # On SIGTERM open sockets are closed (1012) and requests under way get this long to finish.
 GRACEFUL_SECONDS = 5
 

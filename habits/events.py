@@ -6,6 +6,7 @@ from config.schemas import as_json
 from habits.models import Habit
 from habits.schemas import HabitOut
 from habits.stats_cache import stats_refresh
+from instances.today_cache import today_changed
 from realtime import presence
 from realtime.broadcast import broadcast, broadcast_batch
 
@@ -16,6 +17,8 @@ STATS_UPDATED = "stats.updated"
 
 
 def _send_on_commit(*, user_id: int, type: str, data: dict) -> None:
+    # A habit's action, place and activity show in its instances' `today` list.
+    today_changed([user_id])
     transaction.on_commit(lambda: broadcast(user_id=user_id, type=type, data=data))
 
 

@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from instances import events
 from instances.models import GeneratedDay, HabitInstance
 
 
@@ -26,6 +29,17 @@ class HabitInstanceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: object) -> bool:
         return False
+
+    # A deletion reaches the owner's `today` list and the habit's stats like any change.
+    def delete_model(self, request: HttpRequest, obj: HabitInstance) -> None:
+        owners = {obj.habit_id: obj.user_id}
+        super().delete_model(request, obj)
+        events.instances_deleted_on_commit(owners)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[HabitInstance]) -> None:
+        owners = dict(queryset.values_list("habit_id", "user_id"))
+        super().delete_queryset(request, queryset)
+        events.instances_deleted_on_commit(owners)
 
 
 @admin.register(GeneratedDay)

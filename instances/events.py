@@ -10,6 +10,7 @@ from habits.events import stats_changed
 from instances.models import HabitInstance
 from instances.schemas import InstanceOut
 from instances.selectors import instances_by_ids
+from instances.today_cache import today_changed
 from realtime import presence
 from realtime.broadcast import broadcast_batch, broadcast_many
 
@@ -41,8 +42,12 @@ def instances_announce(*, type: str, ids: list[int]) -> None:
     stats_changed({habit_id: user_id for _, habit_id, user_id in owners})
 
 
-def instances_changed_on_commit(*, type: str, ids: Iterable[int]) -> None:
-    """After commit, announce the changed instances (read then, so frames show committed state)."""
+def instances_changed_on_commit(*, type: str, ids: Iterable[int], user_ids: Iterable[int]) -> None:
+    """After commit, announce the changed instances (read then, so frames show committed state).
+
+    `user_ids`: the owners of every changed instance (the announced `ids` may be fewer), whose
+    cached `today` lists go now and after the commit."""
+    today_changed(user_ids)
     ids = list(ids)
     if not ids:
         return
@@ -55,6 +60,7 @@ def instances_changed_on_commit(*, type: str, ids: Iterable[int]) -> None:
 
 
 def instance_updated_on_commit(instance: HabitInstance) -> None:
+    today_changed([instance.user_id])
     payload = as_json(InstanceOut, instance)  # serialise now, send later
     owners = {instance.habit_id: instance.user_id}
 
@@ -63,3 +69,10 @@ def instance_updated_on_commit(instance: HabitInstance) -> None:
         stats_changed(owners)
 
     transaction.on_commit(send)
+
+
+def instances_deleted_on_commit(owners: dict[int, int]) -> None:
+    """Instances of `{habit_id: user_id}` were deleted by hand (the admin): their owners'
+    `today` lists and the habits' stats go stale."""
+    today_changed(owners.values())
+    transaction.on_commit(lambda: stats_changed(owners))

@@ -70,7 +70,9 @@ def instances_generate_for(
         days = _days_for(timezones, now)
     created = generation.generate(days=days, now=now, scope=Scope(habit_ids, user_ids))
     events.instances_changed_on_commit(
-        type=events.INSTANCE_CREATED, ids=[row[0] for row in created]
+        type=events.INSTANCE_CREATED,
+        ids=[pk for pk, _, _ in created],
+        user_ids=[user_id for _, user_id, _ in created],
     )
     if any(status != Status.SCHEDULED for _, _, status in created):
         # Already under way (created after its time): the sweep sends its reminder now
@@ -108,7 +110,9 @@ def instances_generate(*, now: datetime | None = None) -> int:
     GeneratedDay.objects.filter(date__lt=(now - KEEP_GENERATED_DAYS).date()).delete()
     online = presence.online_among(user_id for _, user_id, _ in created)
     events.instances_changed_on_commit(
-        type=events.INSTANCE_CREATED, ids=[pk for pk, user_id, _ in created if user_id in online]
+        type=events.INSTANCE_CREATED,
+        ids=[pk for pk, user_id, _ in created if user_id in online],
+        user_ids={user_id for _, user_id, _ in created},
     )
     return len(created)
 
@@ -171,7 +175,9 @@ def instances_on_habit_changed(*, habit: Habit, changed: set[str]) -> None:
         HabitInstance.objects.filter(pk__in=gone).delete()
     if changed & {"time_of_day", "grace_minutes", "fix_minutes"}:
         retimed = _retime_scheduled(scheduled.select_related("habit__user"), now=now)
-        events.instances_changed_on_commit(type=events.INSTANCE_UPDATED, ids=retimed)
+        events.instances_changed_on_commit(
+            type=events.INSTANCE_UPDATED, ids=retimed, user_ids=[habit.user_id]
+        )
     instances_generate_for(habit_ids=[habit.pk], now=now)
 
 
@@ -180,7 +186,10 @@ def instances_on_timezone_changed(*, user: User) -> None:
     now = timezone.now()
     scheduled = HabitInstance.objects.filter(user=user, status=Status.SCHEDULED)
     retimed = _retime_scheduled(scheduled.select_related("habit__user"), now=now)
-    events.instances_changed_on_commit(type=events.INSTANCE_UPDATED, ids=retimed)
+    # Also when nothing moved: the local date itself may have.
+    events.instances_changed_on_commit(
+        type=events.INSTANCE_UPDATED, ids=retimed, user_ids=[user.pk]
+    )
     instances_generate_for(user_ids=[user.pk], now=now)
 
 
@@ -262,8 +271,9 @@ SWEEP_ARMS = (
 )
 
 
-def _due_ids(now: datetime) -> list[int]:
-    ids: list[int] = []
+def _due(now: datetime) -> list[tuple[int, int]]:
+    """(instance id, user id) of the due instances, at most SWEEP_BATCH."""
+    due_rows: list[tuple[int, int]] = []
     for status, deadline, lookup in SWEEP_ARMS:
         # SKIP LOCKED: rows another sweep or a completion holds are theirs to change; a
         # second sweep running at once takes disjoint rows, so each instance changes once.
@@ -272,18 +282,21 @@ def _due_ids(now: datetime) -> list[int]:
             .order_by(deadline)
             .select_for_update(skip_locked=True)
         )
-        ids += due.values_list("id", flat=True)[: SWEEP_BATCH - len(ids)]
-    return ids
+        due_rows += due.values_list("id", "user_id")[: SWEEP_BATCH - len(due_rows)]
+    return due_rows
 
 
 @transaction.atomic
 def _sweep_batch(now: datetime) -> list[int]:
-    ids = _due_ids(now)
+    due = _due(now)
+    ids = [pk for pk, _ in due]
     if ids:
         HabitInstance.objects.filter(pk__in=ids, status__in=OPEN_STATUSES).update(
             status=_status_at(now), updated_at=now
         )
-        events.instances_changed_on_commit(type=events.INSTANCE_UPDATED, ids=ids)
+        events.instances_changed_on_commit(
+            type=events.INSTANCE_UPDATED, ids=ids, user_ids={user_id for _, user_id in due}
+        )
     return ids
 
 

@@ -28,7 +28,7 @@ def _identify(token: str) -> SocketIdentity | None:
     admitted = admitted_access_claims(token)  # the same rule as the REST API's
     if admitted is None:
         return None
-    claims, _ = admitted
+    claims, _, _ = admitted
     return SocketIdentity(claims.user_id, claims.version, claims.expires_at)
 
 

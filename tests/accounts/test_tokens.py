@@ -2,15 +2,18 @@
 
 import base64
 import json
+import uuid
 from datetime import timedelta
 
 import jwt
 import pytest
 import time_machine
 from django.conf import settings
+from django.test import override_settings
 from django.utils import timezone
 
-from accounts import services
+from accounts import services, tokens
+from config.errors import Unauthorized
 from tests.concurrency import run_together
 from tests.conftest import Api
 from tests.factories import DEFAULT_PASSWORD
@@ -228,3 +231,84 @@ def test_deactivated_in_admin_without_the_service_still_loses_access(user):
     type(user).objects.filter(pk=user.pk).update(is_active=False)
 
     assert _all_dead(logins)
+
+
+# The per-process cache of verified tokens (accounts.tokens._verified): a token decoded once is
+# served from it after, yet expiry, type and key are still checked on every use.
+
+
+def _mint(type: tokens.TokenType = "access", *, now=None, ttl=timedelta(minutes=15)) -> str:
+    token, _ = tokens.encode(user_id=7, type=type, version=0, ttl=ttl, jti=uuid.uuid4(), now=now)
+    return token
+
+
+def test_a_cached_token_is_refused_once_the_clock_passes_its_expiry_and_leeway():
+    start = timezone.now()
+    token = _mint(now=start)
+    with time_machine.travel(start, tick=False):
+        expires_at = tokens.decode(token, expected="access").expires_at
+    leeway = timedelta(seconds=settings.JWT_LEEWAY_SECONDS)
+    hits = tokens._verified.cache_info().hits
+
+    with time_machine.travel(expires_at + leeway - timedelta(microseconds=1), tick=False):
+        assert tokens.decode(token, expected="access").user_id == 7
+    with (
+        time_machine.travel(expires_at + leeway, tick=False),
+        pytest.raises(Unauthorized, match="invalid or expired"),
+    ):
+        tokens.decode(token, expected="access")
+
+    assert tokens._verified.cache_info().hits == hits + 2  # both answers came from the cache
+
+
+def test_a_refresh_token_is_refused_as_access_even_after_it_was_decoded_as_refresh():
+    refresh = _mint("refresh")
+
+    assert tokens.decode(refresh, expected="refresh").type == "refresh"
+    with pytest.raises(Unauthorized, match="Expected an access token"):
+        tokens.decode(refresh, expected="access")
+    assert tokens.decode(refresh, expected="refresh").type == "refresh"
+
+
+def test_an_access_token_refused_as_refresh_is_still_an_access_token():
+    access = _mint("access")
+
+    with pytest.raises(Unauthorized, match="Expected a refresh token"):
+        tokens.decode(access, expected="refresh")
+    assert tokens.decode(access, expected="access").type == "access"
+
+
+def test_a_token_signed_with_another_key_is_refused_while_the_genuine_one_is_accepted():
+    genuine = _mint()
+    forged = jwt.encode(_claims(genuine), "x" * 64, algorithm="HS256")
+
+    with pytest.raises(Unauthorized):
+        tokens.decode(forged, expected="access")
+    assert tokens.decode(genuine, expected="access").user_id == 7
+    with pytest.raises(Unauthorized):
+        tokens.decode(forged, expected="access")
+
+
+def test_a_cached_token_is_refused_once_the_signing_key_changes():
+    token = _mint()
+    tokens.decode(token, expected="access")
+
+    with override_settings(JWT_SIGNING_KEY="another-signing-key-" + "k" * 44):
+        with pytest.raises(Unauthorized):
+            tokens.decode(token, expected="access")
+        assert tokens.decode(_mint(), expected="access").user_id == 7
+
+    assert tokens.decode(token, expected="access").user_id == 7
+
+
+def test_a_refused_token_is_not_remembered_and_is_checked_in_full_each_time():
+    forged = jwt.encode(_claims(_mint()), "x" * 64, algorithm="HS256")
+    before = tokens._verified.cache_info()
+
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            tokens.decode(forged, expected="access")
+
+    after = tokens._verified.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (2, 0)
+    assert after.currsize == before.currsize

@@ -7,12 +7,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from instances.today_cache import today_forget
 from tests.conftest import Api
 from tests.factories import HabitFactory, make_instance
 
 pytestmark = pytest.mark.django_db
 
 PAGE = 20
+TODAY = "/api/instances/today/"
 
 
 def _queries(api: Api, path: str) -> int:
@@ -61,12 +63,20 @@ def test_habit_instances(authed, user):
 
 
 def test_today(authed, user):
+    """One query after each change (the instances with their habits), none while cached."""
     now = datetime.now(UTC)
 
     def add(n: int) -> None:
         for habit in HabitFactory.create_batch(n, user=user, start_date=now.date()):
             make_instance(habit, now.date(), now)
+        today_forget([user.pk])  # rows made behind the services' back: as a change would
 
-    one, page = _counts(authed, "/api/instances/today/", add)
+    add(1)
+    _queries(authed, TODAY)  # the token's state cached
+    today_forget([user.pk])
+    one = _queries(authed, TODAY)
+    add(PAGE - 1)
+    page = _queries(authed, TODAY)
 
-    assert one == page == 1  # the instances with their habits
+    assert one == page == 1
+    assert _queries(authed, TODAY) == 0

@@ -4,8 +4,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from config.errors import Conflict
 from instances.models import HabitInstance, Source, Status
@@ -159,22 +157,6 @@ def test_today_lists_own_active_instances_of_the_local_day_in_time_order(api):
 
     assert [i["habit_id"] for i in today] == [early.pk, late.pk]
     assert [i["habit_id"] for i in tomorrow_in_berlin] == [early.pk]
-
-
-def test_today_costs_the_same_queries_for_one_or_fifty_instances(user, authed):
-    def queries() -> int:
-        with CaptureQueriesContext(connection) as ctx:
-            assert authed.get("/api/instances/today/").status_code == 200
-        return len(ctx.captured_queries)
-
-    today = datetime.now(UTC).date()
-    make_instance(HabitFactory(user=user, start_date=today), today, datetime.now(UTC))
-    queries()  # caches the token's state
-    one = queries()
-    for _ in range(49):
-        make_instance(HabitFactory(user=user, start_date=today), today, datetime.now(UTC))
-
-    assert queries() == one == 1  # the instances with their habits
 
 
 def test_habit_instances_are_listed_newest_first_and_paginated(user, authed):

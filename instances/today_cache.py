@@ -1,0 +1,132 @@
+"""Each user's `today` list cached in Redis as the very JSON the API answers.
+
+`GET /api/instances/today/` is the busiest read there is (every client's first screen, the
+dashboard on each reconnect), and building it costs far more than serving it: a join, the
+ORM rows and the schema. So the answer is kept as bytes under `aht:today:<user_id>`, as
+`<local date>|<json>`; an entry of another date (the user's midnight passed, or their
+timezone moved it) is a miss.
+
+Never stale after a commit: whatever changes a user's instances or habits calls
+`today_changed(user_ids)` inside its transaction (the instance and habit events do, and the
+admin through them). After the commit it bumps `aht:today_version:<user_id>` and drops the
+entry; a miss stores what it read only if the version is still the one it saw before
+reading (`STORE_IF_VERSION`), so a read that began before the commit can never put the old
+list back after it. Nothing touches Redis inside the transaction: a completion or a sweep
+holds row locks there, and Redis being slow must not hold them longer.
+
+Bounds: a row changed behind the services' back (an UPDATE in psql, a test factory), or a
+change whose after-commit forget met Redis away, shows within `TTL_SECONDS`. Redis away:
+every request reads the database, as before the cache.
+"""
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Literal
+
+import redis
+from django.db import transaction
+from ninja.responses import NinjaJSONEncoder
+
+from accounts.models import User
+from accounts.timezones import local_today
+from config.redis import STORE_IF_VERSION, get_redis
+from instances.schemas import InstanceOut
+from instances.selectors import instance_list_today
+
+logger = logging.getLogger(__name__)
+
+TTL_SECONDS = 60
+# Longer than any read between a miss and its store, so a version is never lost under one.
+VERSION_TTL_SECONDS = 24 * 3600
+SEPARATOR = b"|"
+
+
+def _key(user_id: int) -> str:
+    return f"aht:today:{user_id}"
+
+
+def _version_key(user_id: int) -> str:
+    return f"aht:today_version:{user_id}"
+
+
+def today_json_from_db(user: User, today: date) -> bytes:
+    """The list as the API renders `list[InstanceOut]` (same schema, same JSON encoder)."""
+    items = [
+        InstanceOut.from_orm(i).model_dump() for i in instance_list_today(user=user, today=today)
+    ]
+    return json.dumps(items, cls=NinjaJSONEncoder).encode()
+
+
+def _cached_body(entry: bytes | None, today: date) -> bytes | None:
+    if entry is None:
+        return None
+    day, _, body = entry.partition(SEPARATOR)
+    return body if day == today.isoformat().encode() else None
+
+
+def _store(client: redis.Redis, user_id: int, entry: bytes, seen: bytes | None) -> None:
+    keys = [_key(user_id), _version_key(user_id)]
+    client.eval(STORE_IF_VERSION, 2, *keys, entry, seen or b"", TTL_SECONDS)
+
+
+def today_keys(user_id: int) -> tuple[str, str]:
+    """The entry and its version: what `today_json` reads (JWTAuth can read them for it)."""
+    return _key(user_id), _version_key(user_id)
+
+
+def today_json(
+    user: User, prefetched: Mapping[str, bytes | None] | Literal[False] | None = None
+) -> bytes:
+    """The JSON of the user's instances on their local today: Redis first, else the database.
+
+    `prefetched`: the values of `today_keys` when already read in this request, or False
+    when that read found Redis away (then it is not asked again)."""
+    today = local_today(user.timezone)
+    if prefetched is False:
+        return today_json_from_db(user, today)
+    keys = today_keys(user.pk)
+    try:
+        client = get_redis()
+        if prefetched is not None and all(key in prefetched for key in keys):
+            entry, seen = (prefetched[key] for key in keys)
+        else:
+            entry, seen = client.mget(*keys)
+    except redis.RedisError:
+        return today_json_from_db(user, today)
+    body = _cached_body(entry, today)
+    if body is not None:
+        return body
+    body = today_json_from_db(user, today)
+    try:
+        _store(client, user.pk, today.isoformat().encode() + SEPARATOR + body, seen)
+    except redis.RedisError:
+        logger.warning("today of user %s not cached: Redis does not answer", user.pk)
+    return body
+
+
+def today_forget(user_ids: Iterable[int]) -> None:
+    """Drop the users' cached lists and bump their versions: the next request reads the DB."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return
+    try:
+        with get_redis().pipeline(transaction=False) as pipe:
+            for user_id in ids:
+                pipe.incr(_version_key(user_id))
+                pipe.expire(_version_key(user_id), VERSION_TTL_SECONDS)
+            pipe.delete(*[_key(user_id) for user_id in ids])
+            pipe.execute()
+    except redis.RedisError:
+        # An entry may then outlive the change by up to TTL_SECONDS: say so loudly.
+        logger.error("today of %d user(s) not forgotten: Redis does not answer", len(ids))
+
+
+def today_changed(user_ids: Iterable[int]) -> None:
+    """Call inside the transaction that changes these users' instances or habits (outside
+    one, the lists go at once)."""
+    ids = set(user_ids)
+    if ids:
+        # Robust: a callback registered before this one that raises must not skip it.
+        transaction.on_commit(lambda: today_forget(ids), robust=True)
