@@ -106,18 +106,31 @@ def today_json(
     return body
 
 
+# One round trip for many users: a pipeline of three commands a user costs redis-py about
+# 40 µs of Python each (a sweep of 1,000 owners: 45 ms); the loop in Redis costs microseconds.
+# KEYS: the version keys, then the entry keys, in the same order. ARGV: the versions' ttl.
+FORGET = """
+local users = #KEYS / 2
+for i = 1, users do
+    redis.call('INCR', KEYS[i])
+    redis.call('EXPIRE', KEYS[i], ARGV[1])
+    redis.call('DEL', KEYS[users + i])
+end
+return users
+"""
+# Users a script call forgets at most: Redis runs nothing else meanwhile.
+FORGET_BATCH = 1_000
+
+
 def today_forget(user_ids: Iterable[int]) -> None:
     """Drop the users' cached lists and bump their versions: the next request reads the DB."""
     ids = sorted(set(user_ids))
-    if not ids:
-        return
     try:
-        with get_redis().pipeline(transaction=False) as pipe:
-            for user_id in ids:
-                pipe.incr(_version_key(user_id))
-                pipe.expire(_version_key(user_id), VERSION_TTL_SECONDS)
-            pipe.delete(*[_key(user_id) for user_id in ids])
-            pipe.execute()
+        client = get_redis()
+        for start in range(0, len(ids), FORGET_BATCH):
+            batch = ids[start : start + FORGET_BATCH]
+            keys = [_version_key(u) for u in batch] + [_key(u) for u in batch]
+            client.eval(FORGET, len(keys), *keys, VERSION_TTL_SECONDS)
     except redis.RedisError:
         # An entry may then outlive the change by up to TTL_SECONDS: say so loudly.
         logger.error("today of %d user(s) not forgotten: Redis does not answer", len(ids))

@@ -229,3 +229,17 @@ def test_a_list_read_while_a_change_commits_is_not_served_after_the_commit(owner
 
     assert [i["status"] for i in meanwhile] == [Status.SCHEDULED]
     assert [i["status"] for i in json.loads(today_cache.today_json(owner))] == [Status.PENDING]
+
+
+def test_forgetting_users_in_several_batches_forgets_every_one(monkeypatch):
+    monkeypatch.setattr(today_cache, "FORGET_BATCH", 2)
+    owners = UserFactory.create_batch(5)
+    for owner in owners:
+        make_instance(HabitFactory(user=owner, start_date=DAY), DAY, AT)
+        today_cache.today_json(owner)  # cached while scheduled
+    HabitInstance.objects.update(status=Status.PENDING)  # behind the services' back
+
+    today_cache.today_forget(owner.pk for owner in owners)
+
+    statuses = [json.loads(today_cache.today_json(owner))[0]["status"] for owner in owners]
+    assert statuses == [Status.PENDING] * 5
