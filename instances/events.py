@@ -46,7 +46,7 @@ def instances_changed_on_commit(*, type: str, ids: Iterable[int], user_ids: Iter
     """After commit, announce the changed instances (read then, so frames show committed state).
 
     `user_ids`: the owners of every changed instance (the announced `ids` may be fewer), whose
-    cached `today` lists go now and after the commit."""
+    cached `today` lists go after the commit."""
     today_changed(user_ids)
     ids = list(ids)
     if not ids:
