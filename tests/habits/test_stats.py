@@ -127,6 +127,34 @@ def test_sql_and_the_python_rules_agree_on_random_histories(user, monkeypatch):
         assert sql[habit.pk]["score"] == pytest.approx(python[habit.pk]["score"], abs=1e-4)
 
 
+def test_a_history_longer_than_the_scored_age_still_scores(user, monkeypatch):
+    """The SQL score is float8, which raises on underflow: decades of history must not."""
+    habit = HabitFactory(user=user, start_date=date(1980, 1, 1), periodicity_days=1)
+    days = 15_000  # a daily habit's weight 0.948 ** age leaves float8 near age 14,000
+    at = datetime(1980, 1, 1, 8, tzinfo=UTC)
+    HabitInstance.objects.bulk_create(
+        HabitInstance(
+            habit=habit,
+            user_id=user.pk,
+            date=at.date() + timedelta(days=n),
+            scheduled_at=at + timedelta(days=n),
+            grace_deadline=at + timedelta(days=n, minutes=30),
+            fix_deadline=at + timedelta(days=n, minutes=150),
+            status=M if n % 3 == 0 else C,
+            completed_at=None if n % 3 == 0 else at + timedelta(days=n),
+        )
+        for n in range(days)
+    )
+
+    sql = habit_stats(habit.pk)
+    monkeypatch.setattr(type(connection), "vendor", "sqlite", raising=False)
+    python = habit_stats(habit.pk)
+
+    assert sql["done"] == python["done"] == days - (days + 2) // 3
+    assert sql["score"] == pytest.approx(python["score"], abs=1e-4)
+    assert 0.5 < sql["score"] < 0.8
+
+
 def test_the_python_rules_on_their_own():
     assert streaks([C, C, M, C]) == (1, 2)
     assert streaks([]) == (0, 0)
