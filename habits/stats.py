@@ -76,7 +76,7 @@ streaks AS (
 scores AS (
     -- the moving average unrolled: the newest occurrence weighs (1-m), each older one m times
     -- less. In float8, not numeric (numeric POWER cost ~15 ms for a year of history); float8
-    -- raises on underflow, so occurrences older than MAX_SCORED_AGE (weight < 1e-200) count 0
+    -- raises on underflow, so occurrences older than MAX_SCORED_AGE (weight < 1e-180) count 0
     SELECT habit_id,
            SUM(CASE WHEN age > %(max_age)s THEN 0 ELSE
                    CASE status WHEN 'completed' THEN 1 WHEN 'completed_late' THEN 0.5 ELSE 0 END
