@@ -25,7 +25,7 @@ import redis
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from accounts.models import User
-from config.redis import STORE_IF_VERSION, get_redis
+from config.redis import STORE_IF_VERSION, get_redis, mget
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def token_state_with(
     Redis does not answer (so the view does not wait on it a second time)."""
     try:
         client = get_redis()
-        cached, seen, *values = client.mget(_key(user_id), _version_key(user_id), *keys)
+        cached, seen, *values = mget(client, [_key(user_id), _version_key(user_id), *keys])
     except redis.RedisError:
         return _from_db(user_id), False
     fetched = dict(zip(keys, values, strict=True))

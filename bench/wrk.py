@@ -4,12 +4,17 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 SCRIPT = Path(__file__).with_name("load.lua")
 THREADS = 2
 UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+# wrk stops at its deadline with up to one request a connection still queued in the server
+# (32 DRF-style requests are about 0.2 s of work here): without a pause the next run, often
+# another endpoint, would start behind them and count them in its p99.
+SETTLE_SECONDS = 1.0
 LATENCY = re.compile(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
 
 
@@ -60,7 +65,8 @@ def run(
     method: str = "GET",
     ids: range | None = None,
 ) -> Load:
-    """One bounded wrk run (loopback only); `_ID_` in `url` cycles through `ids`."""
+    """One bounded wrk run (loopback only); `_ID_` in `url` cycles through `ids`. Returns
+    once the server has had SETTLE_SECONDS to finish what was still queued."""
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("load only goes to this machine's loopback")
     env = {
@@ -76,4 +82,5 @@ def run(
     result = subprocess.run(  # noqa: S603 (the argv is ours, not input)
         command, env=env, capture_output=True, text=True, timeout=seconds + 30, check=True
     )
+    time.sleep(SETTLE_SECONDS)
     return _parse(result.stdout)
