@@ -17,6 +17,7 @@ import math
 import statistics
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -193,12 +194,26 @@ async def _burst_row(server: Server, pairs) -> Row:
     return Row(NAME, measure, value, "all", not failed)
 
 
+def _lost(failed: list[BaseException], closed: Counter) -> str:
+    """Why sockets are missing: the errors of those never opened, the close codes of the rest."""
+    parts = [f"{n:,} not opened: {kind}" for kind, n in Counter(map(_kind, failed)).items()]
+    parts += [f"{n:,} closed with {code}" for code, n in closed.items()]
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _kind(error: BaseException) -> str:
+    return f"{type(error).__name__} {str(error)[:60]}".strip()
+
+
 async def _idle_rows(server: Server, pairs) -> list[Row]:
     before = server.rss_bytes()
     opened, failed = await open_many(server.url, pairs, at_once=200)
     await asyncio.sleep(SETTLE_SECONDS)
     rss = server.rss_bytes()
     still_open = sum(1 for socket in opened if socket.connection.state.name == "OPEN")
+    closed = Counter(
+        socket.connection.close_code for socket in opened if socket.connection.state.name != "OPEN"
+    )
     await close_all(opened)
     per_socket = (rss - before) / max(1, len(opened)) / 1024
     label = f"{len(pairs):,} idle sockets held by one web process"
@@ -206,7 +221,7 @@ async def _idle_rows(server: Server, pairs) -> list[Row]:
         Row(
             NAME,
             f"{label}: open after {SETTLE_SECONDS:.0f} s",
-            f"{still_open:,}",
+            f"{still_open:,}" + _lost(failed, closed),
             "all",
             still_open == len(pairs) and not failed,
         ),
