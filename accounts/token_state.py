@@ -33,6 +33,8 @@ TTL_SECONDS = 60
 # Longer than any read between a miss and its store, so a version is never lost under one.
 VERSION_TTL_SECONDS = 24 * 3600
 FIELDS = ("token_version", "is_active", "timezone")
+# The user's loaded fields in model order (`Model.from_db` wants them so).
+_LOADED = [f.attname for f in User._meta.concrete_fields if f.attname in {"id", *FIELDS}]
 
 
 @dataclass(frozen=True)
@@ -123,5 +125,4 @@ def token_state_changed(user_id: int) -> None:
 def user_from_state(user_id: int, state: TokenState) -> User:
     """The user with only the cached fields loaded; reading any other loads the rest at once."""
     known = {"id": user_id, **{name: getattr(state, name) for name in FIELDS}}
-    names = [f.attname for f in User._meta.concrete_fields if f.attname in known]
-    return User.from_db(DEFAULT_DB_ALIAS, names, [known[name] for name in names])
+    return User.from_db(DEFAULT_DB_ALIAS, _LOADED, [known[name] for name in _LOADED])
