@@ -43,7 +43,7 @@ def _mget_once(pool: redis.ConnectionPool, keys: Sequence[str]) -> list[bytes | 
 def mget(client: redis.Redis, keys: Sequence[str]) -> list[bytes | None]:
     """`client.mget(*keys)` for the once-a-request read (the token state, with a view's own
     keys): the command straight on a pooled connection, without the client's per-command
-    machinery (its retry object, timing and observability hooks), which cost about a third
+    machinery (its retry object, timing and observability hooks), which cost about a quarter
     of the call, 25-35 µs a request here (docs/PERFORMANCE.md). Same failure rules: a
     dropped connection is tried again RETRIES times at once, then the error is raised."""
     for _ in range(RETRIES):
