@@ -13,7 +13,7 @@ INTRO = """# Performance
 Budgets of the performance issue, measured by the benchmark suite in `bench/`:
 
     make bench                              # installs wrk if missing, then the full run
-    .venv/bin/python -m bench               # full size (about twelve minutes on 2 CPUs)
+    .venv/bin/python -m bench               # full size (about fifteen minutes on 2 CPUs)
     .venv/bin/python -m bench --scale 0.01  # a quick smoke run (not written here)
     .venv/bin/python -m bench --only sweep  # generation, sweep, today, stats, sockets, rest
 
