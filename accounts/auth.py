@@ -1,21 +1,17 @@
 """Bearer authentication for the API: a valid access token of an active user, current version."""
 
 from collections.abc import Callable, Sequence
-from typing import Literal
 
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from accounts import tokens
 from accounts.models import User
-from accounts.token_state import TokenState, token_state_with, user_from_state
+from accounts.token_state import Prefetched, TokenState, token_state_with, user_from_state
 from config.errors import Unauthorized
 
 # A view's own Redis keys for the signed-in user, read with the token state (JWTAuth below).
 Prefetch = Callable[[int], Sequence[str]]
-
-
-Prefetched = dict[str, bytes | None] | Literal[False]
 
 
 def admitted_access_claims(

@@ -33,6 +33,8 @@ TTL_SECONDS = 60
 # Longer than any read between a miss and its store, so a version is never lost under one.
 VERSION_TTL_SECONDS = 24 * 3600
 FIELDS = ("token_version", "is_active", "timezone")
+# Keys read with the token state: their values, or False when Redis did not answer.
+Prefetched = dict[str, bytes | None] | Literal[False]
 # The user's loaded fields in model order (`Model.from_db` wants them so).
 _LOADED = [f.attname for f in User._meta.concrete_fields if f.attname in {"id", *FIELDS}]
 
@@ -80,9 +82,7 @@ def token_state(user_id: int) -> TokenState | None:
     return token_state_with(user_id, ())[0]
 
 
-def token_state_with(
-    user_id: int, keys: Sequence[str]
-) -> tuple[TokenState | None, dict[str, bytes | None] | Literal[False]]:
+def token_state_with(user_id: int, keys: Sequence[str]) -> tuple[TokenState | None, Prefetched]:
     """The user's token state, and the values of `keys` read in the same Redis round trip
     (so a view's own cache entry costs the request no second one); False for those when
     Redis does not answer (so the view does not wait on it a second time)."""

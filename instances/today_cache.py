@@ -21,9 +21,8 @@ every request reads the database, as before the cache.
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date
-from typing import Literal
 
 import redis
 from django.db import transaction
@@ -31,6 +30,7 @@ from ninja.responses import NinjaJSONEncoder
 
 from accounts.models import User
 from accounts.timezones import local_today
+from accounts.token_state import Prefetched
 from config.redis import STORE_IF_VERSION, get_redis
 from instances.schemas import InstanceOut
 from instances.selectors import instance_list_today
@@ -76,9 +76,7 @@ def today_keys(user_id: int) -> tuple[str, str]:
     return _key(user_id), _version_key(user_id)
 
 
-def today_json(
-    user: User, prefetched: Mapping[str, bytes | None] | Literal[False] | None = None
-) -> bytes:
+def today_json(user: User, prefetched: Prefetched | None = None) -> bytes:
     """The JSON of the user's instances on their local today: Redis first, else the database.
 
     `prefetched`: the values of `today_keys` when already read in this request, or False
