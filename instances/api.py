@@ -1,13 +1,12 @@
 from django.conf import settings
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from ninja import Router
 
 from accounts.auth import AuthedRequest, JWTAuth
 from config.schemas import Message, ValidationErrorOut
 from config.types import ObjectId
-from instances import selectors, services
+from instances import services
 from instances.models import HabitInstance, Source
 from instances.schemas import InstanceOut
 from instances.today_cache import today_json, today_keys
@@ -37,5 +36,9 @@ def instances_today(request: AuthedRequest) -> HttpResponse:
 )
 def instance_complete(request: AuthedRequest, instance_id: ObjectId) -> HabitInstance:
     """Mark done now: `completed` within grace, `completed_late` within the fix window."""
-    instance = get_object_or_404(selectors.instance_list_for(user=request.auth), pk=instance_id)
-    return services.instance_complete(instance=instance, at=timezone.now(), source=Source.WEB)
+    try:
+        return services.instance_complete(
+            instance_id=instance_id, user_id=request.auth.pk, at=timezone.now(), source=Source.WEB
+        )
+    except HabitInstance.DoesNotExist:
+        raise Http404 from None

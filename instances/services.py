@@ -212,11 +212,13 @@ class _Outcome:
 
 
 @transaction.atomic
-def _complete_locked(*, instance_id: int, at: datetime, source: Source) -> _Outcome:
+def _complete_locked(*, instance_id: int, user_id: int, at: datetime, source: Source) -> _Outcome:
+    # The owner is part of the locking read: a caller needs no lookup of its own first (one
+    # query fewer before the commit, the frame and the answer).
     instance = (
         HabitInstance.objects.select_for_update(of=("self",))
         .select_related("habit", "user")
-        .get(pk=instance_id)
+        .get(pk=instance_id, user_id=user_id)
     )
     if instance.status in DONE_STATUSES:
         return _Outcome(instance)
@@ -240,12 +242,16 @@ def _complete_locked(*, instance_id: int, at: datetime, source: Source) -> _Outc
     return _Outcome(instance, refusal)
 
 
-def instance_complete(*, instance: HabitInstance, at: datetime, source: Source) -> HabitInstance:
-    """Mark done at `at`; the clock decides completed / completed_late. Safe to call twice.
+def instance_complete(
+    *, instance_id: int, user_id: int, at: datetime, source: Source
+) -> HabitInstance:
+    """Mark the user's instance done at `at`; the clock decides completed / completed_late.
+    Safe to call twice.
 
     Too late: the instance becomes fix_expired (committed) and the call is refused (409).
+    Raises HabitInstance.DoesNotExist when the user has no such instance.
     """
-    outcome = _complete_locked(instance_id=instance.pk, at=at, source=source)
+    outcome = _complete_locked(instance_id=instance_id, user_id=user_id, at=at, source=source)
     if outcome.refusal:
         raise Conflict(outcome.refusal)
     return outcome.instance

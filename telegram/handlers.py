@@ -16,7 +16,7 @@ from telethon import Button, TelegramClient, events
 
 from config.errors import Conflict
 from instances.models import OPEN_STATUSES, HabitInstance, Source
-from instances.selectors import instance_list_for, instance_list_today
+from instances.selectors import instance_list_today
 from instances.services import instance_complete
 from telegram import services
 from telegram.services import BindOutcome, TelegramSender
@@ -97,10 +97,15 @@ def _complete_for(telegram_id: int, instance_id: int) -> HabitInstance | None:
     profile = services.profile_for(telegram_id=telegram_id)
     if profile is None:
         return None
-    instance = instance_list_for(user=profile.user).filter(pk=instance_id).first()
-    if instance is None:
-        raise _NotYours
-    return instance_complete(instance=instance, at=timezone.now(), source=Source.TELEGRAM)
+    try:
+        return instance_complete(
+            instance_id=instance_id,
+            user_id=profile.user_id,
+            at=timezone.now(),
+            source=Source.TELEGRAM,
+        )
+    except HabitInstance.DoesNotExist:
+        raise _NotYours from None
 
 
 class BotHandlers:

@@ -193,6 +193,8 @@ def reminders_mark_done(*, instance: HabitInstance) -> None:
     earlier = OutboxMessage.objects.filter(
         instance=instance, kind__in=[OutboxKind.REMINDER, OutboxKind.MISSED]
     )
+    if not earlier.exists():
+        return  # never reminded (every instance of a user without Telegram): one query, not two
     earlier.filter(sent_at__isnull=True, given_up_at__isnull=True).update(
         given_up_at=now, last_error="completed before it was sent"
     )

@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from config.errors import Conflict
 from instances.models import HabitInstance, Source, Status
@@ -24,7 +26,9 @@ def instance(user) -> HabitInstance:
 
 def _complete(instance, at):
     with time_machine.travel(at, tick=False):
-        return instance_complete(instance=instance, at=at, source=Source.WEB)
+        return instance_complete(
+            instance_id=instance.pk, user_id=instance.user_id, at=at, source=Source.WEB
+        )
 
 
 @pytest.mark.parametrize(
@@ -110,6 +114,22 @@ def test_complete_over_rest_answers_the_instance(user, api):
     assert body["source"] == "web"
     assert body["action"] == "stretch"
     assert body["completed_at"].startswith("2026-06-15T08:05:00")
+
+
+def test_complete_over_rest_reads_and_writes_the_row_once(user, api, instance):
+    """The owner check is the locking read itself; no reminder was ever sent for it."""
+    with time_machine.travel(AT + timedelta(minutes=5), tick=False):
+        api.login(user.email)
+        api.get("/api/auth/me/")  # the token's state cached
+        with CaptureQueriesContext(connection) as ctx:
+            response = api.post(f"/api/instances/{instance.pk}/complete/")
+
+    assert response.status_code == 200
+    statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 3, statements
+    assert "FOR UPDATE" in statements[0]
+    assert "telegram_outboxmessage" in statements[1]
+    assert statements[2].startswith('UPDATE "instances_habitinstance"')
 
 
 def test_complete_too_late_over_rest_is_409(user, api, instance):

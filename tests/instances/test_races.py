@@ -23,10 +23,16 @@ def test_web_and_bot_completing_at_once_make_one_change_and_one_event(user, even
 
     results = run_together(
         lambda: instance_complete(
-            instance=instance, at=AT + timedelta(minutes=1), source=Source.WEB
+            instance_id=instance.pk,
+            user_id=instance.user_id,
+            at=AT + timedelta(minutes=1),
+            source=Source.WEB,
         ),
         lambda: instance_complete(
-            instance=instance, at=AT + timedelta(minutes=1), source=Source.TELEGRAM
+            instance_id=instance.pk,
+            user_id=instance.user_id,
+            at=AT + timedelta(minutes=1),
+            source=Source.TELEGRAM,
         ),
     )
 
@@ -47,7 +53,9 @@ def test_completion_racing_the_sweep_at_the_grace_deadline_ends_by_the_clock(use
     done_at = GRACE + offset
 
     run_together(
-        lambda: instance_complete(instance=instance, at=done_at, source=Source.WEB),
+        lambda: instance_complete(
+            instance_id=instance.pk, user_id=instance.user_id, at=done_at, source=Source.WEB
+        ),
         lambda: instances_sweep(now=GRACE + timedelta(microseconds=1)),
     )
     instance.refresh_from_db()

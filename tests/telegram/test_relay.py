@@ -169,7 +169,9 @@ async def test_a_reminder_not_yet_sent_when_done_elsewhere_is_dropped(bot, fake_
     def done_on_the_web():
         _, instance = _due_instance()
         _sweep_and_decide()
-        instance_complete(instance=instance, at=timezone.now(), source=Source.WEB)
+        instance_complete(
+            instance_id=instance.pk, user_id=instance.user_id, at=timezone.now(), source=Source.WEB
+        )
 
     await database_sync_to_async(done_on_the_web)()
 
