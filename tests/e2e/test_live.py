@@ -101,7 +101,13 @@ def test_a_done_pressed_in_telegram_shows_up_live(server: Server, pages: Pages, 
     sign_in(page, user.email)
     expect(_row(page, "Drink water")).to_contain_text("Upcoming")
 
-    backend.run(instance_complete, instance=instance, at=timezone.now(), source=Source.TELEGRAM)
+    backend.run(
+        instance_complete,
+        instance_id=instance.pk,
+        user_id=instance.user_id,
+        at=timezone.now(),
+        source=Source.TELEGRAM,
+    )
 
     expect(_row(page, "Drink water")).to_contain_text("via Telegram")
     expect(_row(page, "Drink water").get_by_text("Done", exact=True)).to_be_visible()

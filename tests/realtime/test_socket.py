@@ -206,7 +206,9 @@ async def test_a_completion_sends_instance_updated_then_fresh_stats(user):
     instance = await sync_to_async(make_instance)(habit, now.date(), now - timedelta(minutes=1))
     socket = await _connected(user)
 
-    await sync_to_async(instance_complete)(instance=instance, at=now, source=Source.WEB)
+    await sync_to_async(instance_complete)(
+        instance_id=instance.pk, user_id=instance.user_id, at=now, source=Source.WEB
+    )
 
     frames = await socket.frames_until_quiet()
     assert [f["type"] for f in frames] == ["instance.updated", "stats.updated"]
