@@ -22,9 +22,12 @@ from typing import Any, TypeVar
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from config.serving import web_command
+from instances.models import HabitInstance, Source
+from instances.services import instance_complete
 from tests.factories import DEFAULT_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,6 +215,13 @@ def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True, animations="disabled")
+
+
+def done_in_telegram(instance: HabitInstance) -> HabitInstance:
+    """The owner presses Done under the instance's reminder in Telegram, now."""
+    return instance_complete(
+        instance_id=instance.pk, user_id=instance.user_id, at=timezone.now(), source=Source.TELEGRAM
+    )
 
 
 def sign_in(page: Page, email: str, password: str = DEFAULT_PASSWORD) -> None:

@@ -10,10 +10,10 @@ from playwright.sync_api import Page, expect
 from accounts.models import User
 from habits.models import Habit
 from habits.services import habit_create
-from instances.models import HabitInstance, Source, Status
-from instances.services import instance_complete, instances_sweep
+from instances.models import HabitInstance, Status
+from instances.services import instances_sweep
 from telegram.services import BindOutcome, TelegramSender, bind_redeem
-from tests.e2e.conftest import Backend, Pages, Server, screenshot, sign_in
+from tests.e2e.conftest import Backend, Pages, Server, done_in_telegram, screenshot, sign_in
 from tests.factories import HabitFactory, UserFactory, make_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,13 +101,7 @@ def test_a_done_pressed_in_telegram_shows_up_live(server: Server, pages: Pages, 
     sign_in(page, user.email)
     expect(_row(page, "Drink water")).to_contain_text("Upcoming")
 
-    backend.run(
-        instance_complete,
-        instance_id=instance.pk,
-        user_id=instance.user_id,
-        at=timezone.now(),
-        source=Source.TELEGRAM,
-    )
+    backend.run(done_in_telegram, instance)
 
     expect(_row(page, "Drink water")).to_contain_text("via Telegram")
     expect(_row(page, "Drink water").get_by_text("Done", exact=True)).to_be_visible()

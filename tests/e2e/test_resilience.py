@@ -8,9 +8,16 @@ from django.utils import timezone
 from playwright.sync_api import Response, expect
 
 from habits.services import habit_create
-from instances.models import HabitInstance, Source
-from instances.services import instance_complete
-from tests.e2e.conftest import Backend, Pages, Server, expect_live, screenshot, sign_in
+from instances.models import HabitInstance
+from tests.e2e.conftest import (
+    Backend,
+    Pages,
+    Server,
+    done_in_telegram,
+    expect_live,
+    screenshot,
+    sign_in,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,13 +71,7 @@ def test_short_lived_access_tokens_are_refreshed_one_at_a_time_and_the_page_stay
 
     # Two token lifetimes: every access token the page started with has expired since.
     page.wait_for_timeout(14_000)
-    backend.run(
-        instance_complete,
-        instance_id=instance.pk,
-        user_id=instance.user_id,
-        at=timezone.now(),
-        source=Source.TELEGRAM,
-    )
+    backend.run(done_in_telegram, instance)
 
     row = page.get_by_role("listitem").filter(has_text="Floss")
     expect(row).to_contain_text("via Telegram")
@@ -95,13 +96,7 @@ def test_after_the_server_goes_away_the_page_reconnects_and_catches_up(
     expect(page.get_by_role("banner").get_by_text("Reconnecting…")).to_be_visible()
     screenshot(page, "12-reconnecting")
     # Done in Telegram while the page is cut off: no frame can reach it.
-    backend.run(
-        instance_complete,
-        instance_id=instance.pk,
-        user_id=instance.user_id,
-        at=timezone.now(),
-        source=Source.TELEGRAM,
-    )
+    backend.run(done_in_telegram, instance)
     server.start()
 
     expect_live(page, timeout=30_000)
