@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -119,7 +120,7 @@ def _load(server: Server, path: str, token: str, **kwargs: object) -> wrk.Load:
     return load
 
 
-def _row(layout: str, what: str, load: wrk.Load, runs: list[wrk.Load] = ()) -> Row:
+def _row(layout: str, what: str, load: wrk.Load, runs: Sequence[wrk.Load] = ()) -> Row:
     value = f"{load.per_second:,.0f} req/s, p50 {millis(load.p50)}, p99 {millis(load.p99)}"
     if runs:
         value += f" (the runs' p99: {', '.join(millis(run.p99) for run in runs)})"
