@@ -3,7 +3,8 @@
 Every authenticated request must know that its user is active and that the token's `ver` is
 the user's current token version (SPEC §3: logout-all, a password change or deactivation end
 every earlier token at once). That state, with the user's timezone (`today` and the socket's
-snapshot need it), is cached under `aht:auth:<user_id>` for `TTL_SECONDS`.
+snapshot need it), is cached under `aht:near:auth:<user_id>` for `TTL_SECONDS`, and each
+process keeps what it read in memory while Redis reports no change (config/near_cache.py).
 
 Never stale after a commit: a change forgets the entry and bumps `aht:auth_version:<id>`
 after its commit (and once before, so the same transaction, or a test that never commits,
@@ -11,9 +12,10 @@ reads the change too). A request that missed stores what it read from the databa
 the version is still the one it saw before reading (`STORE_IF_VERSION`), so a read that
 began before a logout-all committed can never put the old version back.
 
-Bounds: a change made through accounts.services or the admin holds at once in every process.
-A row changed behind their back (an UPDATE in psql) holds within `TTL_SECONDS`. Redis away:
-every request reads the database, as before the cache.
+Bounds: a change made through accounts.services or the admin holds at once in every process
+(from memory, within near_cache.LIVENESS_SECONDS when a process cannot hear Redis). A row
+changed behind their back (an UPDATE in psql) holds within `TTL_SECONDS`. Redis away: every
+request reads the database, as before the cache.
 """
 
 import logging
@@ -25,7 +27,9 @@ import redis
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from accounts.models import User
-from config.redis import STORE_IF_VERSION, get_redis, mget
+from config.near_cache import PREFIX as NEAR_PREFIX
+from config.near_cache import mget_near, near_forget
+from config.redis import STORE_IF_VERSION, get_redis
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +37,8 @@ TTL_SECONDS = 60
 # Longer than any read between a miss and its store, so a version is never lost under one.
 VERSION_TTL_SECONDS = 24 * 3600
 FIELDS = ("token_version", "is_active", "timezone")
-# Keys read with the token state: their values, or False when Redis did not answer.
+# Keys read with the token state: the values of those read (a key left out was not: the
+# answer came from memory, see mget_near), or False when Redis did not answer.
 Prefetched = dict[str, bytes | None] | Literal[False]
 # The user's loaded fields in model order (`Model.from_db` wants them so).
 _LOADED = [f.attname for f in User._meta.concrete_fields if f.attname in {"id", *FIELDS}]
@@ -59,7 +64,7 @@ class TokenState:
 
 
 def _key(user_id: int) -> str:
-    return f"aht:auth:{user_id}"
+    return f"{NEAR_PREFIX}auth:{user_id}"
 
 
 def _version_key(user_id: int) -> str:
@@ -84,20 +89,21 @@ def token_state(user_id: int) -> TokenState | None:
 
 def token_state_with(user_id: int, keys: Sequence[str]) -> tuple[TokenState | None, Prefetched]:
     """The user's token state, and the values of `keys` read in the same Redis round trip
-    (so a view's own cache entry costs the request no second one); False for those when
-    Redis does not answer (so the view does not wait on it a second time)."""
+    (so a view's own cache entry costs the request no second one) or from memory with it;
+    False for those when Redis does not answer (so the view does not wait on it again)."""
     try:
         client = get_redis()
-        cached, seen, *values = mget(client, [_key(user_id), _version_key(user_id), *keys])
+        found = mget_near(client, [_key(user_id), _version_key(user_id), *keys])
     except redis.RedisError:
         return _from_db(user_id), False
-    fetched = dict(zip(keys, values, strict=True))
-    if cached is not None:
+    fetched = {key: found[key] for key in keys if key in found}
+    if (cached := found[_key(user_id)]) is not None:
         return TokenState.decode(cached), fetched
     state = _from_db(user_id)
     if state is not None:
         try:
-            _store(client, user_id, state, seen)
+            # A miss came from Redis, so the version seen before reading the database is here.
+            _store(client, user_id, state, found[_version_key(user_id)])
         except redis.RedisError:
             logger.warning("token state of user %s not cached: Redis does not answer", user_id)
     return state, fetched
@@ -114,6 +120,8 @@ def token_state_forget(user_id: int) -> None:
     except redis.RedisError:
         # The entry may then outlive the change by up to TTL_SECONDS: say so loudly.
         logger.error("token state of user %s not forgotten: Redis does not answer", user_id)
+    finally:
+        near_forget([_key(user_id)])
 
 
 def token_state_changed(user_id: int) -> None:

@@ -2,9 +2,11 @@
 
 `GET /api/instances/today/` is the busiest read there is (every client's first screen, the
 dashboard on each reconnect), and building it costs far more than serving it: a join, the
-ORM rows and the schema. So the answer is kept as bytes under `aht:today:<user_id>`, as
+ORM rows and the schema. So the answer is kept as bytes under `aht:near:today:<user_id>`, as
 `<local date>|<json>`; an entry of another date (the user's midnight passed, or their
-timezone moved it) is a miss.
+timezone moved it) is a miss. Each process keeps what it read in memory while Redis reports
+no change of it (config/near_cache.py): read with the token state, a cached list then costs
+the request no Redis round trip at all.
 
 Never stale after a commit: whatever changes a user's instances or habits calls
 `today_changed(user_ids)` inside its transaction (the instance and habit events do, and the
@@ -14,9 +16,10 @@ reading (`STORE_IF_VERSION`), so a read that began before the commit can never p
 list back after it. Nothing touches Redis inside the transaction: a completion or a sweep
 holds row locks there, and Redis being slow must not hold them longer.
 
-Bounds: a row changed behind the services' back (an UPDATE in psql, a test factory), or a
-change whose after-commit forget met Redis away, shows within `TTL_SECONDS`. Redis away:
-every request reads the database, as before the cache.
+Bounds: a process that cannot hear Redis stops answering from memory within
+near_cache.LIVENESS_SECONDS. A row changed behind the services' back (an UPDATE in psql, a
+test factory), or a change whose after-commit forget met Redis away, shows within
+`TTL_SECONDS`. Redis away: every request reads the database, as before the cache.
 """
 
 import json
@@ -31,6 +34,8 @@ from ninja.responses import NinjaJSONEncoder
 from accounts.models import User
 from accounts.timezones import local_today
 from accounts.token_state import Prefetched
+from config.near_cache import PREFIX as NEAR_PREFIX
+from config.near_cache import mget_near, near_forget
 from config.redis import STORE_IF_VERSION, get_redis
 from instances.schemas import InstanceOut
 from instances.selectors import instance_list_today
@@ -44,7 +49,7 @@ SEPARATOR = b"|"
 
 
 def _key(user_id: int) -> str:
-    return f"aht:today:{user_id}"
+    return f"{NEAR_PREFIX}today:{user_id}"
 
 
 def _version_key(user_id: int) -> str:
@@ -79,23 +84,25 @@ def today_keys(user_id: int) -> tuple[str, str]:
 def today_json(user: User, prefetched: Prefetched | None = None) -> bytes:
     """The JSON of the user's instances on their local today: Redis first, else the database.
 
-    `prefetched`: the values of `today_keys` when already read in this request, or False
-    when that read found Redis away (then it is not asked again)."""
+    `prefetched`: the values of `today_keys` read in this request (the entry alone when it
+    came from memory), or False when that read found Redis away (then it is not asked
+    again)."""
     today = local_today(user.timezone)
     if prefetched is False:
         return today_json_from_db(user, today)
-    keys = today_keys(user.pk)
+    entry_key, version_key = today_keys(user.pk)
     try:
         client = get_redis()
-        if prefetched is not None and all(key in prefetched for key in keys):
-            entry, seen = (prefetched[key] for key in keys)
-        else:
-            entry, seen = client.mget(*keys)
+        found = prefetched if prefetched and entry_key in prefetched else {}
+        found = found or mget_near(client, [entry_key, version_key])
+        body = _cached_body(found[entry_key], today)
+        if body is not None:
+            return body
+        # The version before the database is read (STORE_IF_VERSION): a miss from memory
+        # (an entry of yesterday) has not read it yet.
+        seen = found[version_key] if version_key in found else client.get(version_key)
     except redis.RedisError:
         return today_json_from_db(user, today)
-    body = _cached_body(entry, today)
-    if body is not None:
-        return body
     body = today_json_from_db(user, today)
     try:
         _store(client, user.pk, today.isoformat().encode() + SEPARATOR + body, seen)
@@ -132,6 +139,8 @@ def today_forget(user_ids: Iterable[int]) -> None:
     except redis.RedisError:
         # An entry may then outlive the change by up to TTL_SECONDS: say so loudly.
         logger.error("today of %d user(s) not forgotten: Redis does not answer", len(ids))
+    finally:
+        near_forget([_key(u) for u in ids])
 
 
 def today_changed(user_ids: Iterable[int]) -> None:

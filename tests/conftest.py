@@ -18,6 +18,7 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
+from config import near_cache
 from config.redis import get_redis
 from realtime import presence
 from realtime.groups import user_group
@@ -29,6 +30,19 @@ def clean_redis() -> None:
     """Every test starts with an empty Redis database (the test settings use their own)."""
     get_redis().flushdb()
     return
+
+
+def count_redis_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A one-item list counting the requests' reads of Redis (those of config.near_cache)."""
+    reads = [0]
+    read = near_cache.mget
+
+    def counted(client: Any, keys: Any) -> list[bytes | None]:
+        reads[0] += 1
+        return read(client, keys)
+
+    monkeypatch.setattr(near_cache, "mget", counted)
+    return reads
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -153,6 +153,9 @@ WHITENOISE_AUTOREFRESH = True
 # --- Redis: channel layer, cache, Celery broker, throttling -------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "2"))
+# Token states and `today` lists answered from each process's memory while Redis reports no
+# change of them (config/near_cache.py); off, every request reads Redis.
+NEAR_CACHE = env_bool("NEAR_CACHE", True)
 
 CACHES = {
     "default": {

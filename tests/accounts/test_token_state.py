@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts import services, token_state
 from accounts.models import User
-from tests.conftest import Api
+from tests.conftest import Api, count_redis_reads
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +50,21 @@ def test_logout_all_ends_a_cached_token_at_once(authed, user):
     services.user_logout_all(user=User.objects.get(pk=user.pk))
 
     assert Api(token).get(TODAY).status_code == 401
+
+
+def test_a_logout_all_in_another_process_ends_a_token_held_in_memory(authed, user, monkeypatch):
+    """The token state answered from memory (config/near_cache.py) learns of another
+    process's logout-all through Redis's report of the forgotten entry."""
+    _queries(authed, ME)
+    _queries(authed, ME)  # stored in Redis by the first, read from Redis and kept by the second
+    reads = count_redis_reads(monkeypatch)
+    _queries(authed, ME)
+    assert reads == [0]  # the state came from memory
+    monkeypatch.setattr(token_state, "near_forget", lambda keys: None)  # the others don't
+
+    services.user_logout_all(user=User.objects.get(pk=user.pk))
+
+    assert authed.get(ME).status_code == 401
 
 
 def test_a_timezone_change_is_seen_by_the_next_request(authed, user):

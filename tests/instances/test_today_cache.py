@@ -20,7 +20,7 @@ from instances.schemas import InstanceOut
 from instances.selectors import instance_list_today
 from instances.services import instances_generate, instances_sweep
 from tests.concurrency import run_together
-from tests.conftest import Api
+from tests.conftest import Api, count_redis_reads
 from tests.factories import HabitFactory, UserFactory, make_instance
 
 # Committed for real: the lists go after each change's commit.
@@ -181,6 +181,23 @@ def test_an_instance_deleted_in_the_admin_leaves_the_list(client, instance, admi
     site._registry[HabitInstance].delete_queryset(request, HabitInstance.objects.all())
 
     assert _today(client) == []
+
+
+def test_a_completion_in_another_process_shows_where_the_list_is_held_in_memory(
+    client, instance, monkeypatch
+):
+    """This process answers the list from memory (config/near_cache.py); a change made by
+    another process reaches it only through Redis's report of the forgotten entry."""
+    _today(client)
+    _today(client)  # stored in Redis by the first, read from Redis and kept by the second
+    reads = count_redis_reads(monkeypatch)
+    _today(client)
+    assert reads == [0]  # answered from memory
+    monkeypatch.setattr(today_cache, "near_forget", lambda keys: None)  # the others don't
+
+    client.post(f"/api/instances/{instance.pk}/complete/")
+
+    assert [i["status"] for i in _today(client)] == [Status.COMPLETED]
 
 
 def test_a_read_that_began_before_a_change_never_stores_the_old_list(owner, instance, monkeypatch):

@@ -1,0 +1,311 @@
+"""Hot Redis values kept in each process's memory for as long as Redis says they did not change.
+
+Every authenticated request reads its user's token state from Redis, and `today` its list
+with it: one round trip, which under load costs a web worker about as much CPU as the whole
+rest of such a request (docs/PERFORMANCE.md, "The `today` budgets"). A key named under
+`PREFIX` may instead be answered from here.
+
+How it stays right: Redis's client-side caching in broadcasting mode. Each process opens one
+connection of its own, asks Redis to report every change of a key under PREFIX on it
+(`CLIENT TRACKING ON REDIRECT <itself> BCAST PREFIX ...`, then a SUBSCRIBE to those reports),
+and never reads from it but without waiting. A write, a delete, an expiry, an eviction or a
+FLUSHDB of such a key, by any client, is reported there in the same turn of Redis's event
+loop that answers the writer, before Redis goes on. Before answering from memory a request
+takes whatever has arrived (a non-blocking recv, no round trip) and drops what it names. So
+once Redis has confirmed a change to its writer, the next request on this host sees it,
+whichever process serves it; and a process forgets its own writes at once (`forget`).
+
+Bounds:
+- Only while the connection is known to work: an answer from memory needs the answer to a
+  PING sent on it at most `LIVENESS_SECONDS` before (one goes out when the last is half
+  that old), which proves that every report sent before it has arrived. A connection that
+  breaks drops everything held, and one that falls silent (Redis stalled, a partition)
+  stops the answers from memory: requests read Redis, as without this cache, until a new
+  connection works. A change may so be missed for at most LIVENESS_SECONDS, and on a
+  working connection not at all.
+- A value read from Redis while a change of its key was under way is not kept: each read
+  leaves a placeholder that a report about its key removes, as Redis's documentation of
+  client-side caching recommends.
+- An entry lives `SECONDS` at most, and a process holds `MAX_ENTRIES` (the oldest go first).
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import hiredis
+import redis
+from django.conf import settings
+from redis.connection import parse_url
+
+from config.redis import mget
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "aht:near:"
+SECONDS = 10.0
+MAX_ENTRIES = 5_000
+LIVENESS_SECONDS = 1.0
+# Pub/sub channel of Redis's tracking reports (RESP2): [b"message", channel, keys | None].
+CHANNEL = b"__redis__:invalidate"
+PONG = [b"pong", b""]  # PING's answer on a subscribed connection
+# After a failed connection, the next attempt waits this long (requests read Redis meanwhile).
+RECONNECT_SECONDS = 1.0
+READ_BYTES = 65_536
+
+
+class LinkBroken(Exception):
+    """The reporting connection closed or failed: nothing held can be trusted."""
+
+
+class _Link:
+    """The connection on which Redis reports changes under PREFIX."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = parse_url(url)
+        self.sock = socket.create_connection((parts["host"], parts.get("port", 6379)), timeout)
+        self.reader = hiredis.Reader()
+        self.buffer = bytearray(READ_BYTES)
+        try:
+            if parts.get("password"):
+                self._call("AUTH", *filter(None, [parts.get("username"), parts["password"]]))
+            own_id = self._call("CLIENT", "ID")
+            self._call("CLIENT", "TRACKING", "ON", "REDIRECT", own_id, "BCAST", "PREFIX", PREFIX)
+            self._call("SUBSCRIBE", CHANNEL)
+        except BaseException:
+            self.sock.close()
+            raise
+        self.sock.setblocking(False)
+        # Every report Redis sent before this moment has arrived (a PING sent then has been
+        # answered, and the answer comes after them on the connection).
+        self.confirmed = time.monotonic()
+        self.ping_sent: float | None = None
+
+    def _call(self, *args: object) -> object:
+        """A command of the set-up (blocking, within the connect timeout)."""
+        self.sock.sendall(hiredis.pack_command(args))
+        while (reply := self.reader.gets()) is False:
+            read = self.sock.recv(READ_BYTES)
+            if not read:
+                raise LinkBroken("Redis closed the connection")
+            self.reader.feed(read)
+        if isinstance(reply, hiredis.ReplyError):
+            raise LinkBroken(str(reply))
+        return reply
+
+    def reports(self) -> Iterator[list[bytes] | None]:
+        """The keys of each change report that has arrived (None: everything changed)."""
+        while True:
+            try:
+                count = self.sock.recv_into(self.buffer)
+            except BlockingIOError:
+                break
+            except OSError as error:
+                raise LinkBroken(str(error)) from error
+            if not count:
+                raise LinkBroken("Redis closed the connection")
+            self.reader.feed(self.buffer, 0, count)
+        while True:
+            try:
+                message = self.reader.gets()
+            except hiredis.ProtocolError as error:
+                raise LinkBroken(str(error)) from error
+            if message is False:
+                return
+            if message == PONG and self.ping_sent is not None:
+                self.confirmed, self.ping_sent = self.ping_sent, None
+            elif isinstance(message, list) and message[:2] == [b"message", CHANNEL]:
+                yield message[2]
+
+    def alive(self, now: float) -> bool:
+        """Every report is known to have arrived up to LIVENESS_SECONDS ago; asks Redis for
+        a new proof (a PING) when the last one is half that old."""
+        if self.ping_sent is None and now - self.confirmed > LIVENESS_SECONDS / 2:
+            try:
+                self.sock.send(hiredis.pack_command(("PING",)))
+            except OSError as error:
+                raise LinkBroken(str(error)) from error
+            self.ping_sent = now
+        return now - self.confirmed <= LIVENESS_SECONDS
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@dataclass
+class NearCache:
+    """Values of keys under PREFIX in this process; see the module's docstring."""
+
+    url: str
+    timeout: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    entries: dict[str, tuple[bytes, float]] = field(default_factory=dict)
+    placeholders: dict[str, int] = field(default_factory=dict)
+    tickets: int = 0
+    link: _Link | None = None
+    pid: int = field(default_factory=os.getpid)
+    next_connect: float = 0.0
+
+    def values(self, keys: Sequence[str]) -> list[bytes] | None:
+        """The values of all `keys` if every one is held and still good, else None."""
+        with self.lock:
+            now = time.monotonic()
+            if self._same_process() and self.link is not None:
+                return self._held(keys, now) if self._up_to_date(now) else None
+            connect = now >= self.next_connect
+            if connect:
+                self.next_connect = now + RECONNECT_SECONDS
+        if connect:  # outside the lock: a Redis slow to accept must not hold up the others
+            self._connect()
+        return None
+
+    @contextmanager
+    def reading(self, keys: Sequence[str]) -> Iterator[int]:
+        """Around a read of `keys` from Redis whose values may be `keep`-t: a report about
+        one of them arriving meanwhile (the value read may be the old one) forbids it."""
+        with self.lock:
+            self.tickets += 1
+            ticket = self.tickets
+            for key in keys:
+                self.placeholders[key] = ticket
+        try:
+            yield ticket
+        finally:
+            with self.lock:
+                for key in keys:
+                    if self.placeholders.get(key) == ticket:
+                        del self.placeholders[key]
+
+    def keep(self, ticket: int, found: Mapping[str, bytes]) -> None:
+        """Hold the values read under `ticket` whose keys saw no report since."""
+        with self.lock:
+            if not self._same_process() or self.link is None:
+                return
+            try:
+                self._apply_reports()
+            except LinkBroken:
+                self._drop_link()
+                return
+            deadline = time.monotonic() + SECONDS
+            for key, value in found.items():
+                if self.placeholders.get(key) == ticket:
+                    self.entries.pop(key, None)  # a re-read entry moves to the young end
+                    self.entries[key] = (value, deadline)
+            while len(self.entries) > MAX_ENTRIES:
+                del self.entries[next(iter(self.entries))]
+
+    def forget(self, keys: Sequence[str]) -> None:
+        """This process changed `keys`: drop them now (Redis reports it to the others)."""
+        with self.lock:
+            for key in keys:
+                self.entries.pop(key, None)
+                self.placeholders.pop(key, None)
+
+    def clear(self) -> None:
+        with self.lock:
+            self._clear()
+
+    def _clear(self) -> None:
+        self.entries.clear()
+        self.placeholders.clear()
+
+    def _up_to_date(self, now: float) -> bool:
+        """Every report Redis sent has been applied and the connection is known to work."""
+        try:
+            self._apply_reports()
+            return self.link.alive(now)
+        except LinkBroken:
+            self._drop_link()
+            return False
+
+    def _held(self, keys: Sequence[str], now: float) -> list[bytes] | None:
+        found = []
+        for key in keys:
+            entry = self.entries.get(key)
+            if entry is None or entry[1] <= now:
+                return None
+            found.append(entry[0])
+        return found
+
+    def _same_process(self) -> bool:
+        """False in a forked child, once: the parent's connection and entries are not its own."""
+        if self.pid == os.getpid():
+            return True
+        self.link, self.pid = None, os.getpid()
+        self._clear()
+        return False
+
+    def _apply_reports(self) -> None:
+        for keys in self.link.reports():
+            if keys is None:
+                self._clear()
+                continue
+            for key in keys:
+                name = key.decode()
+                self.entries.pop(name, None)
+                self.placeholders.pop(name, None)
+
+    def _connect(self) -> None:
+        try:
+            link = _Link(self.url, self.timeout)
+        except (OSError, LinkBroken, hiredis.ProtocolError) as error:
+            logger.warning("near cache off for now: Redis reports unavailable (%s)", error)
+            return
+        with self.lock:
+            if self.link is None and self._same_process():
+                self.link = link
+                self._clear()  # whatever was read before the reports began is unknown
+            else:
+                link.close()
+
+    def _drop_link(self) -> None:
+        logger.warning("near cache off for now: its Redis connection broke")
+        if self.link is not None:
+            self.link.close()
+        self.link = None
+        self._clear()
+
+
+_made: dict[str, NearCache] = {}
+_making = threading.Lock()
+
+
+def near_cache() -> NearCache | None:
+    """This process's near cache for REDIS_URL; None when `NEAR_CACHE` is off or the URL is
+    not plain TCP (`redis://`): then every read goes to Redis."""
+    url = settings.REDIS_URL
+    if not settings.NEAR_CACHE or not url.startswith("redis://"):
+        return None
+    if url not in _made:
+        with _making:
+            _made.setdefault(url, NearCache(url, settings.REDIS_SOCKET_TIMEOUT))
+    return _made[url]
+
+
+def mget_near(client: redis.Redis, keys: Sequence[str]) -> dict[str, bytes | None]:
+    """The values of `keys` by key. From this process's memory when it holds every one of them
+    under PREFIX: then only those are in the answer (the others were not read). Else all of
+    them from Redis in one MGET (`config.redis.mget`), keeping those found under PREFIX."""
+    near = near_cache()
+    held = [key for key in keys if key.startswith(PREFIX)]
+    if near is None or not held:
+        return dict(zip(keys, mget(client, keys), strict=True))
+    values = near.values(held)
+    if values is not None:
+        return dict(zip(held, values, strict=True))
+    with near.reading(held) as ticket:
+        found = dict(zip(keys, mget(client, keys), strict=True))
+        near.keep(ticket, {key: found[key] for key in held if found[key] is not None})
+    return found
+
+
+def near_forget(keys: Sequence[str]) -> None:
+    """This process changed `keys` in Redis: its own memory drops them at once."""
+    near = near_cache()
+    if near is not None:
+        near.forget(keys)
