@@ -11,6 +11,8 @@ from accounts.token_state import Prefetched, TokenState, token_state_with, user_
 from config.errors import Unauthorized
 
 # A view's own Redis keys for the signed-in user, read with the token state (JWTAuth below).
+# When the state comes from memory (config/near_cache.py), only those under its prefix come
+# with it: the view reads a key that is not in `request.prefetched` itself.
 Prefetch = Callable[[int], Sequence[str]]
 
 
@@ -37,7 +39,7 @@ def admitted_access_claims(
 class JWTAuth(HttpBearer):
     """`request.auth` is the token's user (id, version, activity and timezone loaded; the rest
     loads when read). With `prefetch`, `request.prefetched` holds those keys' values, read in
-    the token state's round trip (False when Redis did not answer)."""
+    the token state's round trip or from memory with it (False when Redis did not answer)."""
 
     def __init__(self, prefetch: Prefetch | None = None) -> None:
         super().__init__()

@@ -14,8 +14,9 @@ began before a logout-all committed can never put the old version back.
 
 Bounds: a change made through accounts.services or the admin holds at once in every process
 (from memory, within near_cache.LIVENESS_SECONDS when a process cannot hear Redis). A row
-changed behind their back (an UPDATE in psql) holds within `TTL_SECONDS`. Redis away: every
-request reads the database, as before the cache.
+changed behind their back (an UPDATE in psql) holds within `TTL_SECONDS` (plus, at worst,
+near_cache.SECONDS when Redis is late to expire the entry). Redis away: every request
+reads the database, as before the cache.
 """
 
 import logging

@@ -8,25 +8,31 @@ rest of such a request (docs/PERFORMANCE.md, "The `today` budgets"). A key named
 How it stays right: Redis's client-side caching in broadcasting mode. Each process opens one
 connection of its own, asks Redis to report every change of a key under PREFIX on it
 (`CLIENT TRACKING ON REDIRECT <itself> BCAST PREFIX ...`, then a SUBSCRIBE to those reports),
-and never reads from it but without waiting. A write, a delete, an expiry, an eviction or a
-FLUSHDB of such a key, by any client, is reported there in the same turn of Redis's event
-loop that answers the writer, before Redis goes on. Before answering from memory a request
-takes whatever has arrived (a non-blocking recv, no round trip) and drops what it names. So
-once Redis has confirmed a change to its writer, the next request on this host sees it,
-whichever process serves it; and a process forgets its own writes at once (`forget`).
+and reads it only without waiting. A write, a delete, an expiry, an eviction or a FLUSHDB of
+such a key, by any client, is reported there in the same turn of Redis's event loop that
+answers the writer. Before answering from memory a request takes whatever has arrived (a
+non-blocking recv, no round trip) and drops what it names. So on one host (loopback, the
+report written before or with the writer's answer) a change Redis has confirmed to its
+writer is seen by the next request, whichever process serves it; over a network the report
+can in rare cases arrive after a request that followed the change, within the bound below.
+A process forgets its own writes at once (`forget`).
 
 Bounds:
 - Only while the connection is known to work: an answer from memory needs the answer to a
   PING sent on it at most `LIVENESS_SECONDS` before (one goes out when the last is half
   that old), which proves that every report sent before it has arrived. A connection that
   breaks drops everything held, and one that falls silent (Redis stalled, a partition)
-  stops the answers from memory: requests read Redis, as without this cache, until a new
-  connection works. A change may so be missed for at most LIVENESS_SECONDS, and on a
-  working connection not at all.
+  stops the answers from memory at once; unanswered for `DEAD_SECONDS`, it is replaced.
+  Meanwhile requests read Redis, as without this cache. A change is so missed for at most
+  LIVENESS_SECONDS.
 - A value read from Redis while a change of its key was under way is not kept: each read
   leaves a placeholder that a report about its key removes, as Redis's documentation of
   client-side caching recommends.
-- An entry lives `SECONDS` at most, and a process holds `MAX_ENTRIES` (the oldest go first).
+- An entry lives `SECONDS` at most (its expiry in Redis is reported too), and a process holds
+  at most `MAX_ENTRIES` of them and `MAX_BYTES` of values, the oldest going first.
+- A process that serves no request reads no report: they wait in its socket and then in
+  Redis (its pub/sub output limit), which closes the connection when they outgrow it; the
+  next request finds it closed and starts afresh.
 """
 
 import logging
@@ -36,7 +42,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import hiredis
 import redis
@@ -50,12 +55,17 @@ logger = logging.getLogger(__name__)
 PREFIX = "aht:near:"
 SECONDS = 10.0
 MAX_ENTRIES = 5_000
+MAX_BYTES = 16 * 1024 * 1024
 LIVENESS_SECONDS = 1.0
+# A PING unanswered this long: the connection is taken for dead (no FIN may ever come).
+DEAD_SECONDS = 10.0
 # Pub/sub channel of Redis's tracking reports (RESP2): [b"message", channel, keys | None].
 CHANNEL = b"__redis__:invalidate"
 PONG = [b"pong", b""]  # PING's answer on a subscribed connection
-# After a failed connection, the next attempt waits this long (requests read Redis meanwhile).
+# After a failed connection the next try waits this long, doubled each time up to the most
+# (requests read Redis meanwhile).
 RECONNECT_SECONDS = 1.0
+RECONNECT_MAX_SECONDS = 60.0
 READ_BYTES = 65_536
 
 
@@ -68,15 +78,19 @@ class _Link:
 
     def __init__(self, url: str, timeout: float) -> None:
         parts = parse_url(url)
+        deadline = time.monotonic() + timeout  # for the whole set-up, not each step
         self.sock = socket.create_connection((parts["host"], parts.get("port", 6379)), timeout)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         self.reader = hiredis.Reader()
         self.buffer = bytearray(READ_BYTES)
         try:
             if parts.get("password"):
-                self._call("AUTH", *filter(None, [parts.get("username"), parts["password"]]))
-            own_id = self._call("CLIENT", "ID")
-            self._call("CLIENT", "TRACKING", "ON", "REDIRECT", own_id, "BCAST", "PREFIX", PREFIX)
-            self._call("SUBSCRIBE", CHANNEL)
+                credentials = filter(None, [parts.get("username"), parts["password"]])
+                self._call(deadline, "AUTH", *credentials)
+            own_id = self._call(deadline, "CLIENT", "ID")
+            tracking = ("CLIENT", "TRACKING", "ON", "REDIRECT", own_id, "BCAST", "PREFIX", PREFIX)
+            self._call(deadline, *tracking)
+            self._call(deadline, "SUBSCRIBE", CHANNEL)
         except BaseException:
             self.sock.close()
             raise
@@ -86,16 +100,20 @@ class _Link:
         self.confirmed = time.monotonic()
         self.ping_sent: float | None = None
 
-    def _call(self, *args: object) -> object:
-        """A command of the set-up (blocking, within the connect timeout)."""
+    def _call(self, deadline: float, *args: object) -> object:
+        """A command of the set-up, answered before `deadline` or LinkBroken."""
         self.sock.sendall(hiredis.pack_command(args))
         while (reply := self.reader.gets()) is False:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LinkBroken("Redis did not answer the set-up in time")
+            self.sock.settimeout(left)
             read = self.sock.recv(READ_BYTES)
             if not read:
                 raise LinkBroken("Redis closed the connection")
             self.reader.feed(read)
         if isinstance(reply, hiredis.ReplyError):
-            raise LinkBroken(str(reply))
+            raise LinkBroken(f"Redis refused {args[0]}: {reply}")
         return reply
 
     def reports(self) -> Iterator[list[bytes] | None]:
@@ -126,30 +144,40 @@ class _Link:
         """Every report is known to have arrived up to LIVENESS_SECONDS ago; asks Redis for
         a new proof (a PING) when the last one is half that old."""
         if self.ping_sent is None and now - self.confirmed > LIVENESS_SECONDS / 2:
+            ping = hiredis.pack_command(("PING",))
             try:
-                self.sock.send(hiredis.pack_command(("PING",)))
+                sent = self.sock.send(ping)
             except OSError as error:
                 raise LinkBroken(str(error)) from error
+            if sent != len(ping):
+                raise LinkBroken("Redis takes no more from this connection")
             self.ping_sent = now
+        elif self.ping_sent is not None and now - self.ping_sent > DEAD_SECONDS:
+            raise LinkBroken(f"no answer to a PING in {DEAD_SECONDS:g} s")
         return now - self.confirmed <= LIVENESS_SECONDS
 
     def close(self) -> None:
         self.sock.close()
 
 
-@dataclass
 class NearCache:
     """Values of keys under PREFIX in this process; see the module's docstring."""
 
-    url: str
-    timeout: float
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    entries: dict[str, tuple[bytes, float]] = field(default_factory=dict)
-    placeholders: dict[str, int] = field(default_factory=dict)
-    tickets: int = 0
-    link: _Link | None = None
-    pid: int = field(default_factory=os.getpid)
-    next_connect: float = 0.0
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.lock = threading.Lock()
+        self.entries: dict[str, tuple[bytes, float]] = {}  # value, deadline; oldest first
+        self.size = 0  # bytes of the values held
+        self.placeholders: dict[str, int] = {}  # key: the ticket of the read under way
+        self.tickets = 0
+        self.link: _Link | None = None
+        self.pid = os.getpid()
+        self.next_connect = 0.0
+        self.failures = 0
+
+    def __repr__(self) -> str:  # not the entries: users' token states and lists
+        return f"<NearCache {len(self.entries)} entries, {'up' if self.link else 'down'}>"
 
     def values(self, keys: Sequence[str]) -> list[bytes] | None:
         """The values of all `keys` if every one is held and still good, else None."""
@@ -159,15 +187,16 @@ class NearCache:
                 return self._held(keys, now) if self._up_to_date(now) else None
             connect = now >= self.next_connect
             if connect:
-                self.next_connect = now + RECONNECT_SECONDS
+                delay = min(RECONNECT_SECONDS * 2**self.failures, RECONNECT_MAX_SECONDS)
+                self.next_connect = now + delay
         if connect:  # outside the lock: a Redis slow to accept must not hold up the others
             self._connect()
         return None
 
     @contextmanager
     def reading(self, keys: Sequence[str]) -> Iterator[int]:
-        """Around a read of `keys` from Redis whose values may be `keep`-t: a report about
-        one of them arriving meanwhile (the value read may be the old one) forbids it."""
+        """Around a read of `keys` from Redis, the ticket to `keep` its values with: a report
+        about one of them arriving meanwhile (the value read may be the old one) voids it."""
         with self.lock:
             self.tickets += 1
             ticket = self.tickets
@@ -188,39 +217,50 @@ class NearCache:
                 return
             try:
                 self._apply_reports()
-            except LinkBroken:
-                self._drop_link()
+            except LinkBroken as error:
+                self._drop_link(error)
                 return
             deadline = time.monotonic() + SECONDS
             for key, value in found.items():
                 if self.placeholders.get(key) == ticket:
-                    self.entries.pop(key, None)  # a re-read entry moves to the young end
+                    self._drop(key)  # a re-read entry moves to the young end
                     self.entries[key] = (value, deadline)
-            while len(self.entries) > MAX_ENTRIES:
-                del self.entries[next(iter(self.entries))]
+                    self.size += len(value)
+            while len(self.entries) > MAX_ENTRIES or self.size > MAX_BYTES:
+                self._drop(next(iter(self.entries)))
 
     def forget(self, keys: Sequence[str]) -> None:
         """This process changed `keys`: drop them now (Redis reports it to the others)."""
         with self.lock:
             for key in keys:
-                self.entries.pop(key, None)
+                self._drop(key)
                 self.placeholders.pop(key, None)
 
-    def clear(self) -> None:
+    def close(self) -> None:
+        """Drop everything and the connection (the next `values` connects anew)."""
         with self.lock:
+            if self.link is not None:
+                self.link.close()
+            self.link = None
             self._clear()
+
+    def _drop(self, key: str) -> None:
+        entry = self.entries.pop(key, None)
+        if entry is not None:
+            self.size -= len(entry[0])
 
     def _clear(self) -> None:
         self.entries.clear()
         self.placeholders.clear()
+        self.size = 0
 
     def _up_to_date(self, now: float) -> bool:
         """Every report Redis sent has been applied and the connection is known to work."""
         try:
             self._apply_reports()
             return self.link.alive(now)
-        except LinkBroken:
-            self._drop_link()
+        except LinkBroken as error:
+            self._drop_link(error)
             return False
 
     def _held(self, keys: Sequence[str], now: float) -> list[bytes] | None:
@@ -246,27 +286,29 @@ class NearCache:
                 self._clear()
                 continue
             for key in keys:
-                name = key.decode()
-                self.entries.pop(name, None)
+                name = key.decode(errors="replace")  # ours are ASCII: a stray name matches none
+                self._drop(name)
                 self.placeholders.pop(name, None)
 
     def _connect(self) -> None:
         try:
             link = _Link(self.url, self.timeout)
-        except (OSError, LinkBroken, hiredis.ProtocolError) as error:
+        except Exception as error:  # whatever it was, this process reads Redis meanwhile
+            with self.lock:
+                self.failures += 1
             logger.warning("near cache off for now: Redis reports unavailable (%s)", error)
             return
         with self.lock:
+            self.failures = 0
             if self.link is None and self._same_process():
                 self.link = link
                 self._clear()  # whatever was read before the reports began is unknown
             else:
                 link.close()
 
-    def _drop_link(self) -> None:
-        logger.warning("near cache off for now: its Redis connection broke")
-        if self.link is not None:
-            self.link.close()
+    def _drop_link(self, error: LinkBroken) -> None:
+        logger.warning("near cache off for now: its Redis connection broke (%s)", error)
+        self.link.close()
         self.link = None
         self._clear()
 
@@ -275,7 +317,7 @@ _made: dict[str, NearCache] = {}
 _making = threading.Lock()
 
 
-def near_cache() -> NearCache | None:
+def get_near_cache() -> NearCache | None:
     """This process's near cache for REDIS_URL; None when `NEAR_CACHE` is off or the URL is
     not plain TCP (`redis://`): then every read goes to Redis."""
     url = settings.REDIS_URL
@@ -291,7 +333,7 @@ def mget_near(client: redis.Redis, keys: Sequence[str]) -> dict[str, bytes | Non
     """The values of `keys` by key. From this process's memory when it holds every one of them
     under PREFIX: then only those are in the answer (the others were not read). Else all of
     them from Redis in one MGET (`config.redis.mget`), keeping those found under PREFIX."""
-    near = near_cache()
+    near = get_near_cache()
     held = [key for key in keys if key.startswith(PREFIX)]
     if near is None or not held:
         return dict(zip(keys, mget(client, keys), strict=True))
@@ -306,6 +348,6 @@ def mget_near(client: redis.Redis, keys: Sequence[str]) -> dict[str, bytes | Non
 
 def near_forget(keys: Sequence[str]) -> None:
     """This process changed `keys` in Redis: its own memory drops them at once."""
-    near = near_cache()
+    near = get_near_cache()
     if near is not None:
         near.forget(keys)

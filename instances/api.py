@@ -20,7 +20,7 @@ router = Router(tags=["instances"], auth=JWTAuth())
 @router.get(
     "/today/",
     response={200: list[InstanceOut], 401: Message},
-    # The cached list is read with the token state: one Redis round trip for the request.
+    # The cached list is read with the token state: one Redis round trip, or none from memory.
     auth=JWTAuth(prefetch=today_keys),
 )
 def instances_today(request: AuthedRequest) -> HttpResponse:

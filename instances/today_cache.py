@@ -16,10 +16,11 @@ reading (`STORE_IF_VERSION`), so a read that began before the commit can never p
 list back after it. Nothing touches Redis inside the transaction: a completion or a sweep
 holds row locks there, and Redis being slow must not hold them longer.
 
-Bounds: a process that cannot hear Redis stops answering from memory within
-near_cache.LIVENESS_SECONDS. A row changed behind the services' back (an UPDATE in psql, a
-test factory), or a change whose after-commit forget met Redis away, shows within
-`TTL_SECONDS`. Redis away: every request reads the database, as before the cache.
+Bounds: a change through the services shows at once in every process (from memory, within
+near_cache.LIVENESS_SECONDS when a process cannot hear Redis). A row changed behind their
+back (an UPDATE in psql, a test factory), or a change whose after-commit forget met Redis
+away, shows within `TTL_SECONDS` (plus, at worst, near_cache.SECONDS when Redis is late to
+expire the entry). Redis away: every request reads the database, as before the cache.
 """
 
 import json

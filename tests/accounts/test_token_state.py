@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts import services, token_state
 from accounts.models import User
+from config import near_cache
 from tests.conftest import Api, count_redis_reads
+from tests.system.harness import PrivateRedis
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +57,7 @@ def test_logout_all_ends_a_cached_token_at_once(authed, user):
 def test_a_logout_all_in_another_process_ends_a_token_held_in_memory(authed, user, monkeypatch):
     """The token state answered from memory (config/near_cache.py) learns of another
     process's logout-all through Redis's report of the forgotten entry."""
+    monkeypatch.setattr(near_cache, "LIVENESS_SECONDS", 60)  # only the report can tell
     _queries(authed, ME)
     _queries(authed, ME)  # stored in Redis by the first, read from Redis and kept by the second
     reads = count_redis_reads(monkeypatch)
@@ -119,6 +122,30 @@ def test_without_redis_every_request_reads_the_database(authed, monkeypatch):
 
     assert authed.get(TODAY).status_code == 200
     assert authed.get(TODAY).status_code == 200
+
+
+def test_a_token_held_in_memory_is_not_trusted_once_redis_is_gone(
+    user, settings, tmp_path, monkeypatch
+):
+    """Redis stopped: another process's logout-all could not be reported, so this one must
+    not answer from memory; it reads the database."""
+    private = PrivateRedis(tmp_path)
+    private.start()
+    try:
+        settings.REDIS_URL = private.url
+        monkeypatch.setattr(near_cache, "LIVENESS_SECONDS", 60)  # only the closed link tells
+        client = Api()
+        client.login(user.email)
+        for _ in range(3):  # missed, then read from Redis and kept, then from memory
+            assert client.get(ME).status_code == 200
+        monkeypatch.setattr(token_state, "near_forget", lambda keys: None)  # not ours
+        private.stop()
+
+        services.user_logout_all(user=User.objects.get(pk=user.pk))
+
+        assert client.get(ME).status_code == 401
+    finally:
+        private.stop()
 
 
 def _unreachable_redis() -> redis.Redis:

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,13 +31,19 @@ def held_after_a_read(near: NearCache, client: redis.Redis, *keys: str) -> list[
     return near.values(keys)
 
 
-@pytest.fixture
-def near() -> NearCache:
-    """Another process's near cache on the tests' Redis, connected (by a first look)."""
-    cache = NearCache(settings.REDIS_URL, timeout=2)
+def connected(url: str) -> NearCache:
+    """Another process's near cache, connected (by a first look, as a request's)."""
+    cache = NearCache(url, timeout=2)
     assert cache.values([KEY]) is None
     assert cache.link is not None
     return cache
+
+
+@pytest.fixture
+def near() -> Iterator[NearCache]:
+    cache = connected(settings.REDIS_URL)
+    yield cache
+    cache.close()
 
 
 @pytest.fixture
@@ -146,7 +153,7 @@ def test_after_a_quiet_spell_the_connection_is_proven_again_before_answering(nea
 
 
 def test_a_silent_redis_stops_the_answers_from_memory_within_the_liveness(private_redis):
-    near = NearCache(private_redis.url, timeout=2)
+    near = connected(private_redis.url)
     private_redis.client().set(KEY, b"one")
     held_after_a_read(near, private_redis.client(), KEY)
 
@@ -163,7 +170,7 @@ def test_a_connection_redis_closed_drops_everything_and_a_new_one_takes_over(
     private_redis, monkeypatch
 ):
     monkeypatch.setattr(near_cache, "RECONNECT_SECONDS", 0.1)
-    near = NearCache(private_redis.url, timeout=2)
+    near = connected(private_redis.url)
     private_redis.client().set(KEY, b"one")
     held_after_a_read(near, private_redis.client(), KEY)
 
@@ -174,6 +181,60 @@ def test_a_connection_redis_closed_drops_everything_and_a_new_one_takes_over(
     time.sleep(0.2)
     assert near.values([KEY]) is None  # connects anew: only later reads are kept
     assert held_after_a_read(near, private_redis.client(), KEY) == [b"after"]
+
+
+def test_a_connection_silent_past_its_deadline_is_replaced(private_redis, monkeypatch):
+    monkeypatch.setattr(near_cache, "LIVENESS_SECONDS", 0.2)
+    monkeypatch.setattr(near_cache, "DEAD_SECONDS", 0.5)
+    monkeypatch.setattr(near_cache, "RECONNECT_SECONDS", 0.1)
+    near = connected(private_redis.url)
+    silent = near.link
+
+    os.kill(private_redis.process.pid, signal.SIGSTOP)  # no FIN will ever come
+    time.sleep(0.3)
+    assert near.values([KEY]) is None  # sends a PING that will not be answered
+    time.sleep(0.6)
+    assert near.values([KEY]) is None  # the PING is past its deadline: the link is dropped
+    os.kill(private_redis.process.pid, signal.SIGCONT)
+    wait_until(lambda: near.values([KEY]) is None and near.link, 5, "a new connection")
+
+    assert near.link is not silent
+
+
+def test_reports_longer_than_one_read_all_arrive(monkeypatch):
+    monkeypatch.setattr(near_cache, "READ_BYTES", 64)  # every report split across reads
+    near = connected(settings.REDIS_URL)
+    keys = [f"{near_cache.PREFIX}test:{n}" for n in range(200)]
+    get_redis().mset(dict.fromkeys(keys, b"v"))
+    held_after_a_read(near, get_redis(), *keys)
+
+    get_redis().delete(*keys[::2])
+
+    assert [near.values([key]) is None for key in keys] == [n % 2 == 0 for n in range(200)]
+    near.close()
+
+
+def test_readers_racing_a_writer_never_keep_a_value_older_than_the_last_write(near):
+    client = get_redis()
+    client.set(KEY, b"0")
+    stop = threading.Event()
+
+    def read_until_stopped() -> None:
+        while not stop.is_set():
+            held_after_a_read(near, client, KEY)
+
+    readers = [threading.Thread(target=read_until_stopped) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    writer = redis.Redis.from_url(settings.REDIS_URL)  # as another process writes
+    for n in range(1, 301):
+        writer.set(KEY, str(n).encode())
+    stop.set()
+    for reader in readers:
+        reader.join()
+
+    assert near.values([KEY]) in (None, [b"300"])
+    assert held_after_a_read(near, client, KEY) == [b"300"]
 
 
 def test_without_redis_nothing_is_answered_from_memory():
@@ -195,5 +256,5 @@ def test_switched_off_every_read_goes_to_redis(settings):
     settings.NEAR_CACHE = False
     get_redis().set(KEY, b"one")
 
-    assert near_cache.near_cache() is None
+    assert near_cache.get_near_cache() is None
     assert near_cache.mget_near(get_redis(), [KEY, "aht:plain"]) == {KEY: b"one", "aht:plain": None}

@@ -12,6 +12,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from accounts.services import user_update
+from config import near_cache
 from config.schemas import as_json
 from habits.models import Habit
 from instances import today_cache
@@ -156,6 +157,7 @@ def test_the_periodic_generation_shows_for_a_user_with_no_socket_open(client, ha
 def test_a_new_local_day_is_never_answered_with_yesterdays_list(client, habit, clock):
     make_instance(habit, DAY, AT)
     assert len(_today(client)) == 1
+    assert len(_today(client)) == 1  # yesterday's list is now also held in memory
     clock.move_to(datetime(2026, 6, 15, 22, 30, tzinfo=UTC))  # 00:30 on the 16th in Berlin
     client.login(habit.user.email)  # the earlier access token has expired by now
 
@@ -188,6 +190,7 @@ def test_a_completion_in_another_process_shows_where_the_list_is_held_in_memory(
 ):
     """This process answers the list from memory (config/near_cache.py); a change made by
     another process reaches it only through Redis's report of the forgotten entry."""
+    monkeypatch.setattr(near_cache, "LIVENESS_SECONDS", 60)  # only the report can tell
     _today(client)
     _today(client)  # stored in Redis by the first, read from Redis and kept by the second
     reads = count_redis_reads(monkeypatch)
