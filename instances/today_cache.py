@@ -94,8 +94,10 @@ def today_json(user: User, prefetched: Prefetched | None = None) -> bytes:
     entry_key, version_key = today_keys(user.pk)
     try:
         client = get_redis()
-        found = prefetched if prefetched and entry_key in prefetched else {}
-        found = found or mget_near(client, [entry_key, version_key])
+        if prefetched and entry_key in prefetched:
+            found = prefetched
+        else:
+            found = mget_near(client, [entry_key, version_key])
         body = _cached_body(found[entry_key], today)
         if body is not None:
             return body
