@@ -233,16 +233,18 @@ class NearCache:
         """This process changed `keys`: drop them now (Redis reports it to the others)."""
         with self.lock:
             for key in keys:
-                self._drop(key)
-                self.placeholders.pop(key, None)
+                self._invalidate(key)
 
     def close(self) -> None:
         """Drop everything and the connection (the next `values` connects anew)."""
         with self.lock:
             if self.link is not None:
-                self.link.close()
-            self.link = None
-            self._clear()
+                self._unlink()
+
+    def _invalidate(self, key: str) -> None:
+        """`key` changed: neither the value held nor one being read may be kept."""
+        self._drop(key)
+        self.placeholders.pop(key, None)
 
     def _drop(self, key: str) -> None:
         entry = self.entries.pop(key, None)
@@ -286,9 +288,8 @@ class NearCache:
                 self._clear()
                 continue
             for key in keys:
-                name = key.decode(errors="replace")  # ours are ASCII: a stray name matches none
-                self._drop(name)
-                self.placeholders.pop(name, None)
+                # Ours are ASCII: a stray name matches none.
+                self._invalidate(key.decode(errors="replace"))
 
     def _connect(self) -> None:
         try:
@@ -308,6 +309,9 @@ class NearCache:
 
     def _drop_link(self, error: LinkBroken) -> None:
         logger.warning("near cache off for now: its Redis connection broke (%s)", error)
+        self._unlink()
+
+    def _unlink(self) -> None:
         self.link.close()
         self.link = None
         self._clear()
