@@ -2,6 +2,7 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
+# requirements.lock holds the runtime dependencies only (tests and bench use requirements-dev.lock).
 COPY requirements.lock .
 RUN pip install --no-cache-dir -r requirements.lock
 COPY . .

@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install lint lock bench chromium wrk
 
-$(STAMP): requirements.lock
+# Development installs requirements-dev.lock (runtime + test + bench extras); the Dockerfile
+# installs requirements.lock (runtime only).
+$(STAMP): requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -38,7 +40,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Re-pin every dependency after editing pyproject.toml.
+# Re-pin both locks after editing pyproject.toml (existing pins are kept where they still fit).
+# The dev lock is constrained by the runtime lock, so the packages they share pin one version.
 lock: install
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra test --extra bench --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra bench --python-version 3.11 \
+		-c requirements.lock -o requirements-dev.lock

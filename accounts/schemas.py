@@ -5,7 +5,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, StringConstraints
 
 from accounts.timezones import is_known_timezone
 from config.schemas import InputSchema
@@ -80,10 +80,18 @@ class PasswordChangeIn(InputSchema):
     new_password: NewPassword
 
 
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("may be left out, but not null")
+    return value
+
+
 class MePatch(InputSchema):
+    """A partial update: a field left out keeps its value; `null` is refused, not a reset."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [{"timezone": "America/Denver"}]})
 
-    timezone: TimezoneName
+    timezone: Annotated[TimezoneName | None, BeforeValidator(_not_null)] = None
 
 
 class UserOut(Schema):

@@ -11,6 +11,7 @@ from ninja.parser import Parser
 
 from accounts.api import router as auth_router
 from config.errors import ApiError, InvalidInput, TooManyRequests
+from config.middleware import outage_answer
 from habits.api import router as habits_router
 from instances.api import router as instances_router
 from telegram.api import router as telegram_router
@@ -121,6 +122,16 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         ]
         return _error(request, 422, detail)
     return _error(request, exc.status_code, exc.message)
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """An outage is a 503 whatever DEBUG says (Ninja's own handler would answer a traceback
+    as a 500 under DEBUG, as `make run` has it); anything else goes on to Django, a bug."""
+    answer = outage_answer(request, exc)
+    if answer is None:
+        raise exc
+    return answer
 
 
 @api.exception_handler(Http404)

@@ -109,14 +109,20 @@ class UnavailableWhileInfrastructureIsDown:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not is_outage(exception):
-            return None
-        # One line, no traceback: the cause is known, and its text names no secret.
-        logger.warning(
-            "503 for %s %s: %s: %s",
-            request.method,
-            request.path,
-            type(exception).__name__,
-            str(exception).splitlines()[0] if str(exception) else "",
-        )
-        return service_unavailable()
+        return outage_answer(request, exception)
+
+
+def outage_answer(request: HttpRequest, exception: Exception) -> HttpResponse | None:
+    """503 with Retry-After when `exception` is an outage (a database or Redis that does not
+    answer, an SQLite write lock not had within its timeout), else None: a bug stays a 500."""
+    if not is_outage(exception):
+        return None
+    # One line, no traceback: the cause is known, and its text names no secret.
+    logger.warning(
+        "503 for %s %s: %s: %s",
+        request.method,
+        request.path,
+        type(exception).__name__,
+        str(exception).splitlines()[0] if str(exception) else "",
+    )
+    return service_unavailable()

@@ -23,6 +23,7 @@ from honcho.manager import Manager  # noqa: E402
 
 from config.redis import get_redis  # noqa: E402
 from config.serving import web_command  # noqa: E402
+from telegram.credentials import MISSING, bot_credentials  # noqa: E402
 
 
 def redis_answers() -> bool:
@@ -33,12 +34,7 @@ def redis_answers() -> bool:
 
 
 def bot_configured() -> bool:
-    credentials = (
-        settings.TELEGRAM_API_ID,
-        settings.TELEGRAM_API_HASH,
-        settings.TELEGRAM_BOT_TOKEN,
-    )
-    return all(credentials) and "runbot" in get_commands()
+    return bot_credentials() is not None
 
 
 def processes(host: str, port: str) -> dict[str, list[str]]:
@@ -93,10 +89,7 @@ def main() -> int:
     for name, argv in processes(host, port).items():
         manager.add_process(name, shlex.join(argv))
     if not bot_configured():
-        print(
-            "Telegram bot not started: TELEGRAM_API_ID, TELEGRAM_API_HASH and "
-            "TELEGRAM_BOT_TOKEN are not all set."
-        )
+        print(MISSING)
     print(f"Serving on http://{host}:{port}/ (Ctrl-C stops everything)")
     manager.loop()
     return manager.returncode or 0

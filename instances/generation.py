@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 
 from instances.schedule import LocalDay, occurrence_index
 
@@ -179,4 +179,7 @@ def generate(
 ) -> list[tuple[int, int, str]]:
     if connection.vendor == "postgresql":
         return insert_instances(days=days, now=now, scope=scope)
-    return insert_instances_portable(days=days, now=now, scope=scope)
+    # Read what exists, then insert: one transaction, so on SQLite it holds the write lock
+    # from its start (IMMEDIATE) rather than upgrading a read lock another writer may block.
+    with transaction.atomic():
+        return insert_instances_portable(days=days, now=now, scope=scope)

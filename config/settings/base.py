@@ -122,6 +122,21 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# The embedded default is written by several processes at once (web workers, the Celery
+# worker, beat, the bot). A deferred transaction that reads, then writes, fails at once with
+# "database is locked" when another process holds the write lock, whatever the timeout: each
+# transaction takes the write lock at BEGIN instead (IMMEDIATE), where the busy timeout
+# applies, and WAL lets readers go on beside the one writer. The timeout outlasts the
+# longest write (a sweep batch of SWEEP_BATCH rows takes well under a second); a write still
+# waiting past it answers 503 with Retry-After (config/middleware.py), as an outage does.
+SQLITE_BUSY_TIMEOUT_SECONDS = float(os.environ.get("SQLITE_BUSY_TIMEOUT_SECONDS", "20"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer fails the request within seconds (a 503) instead of
     # holding it; a value in DATABASE_URL (`?connect_timeout=`) wins.

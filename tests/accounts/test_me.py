@@ -28,3 +28,21 @@ def test_patch_me_cannot_change_the_email(authed, user):
     assert response.status_code == 422
     user.refresh_from_db()
     assert user.email != "new@example.com"
+
+
+def test_patch_me_is_partial_an_empty_body_changes_nothing(authed, user):
+    response = authed.patch("/api/auth/me/", {})
+
+    assert response.status_code == 200
+    assert response.json()["timezone"] == "UTC"
+    user.refresh_from_db()
+    assert user.timezone == "UTC"
+
+
+def test_patch_me_refuses_a_null_timezone_naming_the_field(authed, user):
+    response = authed.patch("/api/auth/me/", {"timezone": None})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "timezone"]
+    user.refresh_from_db()
+    assert user.timezone == "UTC"

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
     ],
     ids=["none", "no-token", "bad-api-id"],
 )
-def test_runbot_without_credentials_exits_cleanly_with_one_line(env):
+def test_runbot_without_credentials_fails_with_one_line_and_ex_config(env):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
     result = subprocess.run(
         [sys.executable, "manage.py", "runbot"],
@@ -33,7 +33,7 @@ def test_runbot_without_credentials_exits_cleanly_with_one_line(env):
         check=False,
     )
 
-    assert result.returncode == 0
+    assert result.returncode == os.EX_CONFIG == 78
     assert result.stderr.strip().splitlines() == [
         "Telegram bot not started: set TELEGRAM_API_ID (a number), TELEGRAM_API_HASH and "
         "TELEGRAM_BOT_TOKEN (see the README)."
@@ -51,3 +51,6 @@ def test_the_run_command_adds_the_bot_only_with_credentials(settings):
         "t",
     )
     assert processes("127.0.0.1", "8000")["bot"][-1] == "runbot"
+    # Set but unusable (the bot would exit 78 and take the rest of `make run` with it).
+    settings.TELEGRAM_API_ID = "not-a-number"
+    assert "bot" not in processes("127.0.0.1", "8000")

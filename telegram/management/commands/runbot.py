@@ -1,4 +1,5 @@
 import asyncio
+import os
 import signal
 import sys
 
@@ -6,17 +7,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from telethon import TelegramClient
 
+from telegram.credentials import MISSING, bot_credentials
 from telegram.handlers import BotHandlers
 from telegram.relay import Relay
-
-
-def _credentials() -> tuple[int, str, str] | None:
-    api_id, api_hash, token = (
-        settings.TELEGRAM_API_ID, settings.TELEGRAM_API_HASH, settings.TELEGRAM_BOT_TOKEN
-    )  # fmt: skip
-    if not (api_id and api_hash and token) or not api_id.isdigit():
-        return None
-    return int(api_id), api_hash, token
 
 
 async def run_bot(api_id: int, api_hash: str, token: str) -> None:
@@ -38,11 +31,9 @@ class Command(BaseCommand):
     help = "Run the Telegram bot (needs TELEGRAM_API_ID, TELEGRAM_API_HASH, TELEGRAM_BOT_TOKEN)."
 
     def handle(self, *args: object, **options: object) -> None:
-        credentials = _credentials()
+        credentials = bot_credentials()
         if credentials is None:
-            sys.stderr.write(
-                "Telegram bot not started: set TELEGRAM_API_ID (a number), TELEGRAM_API_HASH "
-                "and TELEGRAM_BOT_TOKEN (see the README).\n"
-            )
-            return
+            # A process that cannot do its job fails, so a supervisor sees it (EX_CONFIG).
+            sys.stderr.write(MISSING + "\n")
+            sys.exit(os.EX_CONFIG)
         asyncio.run(run_bot(*credentials))
