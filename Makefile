@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint lock bench chromium wrk
+.PHONY: run test test-fast install lint lock bench chromium wrk caddy
 
 # Development installs requirements-dev.lock (runtime + test + bench extras); the Dockerfile
 # installs requirements.lock (runtime only).
@@ -19,8 +19,12 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m config.run
 
-test: install chromium
+test: install chromium caddy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The edit loop: everything but the whole-system, browser and fuzzing tests (make test runs all).
+test-fast: install
+	$(BIN)/python -m pytest -m "not system and not e2e and not fuzz" $(PYTEST_ARGS)
 
 # The end-to-end tests drive Debian's Chromium headless (Playwright cannot fetch its own here).
 chromium:
@@ -35,6 +39,11 @@ bench: install wrk
 wrk:
 	@command -v wrk >/dev/null || { apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }
+
+# tests/config/test_compose.py checks deploy/Caddyfile with Caddy itself (Debian's package).
+caddy:
+	@command -v caddy >/dev/null || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends caddy; }
 
 lint: install
 	$(BIN)/ruff check .

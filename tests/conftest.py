@@ -224,8 +224,28 @@ def worker(transactional_db: None) -> Iterator[subprocess.Popen]:
     assert "Traceback" not in output, output
 
 
+# Marked by where a test lives, so a new test cannot forget its marker. `make test` runs
+# them all; `make test-fast` leaves these out for the edit loop.
+MARKERS_BY_PATH = {
+    "tests/system/": "system",
+    "tests/e2e/": "e2e",
+    "tests/config/test_fuzz.py": "fuzz",
+}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "slow: starts the whole system and breaks its infrastructure; part of every run",
     )
+    config.addinivalue_line("markers", "system: starts the run command's processes")
+    config.addinivalue_line("markers", "e2e: drives the dashboard in headless Chromium")
+    config.addinivalue_line("markers", "fuzz: schemathesis over every operation")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(item.path).relative_to(ROOT).as_posix()
+        for prefix, marker in MARKERS_BY_PATH.items():
+            if path.startswith(prefix):
+                item.add_marker(marker)
