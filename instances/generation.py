@@ -9,18 +9,12 @@ is immediately pending or missed.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 
+from instances.clock import deadlines, status_by_clock, status_by_clock_sql
 from instances.schedule import LocalDay, occurrence_index
-
-STATUS_BY_CLOCK = """
-    CASE WHEN {now} > {fix} THEN 'fix_expired'
-         WHEN {now} > {grace} THEN 'missed'
-         WHEN {now} >= {at} THEN 'pending'
-         ELSE 'scheduled' END
-"""
 
 INSERT_SQL = """
 WITH days AS (
@@ -58,8 +52,8 @@ ON CONFLICT (habit_id, date) DO NOTHING
 RETURNING id, user_id, status
 """.replace(
     "{status}",
-    STATUS_BY_CLOCK.format(
-        now="%(now)s", fix="fix_deadline", grace="grace_deadline", at="scheduled_at"
+    status_by_clock_sql(
+        now="%(now)s", at="scheduled_at", grace="grace_deadline", fix="fix_deadline"
     ),
 )
 
@@ -132,8 +126,9 @@ def insert_instances_portable(
             ):
                 continue
             at = day.resolve(habit.time_of_day)
-            grace = at + timedelta(minutes=habit.grace_minutes)
-            fix = grace + timedelta(minutes=habit.fix_minutes)
+            grace, fix = deadlines(
+                at, grace_minutes=habit.grace_minutes, fix_minutes=habit.fix_minutes
+            )
             rows.append(
                 HabitInstance(
                     habit=habit,
@@ -161,17 +156,6 @@ def insert_instances_portable(
         for pk, user_id, status, habit_id, on in stored
         if (habit_id, on) in wanted
     ]
-
-
-def status_by_clock(at: datetime, grace: datetime, fix: datetime, now: datetime) -> str:
-    """The status an open instance has at `now` (the Python twin of STATUS_BY_CLOCK)."""
-    if now > fix:
-        return "fix_expired"
-    if now > grace:
-        return "missed"
-    if now >= at:
-        return "pending"
-    return "scheduled"
 
 
 def generate(

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -18,7 +17,13 @@ from accounts.timezones import local_today
 from config.errors import Conflict
 from habits.models import Habit
 from instances import events, generation, tasks
-from instances.generation import Scope, status_by_clock
+from instances.clock import (
+    completion_status,
+    deadlines,
+    status_by_clock,
+    status_by_clock_expression,
+)
+from instances.generation import Scope
 from instances.models import (
     DONE_STATUSES,
     OPEN_STATUSES,
@@ -126,8 +131,7 @@ def _retime_scheduled(instances: Iterable[HabitInstance], *, now: datetime) -> l
     for instance in instances:
         habit = instance.habit
         at = local_day(habit.user.timezone, instance.date).resolve(habit.time_of_day)
-        grace = at + timedelta(minutes=habit.grace_minutes)
-        fix = grace + timedelta(minutes=habit.fix_minutes)
+        grace, fix = deadlines(at, grace_minutes=habit.grace_minutes, fix_minutes=habit.fix_minutes)
         if (instance.scheduled_at, instance.grace_deadline, instance.fix_deadline) == (
             at,
             grace,
@@ -196,15 +200,6 @@ def instances_on_timezone_changed(*, user: User) -> None:
 # --- completion ------------------------------------------------------------------------------
 
 
-def completion_status(instance: HabitInstance, at: datetime) -> Status | None:
-    """What completing at `at` makes of an open instance; None when the fix window is over."""
-    if at <= instance.grace_deadline:
-        return Status.COMPLETED
-    if at <= instance.fix_deadline:
-        return Status.COMPLETED_LATE
-    return None
-
-
 @dataclass(frozen=True)
 class _Outcome:
     instance: HabitInstance
@@ -226,7 +221,7 @@ def _complete_locked(*, instance_id: int, user_id: int, at: datetime, source: So
         return _Outcome(instance, "The fix window of this instance has closed.")
     if instance.date > local_today(instance.user.timezone, at):
         return _Outcome(instance, "This instance is on a future date; it cannot be done yet.")
-    status = completion_status(instance, at)
+    status = completion_status(instance.grace_deadline, instance.fix_deadline, at)
     if status is None:
         instance.status = Status.FIX_EXPIRED
         refusal = "The fix window of this instance has closed."
@@ -260,14 +255,6 @@ def instance_complete(
 # --- the sweep -------------------------------------------------------------------------------
 
 
-def _status_at(now: datetime) -> Case:
-    return Case(
-        When(fix_deadline__lt=now, then=Value(Status.FIX_EXPIRED)),
-        When(grace_deadline__lt=now, then=Value(Status.MISSED)),
-        default=Value(Status.PENDING),
-    )
-
-
 # Each arm reads its own partial index in deadline order and stops after the batch, so the
 # cost follows the due rows, not the table (a planner estimate cannot turn it into a scan).
 SWEEP_ARMS = (
@@ -298,7 +285,7 @@ def _sweep_batch(now: datetime) -> list[int]:
     ids = [pk for pk, _ in due]
     if ids:
         HabitInstance.objects.filter(pk__in=ids, status__in=OPEN_STATUSES).update(
-            status=_status_at(now), updated_at=now
+            status=status_by_clock_expression(now), updated_at=now
         )
         events.instances_changed_on_commit(
             type=events.INSTANCE_UPDATED, ids=ids, user_ids={user_id for _, user_id in due}

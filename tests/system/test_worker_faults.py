@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Count
 from django_celery_beat.models import PeriodicTask
 
-from instances.generation import status_by_clock
+from instances.clock import status_by_clock
 from instances.models import HabitInstance, Status
 from instances.schedules import schedules_install
 from instances.services import GENERATION_LOCK_KEY
