@@ -19,10 +19,13 @@ from config.schemas import Message, ValidationErrorOut
 router = Router(tags=["auth"])
 
 
-@router.post("/register/", response={201: UserOut, 422: ValidationErrorOut})
+@router.post("/register/", response={201: UserOut, 422: ValidationErrorOut, 429: Message})
 def register(request: HttpRequest, payload: RegisterIn) -> Status:
     user = services.user_register(
-        email=payload.email, password=payload.password, timezone_name=payload.timezone
+        email=payload.email,
+        password=payload.password,
+        ip=client_ip(request),
+        timezone_name=payload.timezone,
     )
     return Status(201, user)
 
@@ -54,7 +57,9 @@ def logout_all(request: AuthedRequest) -> Status:
 
 
 @router.post(
-    "/password/", auth=JWTAuth(), response={204: None, 401: Message, 422: ValidationErrorOut}
+    "/password/",
+    auth=JWTAuth(),
+    response={204: None, 401: Message, 422: ValidationErrorOut, 429: Message},
 )
 def password_change(request: AuthedRequest, payload: PasswordChangeIn) -> Status:
     services.user_password_change(

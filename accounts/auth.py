@@ -45,6 +45,14 @@ class JWTAuth(HttpBearer):
         super().__init__()
         self.prefetch = prefetch
 
+    def __call__(self, request: HttpRequest) -> User | None:
+        # Ninja's own HttpBearer writes a whole non-Bearer Authorization header (a Basic
+        # password, someone's token) to the log under DEBUG; nothing of it may be logged.
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != self.openapi_scheme:
+            return None
+        return self.authenticate(request, token)
+
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         admitted = admitted_access_claims(token, self.prefetch)
         if admitted is None:

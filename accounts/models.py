@@ -3,7 +3,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils.timezone import now
@@ -60,6 +60,67 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    # --- who may log in: the one place every door goes through -----------------------------
+    # A password set by any door (the API, the admin's password form, `manage.py
+    # changepassword`, a script) or a change of `is_active` ends every earlier token when the
+    # row is saved, in the save's transaction (docs/DECISIONS.md, "Accounts and tokens").
+
+    _password_disabled = False
+
+    def set_unusable_password(self) -> None:
+        # Django marks set_password() in `_password`, but not this: mark it ourselves.
+        super().set_unusable_password()
+        self._password_disabled = True
+
+    def save(self, **kwargs: Any) -> None:
+        if kwargs.get("update_fields") is not None:  # read more than once below
+            kwargs["update_fields"] = frozenset(kwargs["update_fields"])
+        update_fields = kwargs.get("update_fields")
+        watched = ("password", "is_active", "token_version")
+        if self.pk is None or not any(self._writes(f, update_fields) for f in watched):
+            super().save(**kwargs)
+            return
+        using = kwargs.get("using") or router.db_for_write(User, instance=self)
+        with transaction.atomic(using=using):
+            ends_tokens = self._access_changes(using, update_fields)
+            super().save(**kwargs)  # clears Django's `_password` mark: it was read before
+            self._password_disabled = False
+            if ends_tokens:
+                # Imported here: the services build on this model.
+                from accounts.services import user_tokens_end_all
+
+                user_tokens_end_all(user=self)
+
+    def _writes(self, field: str, update_fields: Iterable[str] | None) -> bool:
+        """Whether this save writes `field` (saving a partly loaded row writes the loaded)."""
+        if update_fields is not None:
+            return field in update_fields
+        return field not in self.get_deferred_fields()
+
+    def _access_changes(self, using: str, update_fields: Iterable[str] | None) -> bool:
+        """Whether the save about to run changes who may log in. Locks the stored row, and
+        never lets a stale copy of this user write an older token version back."""
+        stored = (
+            User._default_manager.db_manager(using)
+            .select_for_update()
+            .filter(pk=self.pk)
+            .values_list("is_active", "token_version")
+            .first()
+        )
+        if stored is None:  # a row deleted meanwhile, or a pk set by hand: nothing to end
+            return False
+        was_active, version = stored
+        if self._writes("token_version", update_fields):
+            self.token_version = max(self.token_version, version)
+        # `_password` is Django's own mark of set_password(); its hash upgrade on login unsets
+        # it again, so a rehash is not a change of password and logs no one out.
+        password_set = self._password is not None or self._password_disabled
+        if password_set and self._writes("password", update_fields):
+            return True
+        # Both ways: re-activation ends tokens too, so none from before a deactivation made
+        # behind the model's back (an UPDATE) can come back with it.
+        return self._writes("is_active", update_fields) and was_active != self.is_active
 
     def clean(self) -> None:
         # Every way in (API, admin, shell with full_clean) stores the one matchable form.

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -47,13 +48,18 @@ def _timezone_problems(name: str) -> list[FieldProblem]:
     return [FieldProblem("timezone", f"{name!r} is not a known IANA time zone.")]
 
 
-def user_register(*, email: str, password: str, timezone_name: str = "UTC") -> User:
+def user_register(*, email: str, password: str, ip: str, timezone_name: str = "UTC") -> User:
+    throttle.register_attempt(ip=ip)
     email = normalize_email(email)
     candidate = User(email=email, timezone=timezone_name)
     problems = _timezone_problems(timezone_name) + _password_problems(
         password, field="password", user=candidate
     )
     if User.objects.filter(email=email).exists():
+        if not problems:
+            # A new address would be hashed now: hash this one too, so the answer's timing
+            # does not tell which addresses are registered.
+            make_password(password)
         problems.insert(0, FieldProblem("email", "A user with this email already exists."))
     if problems:
         raise InvalidInput(problems)
@@ -151,7 +157,10 @@ def token_logout(*, refresh: str) -> None:
     _revoke_family(claims.family)
 
 
-def _end_every_token(user: User) -> None:
+def user_tokens_end_all(*, user: User) -> None:
+    """Every earlier token of the user fails from now on, and their sockets close 4401 after
+    the commit. Called by `User.save` whenever a password or `is_active` changes (every door:
+    API, admin, management commands, scripts), and by logout-all."""
     User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
     RefreshToken.objects.filter(user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
@@ -164,26 +173,27 @@ def _end_every_token(user: User) -> None:
 
 @transaction.atomic
 def user_logout_all(*, user: User) -> None:
-    _end_every_token(user)
+    user_tokens_end_all(user=user)
 
 
 @transaction.atomic
 def user_password_change(*, user: User, old_password: str, new_password: str) -> None:
+    throttle.password_check_begin(user_id=user.pk)
     if not user.check_password(old_password):
         raise InvalidInput.field("old_password", "The current password is not correct.")
+    throttle.password_check_succeeded(user_id=user.pk)
     problems = _password_problems(new_password, field="new_password", user=user)
     if problems:
         raise InvalidInput(problems)
     user.set_password(new_password)
-    user.save(update_fields=["password"])
-    _end_every_token(user)
+    user.save(update_fields=["password"])  # User.save ends every earlier token
 
 
 @transaction.atomic
 def user_deactivate(*, user: User) -> None:
-    User.objects.filter(pk=user.pk).update(is_active=False)
+    """The user may no longer log in; User.save ends every earlier token if they could."""
     user.is_active = False
-    _end_every_token(user)
+    user.save(update_fields=["is_active"])
 
 
 @transaction.atomic

@@ -3,10 +3,11 @@
 Every authenticated request must know that its user is active and that the token's `ver` is
 the user's current token version (SPEC §3: logout-all, a password change or deactivation end
 every earlier token at once). That state, with the user's timezone (`today` and the socket's
-snapshot need it), is cached under `aht:near:auth:<user_id>` for `TTL_SECONDS`, and each
+snapshot need it), is cached under `aht:<namespace>:near:auth:<user_id>` for `TTL_SECONDS`
+(config/redis.py names every key), and each
 process keeps what it read in memory while Redis reports no change (config/near_cache.py).
 
-Never stale after a commit: a change forgets the entry and bumps `aht:auth_version:<id>`
+Never stale after a commit: a change forgets the entry and bumps `...:auth_version:<id>`
 after its commit (and once before, so the same transaction, or a test that never commits,
 reads the change too). A request that missed stores what it read from the database only if
 the version is still the one it saw before reading (`STORE_IF_VERSION`), so a read that
@@ -28,9 +29,8 @@ import redis
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from accounts.models import User
-from config.near_cache import PREFIX as NEAR_PREFIX
-from config.near_cache import mget_near, near_forget
-from config.redis import STORE_IF_VERSION, get_redis
+from config.near_cache import mget_near, near_forget, near_key
+from config.redis import STORE_IF_VERSION, get_redis, key
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +65,11 @@ class TokenState:
 
 
 def _key(user_id: int) -> str:
-    return f"{NEAR_PREFIX}auth:{user_id}"
+    return near_key("auth", user_id)
 
 
 def _version_key(user_id: int) -> str:
-    return f"aht:auth_version:{user_id}"
+    return key("auth_version", user_id)
 
 
 def _from_db(user_id: int) -> TokenState | None:

@@ -65,7 +65,9 @@ def decode(token: str, *, expected: TokenType) -> Claims:
     """The token's claims, or `Unauthorized` for anything forged, expired or of the wrong type."""
     claims = _verified(token, settings.JWT_SIGNING_KEY, settings.JWT_LEEWAY_SECONDS)
     leeway = timedelta(seconds=settings.JWT_LEEWAY_SECONDS)
-    if claims.expires_at + leeway <= timezone.now():
+    # Subtracted from now, not added to the expiry: an expiry at the end of year 9999 must
+    # not overflow into a 500.
+    if claims.expires_at <= timezone.now() - leeway:
         raise Unauthorized("Token is invalid or expired.")
     if claims.type != expected:
         article = "an" if expected == "access" else "a"
@@ -91,5 +93,7 @@ def _verified(token: str, key: str, leeway: int) -> Claims:
             expires_at=datetime.fromtimestamp(payload["exp"], tz=UTC),
             family=uuid.UUID(family) if family else None,
         )
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+    # OverflowError: a well-signed `exp` too far out for a datetime (1e20) is no token of
+    # ours either, and must be a 401 rather than a 500.
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError) as exc:
         raise Unauthorized("Token is invalid or expired.") from exc

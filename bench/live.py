@@ -34,11 +34,11 @@ async def _leave(user_ids: Sequence[int]) -> None:
 def online(user_ids: Sequence[int]) -> Iterator[None]:
     """`user_ids` online for the duration: one open socket each."""
     for user_id in user_ids:
-        presence.socket_opened(user_id)
+        presence.socket_opened(user_id, _channel(user_id))
     async_to_sync(_join)(user_ids)
     try:
         yield
     finally:
         async_to_sync(_leave)(user_ids)
         for user_id in user_ids:
-            presence.socket_closed(user_id)
+            presence.socket_closed(user_id, _channel(user_id))

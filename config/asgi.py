@@ -19,12 +19,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
 from config.http_bridge import BufferedWSGI  # noqa: E402
 from config.wsgi import application as wsgi_application  # noqa: E402
+from realtime.origins import AppOriginValidator  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 WEB_THREADS = int(os.environ.get("WEB_THREADS", "2"))
@@ -36,7 +36,7 @@ application = ProtocolTypeRouter(
             threads=WEB_THREADS,
             max_body_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
         ),
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        "websocket": AppOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )
 

@@ -1,14 +1,51 @@
 """The Celery application; its settings are the `CELERY_*` names in Django settings."""
 
 import os
+from typing import Any
 
 import redis
 from celery import Celery
+from celery.signals import beat_init, celeryd_init
+from kombu import Connection
 from kombu.transport import redis as kombu_redis
+
+from config.redis import key_prefix, namespace_waiting
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
-app = Celery("config")
+
+class NamespacedCelery(Celery):
+    """Every broker connection under this installation's Redis namespace (kombu's
+    `global_keyprefix`): its queues, unacknowledged messages, bindings, and the pub/sub of
+    remote control and events. So a worker takes only its own installation's tasks, though
+    every installation's default queue is called `celery`. The prefix is read when a
+    connection is made, not when settings load: it may need the database."""
+
+    def connection_for_read(self, url: str | None = None, **kwargs: Any) -> Connection:
+        return super().connection_for_read(url, **_namespaced(kwargs))
+
+    def connection_for_write(self, url: str | None = None, **kwargs: Any) -> Connection:
+        return super().connection_for_write(url, **_namespaced(kwargs))
+
+
+def _namespaced(kwargs: dict[str, Any]) -> dict[str, Any]:
+    options = {**(kwargs.get("transport_options") or {}), "global_keyprefix": key_prefix("celery")}
+    return {**kwargs, "transport_options": options}
+
+
+@celeryd_init.connect
+def _worker_learns_the_namespace(**kwargs: Any) -> None:
+    """Before the worker's first broker connection (Django is set up by then): a database
+    that does not answer yet is waited for, never guessed around."""
+    namespace_waiting("the worker")
+
+
+@beat_init.connect
+def _beat_learns_the_namespace(**kwargs: Any) -> None:
+    namespace_waiting("beat")
+
+
+app = NamespacedCelery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

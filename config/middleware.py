@@ -54,11 +54,13 @@ def _body_too_big(request: HttpRequest) -> bool:
     return length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
+def _too_big() -> JsonResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return JsonResponse({"detail": f"Request body is larger than {limit} bytes."}, status=413)
+
+
 def _detail(request: HttpRequest, response: HttpResponse) -> tuple[int, str]:
     status = response.status_code
-    if status == 400 and _body_too_big(request):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return 413, f"Request body is larger than {limit} bytes."
     if status == 404:
         hint = "" if request.path.endswith("/") else " API paths end with a slash."
         return 404, f"Not found.{hint}"
@@ -68,12 +70,18 @@ def _detail(request: HttpRequest, response: HttpResponse) -> tuple[int, str]:
 
 
 class JsonErrorsForApi:
-    """Turn Django's HTML error pages (body too big, unknown path, 405, 500) into JSON."""
+    """Refuse a body over the limit (413), and turn Django's HTML error pages (unknown path,
+    405, 500) into JSON."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIX) and _body_too_big(request):
+            # Refused before any view: the answer must not depend on whether the handler
+            # reads its body (one that does not would act on a request cut at the limit),
+            # nor on what DEBUG makes of Django's RequestDataTooBig.
+            return _too_big()
         response = self.get_response(request)
         if (
             request.path.startswith(API_PREFIX)

@@ -3,10 +3,10 @@
 Every authenticated request reads its user's token state from Redis, and `today` its list
 with it: one round trip, which under load costs a web worker about as much CPU as the whole
 rest of such a request (docs/PERFORMANCE.md, "The `today` budgets"). A key named under
-`PREFIX` may instead be answered from here.
+`near_prefix()` (`aht:<namespace>:near:`, config/redis.py) may instead be answered from here.
 
 How it stays right: Redis's client-side caching in broadcasting mode. Each process opens one
-connection of its own, asks Redis to report every change of a key under PREFIX on it
+connection of its own, asks Redis to report every change of a key under that prefix on it
 (`CLIENT TRACKING ON REDIRECT <itself> BCAST PREFIX ...`, then a SUBSCRIBE to those reports),
 and reads it only without waiting. A write, a delete, an expiry, an eviction or a FLUSHDB of
 such a key, by any client, is reported there in the same turn of Redis's event loop that
@@ -48,11 +48,11 @@ import redis
 from django.conf import settings
 from redis.connection import parse_url
 
+from config import redis as names
 from config.redis import mget
 
 logger = logging.getLogger(__name__)
 
-PREFIX = "aht:near:"
 SECONDS = 10.0
 MAX_ENTRIES = 5_000
 MAX_BYTES = 16 * 1024 * 1024
@@ -74,9 +74,9 @@ class LinkBroken(Exception):
 
 
 class _Link:
-    """The connection on which Redis reports changes under PREFIX."""
+    """The connection on which Redis reports changes under `prefix`."""
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, timeout: float, prefix: str) -> None:
         parts = parse_url(url)
         deadline = time.monotonic() + timeout  # for the whole set-up, not each step
         self.sock = socket.create_connection((parts["host"], parts.get("port", 6379)), timeout)
@@ -88,7 +88,7 @@ class _Link:
                 credentials = filter(None, [parts.get("username"), parts["password"]])
                 self._call(deadline, "AUTH", *credentials)
             own_id = self._call(deadline, "CLIENT", "ID")
-            tracking = ("CLIENT", "TRACKING", "ON", "REDIRECT", own_id, "BCAST", "PREFIX", PREFIX)
+            tracking = ("CLIENT", "TRACKING", "ON", "REDIRECT", own_id, "BCAST", "PREFIX", prefix)
             self._call(deadline, *tracking)
             self._call(deadline, "SUBSCRIBE", CHANNEL)
         except BaseException:
@@ -161,7 +161,7 @@ class _Link:
 
 
 class NearCache:
-    """Values of keys under PREFIX in this process; see the module's docstring."""
+    """Values of keys under `near_prefix()` in this process; see the module's docstring."""
 
     def __init__(self, url: str, timeout: float) -> None:
         self.url = url
@@ -293,7 +293,7 @@ class NearCache:
 
     def _connect(self) -> None:
         try:
-            link = _Link(self.url, self.timeout)
+            link = _Link(self.url, self.timeout, near_prefix())
         except Exception as error:  # whatever it was, this process reads Redis meanwhile
             with self.lock:
                 self.failures += 1
@@ -317,6 +317,20 @@ class NearCache:
         self._clear()
 
 
+NEAR = "near"  # the family of keys this cache may hold
+
+
+def near_prefix() -> str:
+    """The keys this cache may hold: `aht:<namespace>:near:`, so Redis reports to it only
+    this installation's changes, and another installation's keys are never held."""
+    return names.key_prefix(NEAR)
+
+
+def near_key(*parts: object) -> str:
+    """The name of a key this cache may answer from memory (`aht:<namespace>:near:...`)."""
+    return names.key(NEAR, *parts)
+
+
 _made: dict[str, NearCache] = {}
 _making = threading.Lock()
 
@@ -335,10 +349,11 @@ def get_near_cache() -> NearCache | None:
 
 def mget_near(client: redis.Redis, keys: Sequence[str]) -> dict[str, bytes | None]:
     """The values of `keys` by key. From this process's memory when it holds every one of them
-    under PREFIX: then only those are in the answer (the others were not read). Else all of
-    them from Redis in one MGET (`config.redis.mget`), keeping those found under PREFIX."""
+    under `near_prefix()`: then only those are in the answer (the others were not read). Else
+    all of them from Redis in one MGET (`config.redis.mget`), keeping those found under it."""
     near = get_near_cache()
-    held = [key for key in keys if key.startswith(PREFIX)]
+    prefix = near_prefix()
+    held = [key for key in keys if key.startswith(prefix)]
     if near is None or not held:
         return dict(zip(keys, mget(client, keys), strict=True))
     values = near.values(held)

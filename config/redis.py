@@ -1,12 +1,78 @@
-"""One shared Redis client per URL for throttling, readiness and other small key work."""
+"""One shared Redis client per URL for throttling, readiness and other small key work, and
+the one place every Redis name of the app is built (`key`, `key_prefix`).
 
+Every name is `aht:<namespace>:...`: each installation sharing a Redis database keeps to its
+own namespace (issue 17), with its cache entries, throttles and presence, its channel layer
+(`key_prefix("ws")`, config/channel_layer.py) and its Celery broker (`key_prefix("celery")`,
+config/celery.py). The namespace is `REDIS_NAMESPACE`, else derived from the database
+(installation/identity.py), once per process. tests/config/test_namespace.py fails on an
+`aht` name written anywhere else.
+"""
+
+import logging
+import time
 from collections.abc import Sequence
 from functools import cache
 
 import redis
+from django import db
 from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+logger = logging.getLogger(__name__)
+
+ROOT = "aht"
+
+
+@cache
+def namespace() -> str:
+    """This installation's part of every Redis name: `REDIS_NAMESPACE`, else a digest of the
+    database's identity, read on first use (the database may be down when a process starts,
+    and settings cannot query it). Raises the database's error while it cannot be read: no
+    name is ever built under a guess."""
+    if settings.REDIS_NAMESPACE:
+        found, source = settings.REDIS_NAMESPACE, "REDIS_NAMESPACE"
+    else:
+        from installation.identity import database_namespace  # models: after django.setup()
+
+        found, source = database_namespace(), "the database"
+    logger.info("Redis names under %s:%s: (from %s)", ROOT, found, source)
+    return found
+
+
+def key(*parts: object) -> str:
+    """The Redis name of `parts` in this installation: `aht:<namespace>:<part>:<part>...`."""
+    return ":".join((ROOT, namespace(), *map(str, parts)))
+
+
+def key_prefix(*parts: object) -> str:
+    """What every name of the family `parts` begins with (`key(*parts)` and a colon)."""
+    return key(*parts) + ":"
+
+
+def cache_key(name: str, prefix: str, version: int) -> str:
+    """Django's cache's names (its `KEY_FUNCTION`), in the namespace too."""
+    return key(prefix, version, name)
+
+
+def namespace_waiting(process: str) -> str:
+    """The namespace, waiting for the database as long as it takes: for a worker or beat,
+    which can do nothing without it and must never use a broker prefix of a guess."""
+    from installation.identity import NotInstalled
+
+    delay = 1.0
+    while True:
+        try:
+            return namespace()
+        except (db.Error, NotInstalled) as error:
+            logger.warning(
+                "%s waits for the database to learn its Redis namespace: %s", process, error
+            )
+            db.connections.close_all()  # a connection the failure broke is made anew
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
 
 # One retry, at once: enough for a connection Redis dropped while idle. redis-py's default
 # (ten, with backoff) would hold a request, or a transaction's after-commit work, for

@@ -1,6 +1,7 @@
 """`make run`: the whole system in the foreground, stopped together on Ctrl-C or SIGTERM.
 
-Checks that Redis answers (one clear line and exit 1 if not), migrates, installs the
+Refuses a non-loopback HOST with the development keys or DEBUG (one line, exit 78), checks
+that Redis answers (one clear line and exit 1 if not), migrates, installs the
 periodic-task schedule, then supervises the web server (uvicorn workers, see
 config/serving.py), a Celery worker, Celery beat and, when its credentials are set, the
 Telegram bot.
@@ -22,7 +23,7 @@ from django.core.management import call_command, get_commands  # noqa: E402
 from honcho.manager import Manager  # noqa: E402
 
 from config.redis import get_redis  # noqa: E402
-from config.serving import web_command  # noqa: E402
+from config.serving import exposure_refusal, web_command  # noqa: E402
 from telegram.credentials import MISSING, bot_credentials  # noqa: E402
 
 
@@ -72,6 +73,13 @@ def processes(host: str, port: str) -> dict[str, list[str]]:
 
 
 def main() -> int:
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    # Before anything else: a refused start touches neither Redis nor the database.
+    refusal = exposure_refusal(host)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return os.EX_CONFIG
     if not redis_answers():
         print(
             f"Redis does not answer at {settings.REDIS_URL}: start it (redis-server) "
@@ -83,8 +91,6 @@ def main() -> int:
     if "setup_schedules" in get_commands():
         call_command("setup_schedules")
 
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = os.environ.get("PORT", "8000")
     manager = Manager()
     for name, argv in processes(host, port).items():
         manager.add_process(name, shlex.join(argv))

@@ -1,24 +1,49 @@
 """Base schema for request bodies: unknown fields and NUL bytes are refused with a 422."""
 
 import json
-from typing import Any
+import types
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from ninja import Schema
 from ninja.responses import NinjaJSONEncoder
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, ValidationInfo, field_validator
+
+
+def admits_none(annotation: Any) -> bool:
+    """Whether a field typed `annotation` may be None (`X | None`, `Optional[X]`, `Any`)."""
+    if annotation is None or annotation is type(None) or annotation is Any:
+        return True
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return admits_none(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return any(admits_none(arg) for arg in get_args(annotation))
+    return False
 
 
 class InputSchema(Schema):
     """A request body. Extra keys are an error: a typo must not be silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+    # The fields whose type has no None, as first declared. A subclass keeps them: Ninja's
+    # PatchDict derives a schema whose every field is optional, and there `null` must still
+    # be refused for these rather than written over the stored value.
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        declared = {n for n, f in cls.model_fields.items() if not admits_none(f.annotation)}
+        cls.NOT_NULL = cls.NOT_NULL | declared
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_nul_bytes(cls, value: Any) -> Any:
+    def _no_nul_bytes_or_null(cls, value: Any, info: ValidationInfo) -> Any:
         # PostgreSQL cannot store NUL in text; refusing it here keeps it a 422, not a 500.
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("must not contain NUL characters")
+        if value is None and info.field_name in cls.NOT_NULL:
+            raise ValueError("must not be null")
         return value
 
 

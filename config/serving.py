@@ -5,8 +5,10 @@ see asgi.py) and `/ws/` (Channels). A socket's events reach it from any process 
 Redis channel layer, so a user's sockets may live in different workers.
 """
 
+import ipaddress
 import os
 import sys
+from typing import NoReturn
 
 # One worker per CPU this process may use: with HTTP bridged in one hop each way
 # (config/http_bridge.py) a worker keeps its CPU busy by itself, and a third worker on two
@@ -25,6 +27,8 @@ def web_workers() -> int:
 
 def web_command(host: str, port: str | int, *, workers: int | None = None) -> list[str]:
     """argv of the web server on `host:port`."""
+    from django.conf import settings  # read lazily: importing this module needs no settings
+
     return [
         sys.executable,
         "-m",
@@ -45,15 +49,70 @@ def web_command(host: str, port: str | int, *, workers: int | None = None) -> li
         "off",
         "--timeout-graceful-shutdown",
         str(GRACEFUL_SECONDS),
+        # uvicorn would read a frame of up to 16 MiB before the app could refuse it; the
+        # server itself closes a socket sending more than our limit (1009).
+        "--ws-max-size",
+        str(settings.WS_MAX_FRAME_BYTES),
     ]
 
 
-def main() -> None:
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host`; 0.0.0.0, :: and any other name cannot
+    be known to be private."""
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_refusal(host: str) -> str | None:
+    """One line saying what to set, when serving on `host` would hand the development
+    defaults to the network: their signing key is public (anyone could sign a token) and
+    DEBUG shows tracebacks and settings to whoever asks. None when it is safe."""
+    unsafe = [] if is_loopback(host) else _development_defaults()
+    if not unsafe:
+        return None
+    return (
+        f"Refusing to serve on {host}: {'; '.join(unsafe)}. Set SECRET_KEY and JWT_SIGNING_KEY "
+        "to long random values and DEBUG=0 (or DJANGO_SETTINGS_MODULE=config.settings.prod), "
+        "or serve on HOST=127.0.0.1."
+    )
+
+
+def _development_defaults() -> list[str]:
+    from django.conf import settings  # read lazily: importing this module needs no settings
+
+    from config.settings.base import DEV_SECRET_KEY
+
+    found = []
+    keys = [k for k in ("SECRET_KEY", "JWT_SIGNING_KEY") if getattr(settings, k) == DEV_SECRET_KEY]
+    if keys:
+        verb = "is" if len(keys) == 1 else "are"
+        found.append(f"{' and '.join(keys)} {verb} the public development key")
+    if settings.DEBUG:
+        found.append("DEBUG is on")
+    return found
+
+
+def main() -> int:
     """`python -m config.serving`: the web server alone on HOST:PORT (compose's web)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")  # as config.asgi
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+    refusal = exposure_refusal(host)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return os.EX_CONFIG  # a supervisor sees that it did not start, as runbot does
+    return _become_web(host, port)
+
+
+def _become_web(host: str, port: str) -> NoReturn:
+    """This process becomes uvicorn's (same pid: a supervisor's signals reach it)."""
     command = web_command(host, port)
     os.execv(command[0], command)  # noqa: S606 (the argv is ours, not input)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,11 +1,15 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
+from accounts.admin_login import admin_login
 from config.api import api
 from config.health import healthz, readyz
 from dashboard.views import DashboardView
 
 urlpatterns = [
+    # Ahead of the admin's own routes: its login page, answering 429 while a login limit
+    # holds (the same form either way: AccountsConfig.ready).
+    path("admin/", include([path("login/", admin_login)])),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("healthz", healthz, name="healthz"),

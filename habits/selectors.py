@@ -17,7 +17,8 @@ def habit_list_for(
 
 
 def habit_list_public() -> QuerySet[Habit]:
-    return Habit.objects.filter(is_public=True).order_by("-id")
+    # A deactivated user's habits leave the feed with them (and come back on re-activation).
+    return Habit.objects.filter(is_public=True, user__is_active=True).order_by("-id")
 
 
 def habits_rewarded_by(habit: Habit) -> QuerySet[Habit]:

@@ -1,6 +1,7 @@
-"""Stats cached in Redis under `habit_stats:<habit_id>`, never stale after a commit.
+"""Stats cached in Redis under `aht:<namespace>:habit_stats:<habit_id>`, never stale after a
+commit.
 
-Invalidation bumps `habit_stats_version:<id>` and deletes the entry. Whoever computes stats
+Invalidation bumps `...:habit_stats_version:<id>` and deletes the entry. Whoever computes stats
 (a reader on a miss, or the refresh after a commit) stores them only if the version is the
 one it saw before computing, checked and set atomically in Redis. So a computation that
 began before a change can never put old numbers back after it. Redis away: computed from
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 
 import redis
 
-from config.redis import STORE_IF_VERSION, get_redis
+from config.redis import STORE_IF_VERSION, get_redis, key
 from habits.stats import habit_stats, habit_stats_many
 
 logger = logging.getLogger(__name__)
@@ -22,11 +23,11 @@ TTL_SECONDS = 24 * 3600
 
 
 def stats_key(habit_id: int) -> str:
-    return f"habit_stats:{habit_id}"
+    return key("habit_stats", habit_id)
 
 
 def _version_key(habit_id: int) -> str:
-    return f"habit_stats_version:{habit_id}"
+    return key("habit_stats_version", habit_id)
 
 
 def _store(client: redis.Redis, seen: dict[int, str], stats: dict[int, dict]) -> None:

@@ -2,7 +2,7 @@
 
 `GET /api/instances/today/` is the busiest read there is (every client's first screen, the
 dashboard on each reconnect), and building it costs far more than serving it: a join, the
-ORM rows and the schema. So the answer is kept as bytes under `aht:near:today:<user_id>`, as
+ORM rows and the schema. So the answer is kept as bytes under `...:near:today:<user_id>`, as
 `<local date>|<json>`; an entry of another date (the user's midnight passed, or their
 timezone moved it) is a miss. Each process keeps what it read in memory while Redis reports
 no change of it (config/near_cache.py): read with the token state, a cached list then costs
@@ -10,7 +10,7 @@ the request no Redis round trip at all.
 
 Never stale after a commit: whatever changes a user's instances or habits calls
 `today_changed(user_ids)` inside its transaction (the instance and habit events do, and the
-admin through them). After the commit it bumps `aht:today_version:<user_id>` and drops the
+admin through them). After the commit it bumps `...:today_version:<user_id>` and drops the
 entry; a miss stores what it read only if the version is still the one it saw before
 reading (`STORE_IF_VERSION`), so a read that began before the commit can never put the old
 list back after it. Nothing touches Redis inside the transaction: a completion or a sweep
@@ -35,9 +35,8 @@ from ninja.responses import NinjaJSONEncoder
 from accounts.models import User
 from accounts.timezones import local_today
 from accounts.token_state import Prefetched
-from config.near_cache import PREFIX as NEAR_PREFIX
-from config.near_cache import mget_near, near_forget
-from config.redis import STORE_IF_VERSION, get_redis
+from config.near_cache import mget_near, near_forget, near_key
+from config.redis import STORE_IF_VERSION, get_redis, key
 from instances.schemas import InstanceOut
 from instances.selectors import instance_list_today
 
@@ -50,11 +49,11 @@ SEPARATOR = b"|"
 
 
 def _key(user_id: int) -> str:
-    return f"{NEAR_PREFIX}today:{user_id}"
+    return near_key("today", user_id)
 
 
 def _version_key(user_id: int) -> str:
-    return f"aht:today_version:{user_id}"
+    return key("today_version", user_id)
 
 
 def today_json_from_db(user: User, today: date) -> bytes:

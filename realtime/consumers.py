@@ -15,6 +15,7 @@ from django.utils import timezone
 from redis import RedisError
 
 from accounts.models import User
+from config.redis import key
 from config.schemas import as_json
 from instances.schemas import InstanceOut
 from instances.selectors import instance_list_today
@@ -27,12 +28,15 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_MUCH = 4429
 CLOSE_TOO_BIG = 1009
+# The user already has WS_MAX_SOCKETS_PER_USER sockets open: the new one is refused (after
+# accept, so a browser sees the code), the open ones are left alone.
+CLOSE_TOO_MANY_SOCKETS = 4429
 # RFC 6455 "Try Again Later": the server lost Redis, so this socket would hear nothing more;
 # the client reconnects with backoff and its snapshot brings it back in step.
 CLOSE_TRY_AGAIN = 1013
 LAYER_TROUBLE = (RedisError, OSError)
 # Redis keeps this token as long as it keeps the layer's group memberships.
-EPOCH_KEY = "aht:ws:epoch"
+EPOCH = ("ws", "epoch")  # its name's parts: config.redis.key names it in the namespace
 
 
 @database_sync_to_async
@@ -74,23 +78,34 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         self.group = user_group(self.identity.user_id)
         try:
-            await self._join(self.identity.user_id)
+            admitted = await self._join(self.identity.user_id)
         except LAYER_TROUBLE:
             logger.warning("live socket refused for now: Redis does not answer")
             self.identity = None
             await self.close(code=CLOSE_TRY_AGAIN)
             return
+        if not admitted:
+            self.identity = None
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
         self.expiry = asyncio.create_task(self._close_at_expiry(self.identity))
-        self.watch = asyncio.create_task(self._close_when_redis_forgets())
+        self.watch = asyncio.create_task(self._close_when_redis_forgets(self.identity.user_id))
         self.window_start, self.frames_in_window = time.monotonic(), 0
         await self._send("hello", {"user_id": self.identity.user_id})
         await self._send("today.snapshot", await _today_snapshot(self.identity.user_id))
 
-    async def _join(self, user_id: int) -> None:
+    async def _join(self, user_id: int) -> bool:
+        """Take a place among the user's sockets, then join their group; False when every
+        place is taken (counted across all web workers in Redis)."""
         # The epoch is read before joining: if Redis restarts in between, the watch sees it.
         self.epoch = await self._layer_epoch()
+        cap = settings.WS_MAX_SOCKETS_PER_USER
+        if not await database_sync_to_async(presence.socket_opened)(
+            user_id, self.channel_name, cap=cap
+        ):
+            return False
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await database_sync_to_async(presence.socket_opened)(user_id)
+        return True
 
     async def disconnect(self, code: int) -> None:
         for task in (self.expiry, self.watch):
@@ -100,7 +115,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             user_id, self.identity = self.identity.user_id, None
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
-                await database_sync_to_async(presence.socket_closed)(user_id)
+                await database_sync_to_async(presence.socket_closed)(user_id, self.channel_name)
             except LAYER_TROUBLE:
                 # Group entries expire by themselves; a stale presence count costs a few sends.
                 logger.warning("live socket of user %s left without Redis to tell", user_id)
@@ -110,18 +125,20 @@ class LiveConsumer(AsyncWebsocketConsumer):
         (restarted empty, flushed, failed over)."""
         layer = self.channel_layer
         redis = layer.connection(layer.consistent_hash(self.group))
-        await redis.set(EPOCH_KEY, uuid.uuid4().hex, nx=True)
-        return await redis.get(EPOCH_KEY)
+        await redis.set(key(*EPOCH), uuid.uuid4().hex, nx=True)
+        return await redis.get(key(*EPOCH))
 
-    async def _close_when_redis_forgets(self) -> None:
+    async def _close_when_redis_forgets(self, user_id: int) -> None:
         """An open socket that no event can reach is worse than a closed one the client
-        reopens: close when Redis no longer answers or no longer knows this socket."""
+        reopens: close when Redis no longer answers or no longer knows this socket. Each
+        check also renews the socket's place among its user's (realtime/presence.py)."""
         while True:
             await asyncio.sleep(settings.WS_LAYER_CHECK_SECONDS)
             try:
                 if await self._layer_epoch() != self.epoch:
                     logger.info("live socket closed: Redis lost its group memberships")
                     break
+                await database_sync_to_async(presence.socket_alive)(user_id, self.channel_name)
             except LAYER_TROUBLE:
                 logger.warning("live socket closed: Redis does not answer")
                 break

@@ -1,20 +1,29 @@
-"""Which users have a socket open, so bulk work can skip telling nobody.
+"""Which users have a socket open, so bulk work can skip telling nobody, and how many, so a
+user's sockets are capped across every web worker.
 
-A Redis hash counts open sockets per user (the consumer adds and removes itself). A stale
-count after a crash only costs a few unneeded sends; it never hides an event from a socket,
-because an event is only skipped for users with no count at all.
+Each open socket holds a lease in a sorted set per user (its channel name, scored by when
+the lease ends on Redis's clock), renewed by the socket every WS_LAYER_CHECK_SECONDS. A
+socket whose worker died stops renewing and frees its place within the lease, so a killed
+worker never locks its users out. A hash counts the live leases per user, rewritten at each
+change, so bulk work asks about many users in one HMGET; a count left by a dead worker only
+costs a few unneeded sends until that user's next socket, and it never hides an event from
+a socket, because an event is only skipped for users with no count at all.
 """
 
 import logging
 from collections.abc import Iterable
 
 import redis
+from django.conf import settings
 
-from config.redis import get_redis
+from config.redis import get_redis, key
 
 logger = logging.getLogger(__name__)
 
-KEY = "aht:online"
+
+def presence_key() -> str:
+    """The hash of open sockets per user (a function: the namespace is known at first use)."""
+    return key("online")
 
 
 def online_among(user_ids: Iterable[int]) -> set[int]:
@@ -22,18 +31,61 @@ def online_among(user_ids: Iterable[int]) -> set[int]:
     if not ids:
         return set()
     try:
-        counts = get_redis().hmget(KEY, [str(i) for i in ids])
+        counts = get_redis().hmget(presence_key(), [str(i) for i in ids])
     except redis.RedisError:
         logger.warning("presence unknown: Redis does not answer; assuming everyone is online")
         return set(ids)
     return {user_id for user_id, count in zip(ids, counts, strict=True) if count and int(count) > 0}
 
 
-def socket_opened(user_id: int) -> None:
-    get_redis().hincrby(KEY, str(user_id), 1)
+# KEYS: the count hash, the user's leases. ARGV: user id, socket, lease in ms (0: release),
+# cap (0: none). Drops lapsed leases, then takes, renews or releases this one, and writes the
+# count; -1 when the user already holds `cap` other leases. One script: two workers' sockets
+# opening at once cannot both take the last place.
+LEASE = """
+local now = redis.call('TIME')
+now = now[1] * 1000 + math.floor(now[2] / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local lease, cap = tonumber(ARGV[3]), tonumber(ARGV[4])
+if lease == 0 then
+    redis.call('ZREM', KEYS[2], ARGV[2])
+elseif cap > 0 and redis.call('ZCARD', KEYS[2]) >= cap
+        and not redis.call('ZSCORE', KEYS[2], ARGV[2]) then
+    return -1
+else
+    redis.call('ZADD', KEYS[2], now + lease, ARGV[2])
+    redis.call('PEXPIRE', KEYS[2], lease)
+end
+local count = redis.call('ZCARD', KEYS[2])
+if count > 0 then
+    redis.call('HSET', KEYS[1], ARGV[1], count)
+else
+    redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return count
+"""
 
 
-def socket_closed(user_id: int) -> None:
-    client = get_redis()
-    if client.hincrby(KEY, str(user_id), -1) <= 0:
-        client.hdel(KEY, str(user_id))
+def lease_seconds() -> float:
+    """Three missed renewals: a live socket never loses its place to a slow check."""
+    return 3 * settings.WS_LAYER_CHECK_SECONDS
+
+
+def _lease(user_id: int, socket: str, lease: float, cap: int = 0) -> int:
+    keys = (presence_key(), key("sockets", user_id))
+    return int(get_redis().eval(LEASE, len(keys), *keys, user_id, socket, int(lease * 1000), cap))
+
+
+def socket_opened(user_id: int, socket: str, *, cap: int = 0) -> bool:
+    """Count `socket` (a channel name) among the user's; False, and not counted, when the user
+    already has `cap` sockets open (0: no cap)."""
+    return _lease(user_id, socket, lease_seconds(), cap) >= 0
+
+
+def socket_alive(user_id: int, socket: str) -> None:
+    """Renew the socket's lease (each WS_LAYER_CHECK_SECONDS while it is open)."""
+    _lease(user_id, socket, lease_seconds())
+
+
+def socket_closed(user_id: int, socket: str) -> None:
+    _lease(user_id, socket, 0)

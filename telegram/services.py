@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import redis
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from config import counters
 from config.errors import TooManyRequests
-from config.redis import get_redis
 from instances.models import HabitInstance, Status
 from telegram import events
 from telegram.models import BindCode, OutboxKind, OutboxMessage, TelegramProfile
@@ -36,17 +35,11 @@ def _hash(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
-def _count_attempt(key: str, *, limit: int, window: int) -> bool:
-    """Count one attempt atomically; False once past `limit` within `window` seconds."""
-    try:
-        with get_redis().pipeline() as pipe:
-            pipe.incr(key)
-            pipe.expire(key, window, nx=True)
-            count, _ = pipe.execute()
-    except redis.RedisError:
-        logger.warning("telegram throttle unavailable: Redis does not answer")
-        return True
-    return count <= limit
+def _count_attempt(kind: str, subject: int, *, limit: int) -> int:
+    """Count one attempt; 0 while within `limit` per window, else the seconds to wait."""
+    key = counters.counter_key(kind, str(subject))
+    window = settings.TELEGRAM_BIND_WINDOW_SECONDS
+    return counters.take(counters.Limit(key, limit, window), what="telegram throttle")
 
 
 @dataclass(frozen=True)
@@ -58,11 +51,9 @@ class IssuedCode:
 
 def bind_code_issue(*, user: User) -> IssuedCode:
     """A new single-use code for 10 minutes; the user's previous code stops working."""
-    window = settings.TELEGRAM_BIND_WINDOW_SECONDS
-    if not _count_attempt(
-        f"aht:tg-code:{user.pk}", limit=settings.TELEGRAM_CODES_PER_WINDOW, window=window
-    ):
-        raise TooManyRequests("Too many bind codes asked for; try again later.", retry_after=window)
+    wait = _count_attempt("tg-code", user.pk, limit=settings.TELEGRAM_CODES_PER_WINDOW)
+    if wait:
+        raise TooManyRequests("Too many bind codes asked for; try again later.", retry_after=wait)
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     expires_at = timezone.now() + BIND_CODE_TTL
     BindCode.objects.update_or_create(
@@ -89,9 +80,7 @@ class TelegramSender:
 
 def bind_redeem(*, code: str, sender: TelegramSender) -> BindOutcome:
     """Bind the sender's Telegram account to the code's owner, once."""
-    window = settings.TELEGRAM_BIND_WINDOW_SECONDS
-    key = f"aht:tg-bind:{sender.telegram_id}"
-    if not _count_attempt(key, limit=settings.TELEGRAM_BIND_ATTEMPTS, window=window):
+    if _count_attempt("tg-bind", sender.telegram_id, limit=settings.TELEGRAM_BIND_ATTEMPTS):
         return BindOutcome.THROTTLED
     try:
         return _redeem(code=code, sender=sender)
@@ -102,8 +91,9 @@ def bind_redeem(*, code: str, sender: TelegramSender) -> BindOutcome:
 @transaction.atomic
 def _redeem(*, code: str, sender: TelegramSender) -> BindOutcome:
     bind = (
-        BindCode.objects.select_for_update()
-        .filter(code_hash=_hash(code), expires_at__gt=timezone.now())
+        BindCode.objects.select_for_update(of=("self",))
+        # A deactivated user's code binds nothing: the bot does not serve them.
+        .filter(code_hash=_hash(code), expires_at__gt=timezone.now(), user__is_active=True)
         .first()
     )
     if bind is None:
@@ -132,7 +122,10 @@ def telegram_unbind(*, user: User) -> bool:
 
 
 def profile_for(*, telegram_id: int) -> TelegramProfile | None:
-    return TelegramProfile.objects.filter(telegram_id=telegram_id).select_related("user").first()
+    """The sender's binding, if the bot serves them: a deactivated user's chat is answered as
+    if it were not linked (the binding stays, for a re-activation)."""
+    profiles = TelegramProfile.objects.filter(telegram_id=telegram_id, user__is_active=True)
+    return profiles.select_related("user").first()
 
 
 # --- the outbox ------------------------------------------------------------------------------
@@ -151,8 +144,9 @@ def _undecided(status: str, decided_field: str) -> list[int]:
 
 
 def _owe(kind: str, ids: list[int], now: datetime) -> int:
-    """Outbox rows for those of `ids` whose owner has Telegram (a paused habit owes nothing)."""
-    owed_to = HabitInstance.objects.filter(pk__in=ids, habit__is_active=True)
+    """Outbox rows for those of `ids` whose owner has Telegram (a paused habit or a
+    deactivated user is owed nothing)."""
+    owed_to = HabitInstance.objects.filter(pk__in=ids, habit__is_active=True, user__is_active=True)
     profiles = {
         p.user_id: p for p in TelegramProfile.objects.filter(user__in=owed_to.values("user"))
     }
@@ -254,9 +248,19 @@ def outbox_claim(*, now: datetime | None = None, limit: int = 100) -> list[Deliv
         .select_related("instance__habit", "instance__user", "edits")
         .order_by("next_attempt_at", "id")[:limit]
     )
-    claimed = list(due)
+    claimed = [m for m in due if _still_served(m, now)]
     OutboxMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(next_attempt_at=now + LEASE)
     return [_delivery(m) for m in claimed]
+
+
+def _still_served(message: OutboxMessage, now: datetime) -> bool:
+    """False, and the message given up, when its user was deactivated after it was owed."""
+    if message.instance.user.is_active:
+        return True
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        given_up_at=now, last_error="the user is deactivated"
+    )
+    return False
 
 
 def _delivery(message: OutboxMessage) -> Delivery:

@@ -131,7 +131,9 @@ class EventProbe:
         self.channel = self.loop.run_until_complete(self.layer.new_channel())
         self.loop.run_until_complete(self.layer.group_add(self.group, self.channel))
         self.user_id = user_id
-        presence.socket_opened(user_id)  # as a socket does: bulk work tells online users only
+        # As a socket does: bulk work tells online users only. Never renewed: the lease lapses
+        # after realtime.presence.lease_seconds(), but the count stays until another change.
+        presence.socket_opened(user_id, self.channel)
 
     def drain(self, wait: float = 0.3) -> list[dict[str, Any]]:
         """Every event that arrived, waiting up to `wait` seconds of silence for more."""
@@ -161,7 +163,7 @@ class EventProbe:
             pool.submit(self._close).result()
 
     def _close(self) -> None:
-        presence.socket_closed(self.user_id)
+        presence.socket_closed(self.user_id, self.channel)
         self.loop.run_until_complete(self.layer.group_discard(self.group, self.channel))
         self.loop.run_until_complete(self.layer.flush())
         self.loop.close()

@@ -103,7 +103,8 @@ def serving(
     port = free_port()
     command = [part.format(port=port) for part in argv] if argv else None
     command = command or web_command(HOST, port, workers=workers)
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, **env}
+    # PORT: the app's own origin, the only one whose pages may open the socket, is on it.
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "PORT": str(port), **env}
     with LOG.open("a") as log:
         process = subprocess.Popen(  # noqa: S603 (the argv is ours, not input)
             command,

@@ -5,6 +5,7 @@ checks that make unsafe values fail loudly).
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -36,15 +37,19 @@ def require_strong_key(name: str, value: str) -> str:
     return value
 
 
-# A development default, long enough to pass the check; production must set its own.
-SECRET_KEY = require_strong_key(
-    "SECRET_KEY",
-    os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789"),
-)
+# A development default, long enough to pass the check; production must set its own (and
+# config/serving.py refuses to serve it beyond loopback).
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me-in-production-0123456789"
+SECRET_KEY = require_strong_key("SECRET_KEY", os.environ.get("SECRET_KEY", DEV_SECRET_KEY))
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+# The app's own origins; the socket admits pages from these and CORS_ALLOWED_ORIGINS only,
+# scheme, host and port alike (realtime/origins.py). By default the local addresses on the
+# PORT `make run` serves.
+_PORT = os.environ.get("PORT", "8000")
 CSRF_TRUSTED_ORIGINS = env_list(
-    "CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000"
+    "CSRF_TRUSTED_ORIGINS",
+    f"http://127.0.0.1:{_PORT},http://localhost:{_PORT},http://[::1]:{_PORT}",
 )
 # Web pages on these origins may call the API from the browser (tokens travel in the
 # Authorization header, never in cookies). Empty: only the app's own origin, the dashboard.
@@ -62,6 +67,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
+    # Django Ninja's own copy of Swagger UI (/api/docs), served from our static files: the
+    # page must load no script from a CDN on the origin where the tokens live.
+    "ninja",
     "channels",
     "django_celery_beat",
     "accounts",
@@ -70,6 +78,7 @@ INSTALLED_APPS = [
     "telegram",
     "realtime",
     "dashboard",
+    "installation",
 ]
 
 # The header-setting middleware sit outside JsonErrorsForApi, so the JSON answers it builds
@@ -171,12 +180,21 @@ REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "2"))
 # Token states and `today` lists answered from each process's memory while Redis reports no
 # change of them (config/near_cache.py); off, every request reads Redis.
 NEAR_CACHE = env_bool("NEAR_CACHE", True)
+# Every Redis name of this installation is `aht:<namespace>:...` (config/redis.py), so that
+# installations sharing a Redis database never meet. Unset, the namespace is derived from
+# the database (installation/identity.py); set, it is used as it is.
+REDIS_NAMESPACE = os.environ.get("REDIS_NAMESPACE", "")
+if REDIS_NAMESPACE and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", REDIS_NAMESPACE):
+    raise ImproperlyConfigured(
+        f"REDIS_NAMESPACE must be 1-64 letters, digits, '_', '.' or '-', got {REDIS_NAMESPACE!r}"
+    )
 
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "aht",
+        "KEY_PREFIX": "cache",
+        "KEY_FUNCTION": "config.redis.cache_key",
         "OPTIONS": {
             "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
             "socket_timeout": REDIS_SOCKET_TIMEOUT,
@@ -186,12 +204,12 @@ CACHES = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels_redis's layer, its channels and groups under the namespace.
+        "BACKEND": "config.channel_layer.NamespacedRedisChannelLayer",
         "CONFIG": {
             # redis-py 8's async client times out idle reads after 5 s by default, which
             # drops every idle socket; the layer's receive loop must wait forever.
             "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 10_000}],
-            "prefix": "aht:ws:",
             # The default of 100 drops a burst (a sweep) silently.
             "capacity": 5_000,
             "expiry": 60,
@@ -202,6 +220,8 @@ CHANNEL_LAYERS = {
 # A client sends only pings; anything bigger or faster than this is not a client of ours.
 WS_MAX_FRAME_BYTES = int(os.environ.get("WS_MAX_FRAME_BYTES", str(64 * 1024)))
 WS_MAX_FRAMES_PER_SECOND = int(os.environ.get("WS_MAX_FRAMES_PER_SECOND", "20"))
+# Open sockets per user, across every web worker; one more is refused with 4429.
+WS_MAX_SOCKETS_PER_USER = int(os.environ.get("WS_MAX_SOCKETS_PER_USER", "20"))
 # How often a socket checks that Redis still answers and still holds its group membership.
 WS_LAYER_CHECK_SECONDS = float(os.environ.get("WS_LAYER_CHECK_SECONDS", "5"))
 
@@ -237,9 +257,17 @@ JWT_REFRESH_TTL_SECONDS = int(os.environ.get("JWT_REFRESH_TTL_SECONDS", str(14 *
 JWT_LEEWAY_SECONDS = int(os.environ.get("JWT_LEEWAY_SECONDS", "5"))
 
 # Failed logins counted in Redis; past a limit the login answers 429 until the window ends.
+# PER_EMAIL counts one e-mail from one client address, PER_EMAIL_TOTAL one e-mail from all
+# (accounts/throttle.py). The admin's login page shares these counters.
 LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", "900"))
 LOGIN_THROTTLE_PER_EMAIL = int(os.environ.get("LOGIN_THROTTLE_PER_EMAIL", "5"))
+LOGIN_THROTTLE_PER_EMAIL_TOTAL = int(os.environ.get("LOGIN_THROTTLE_PER_EMAIL_TOTAL", "100"))
 LOGIN_THROTTLE_PER_IP = int(os.environ.get("LOGIN_THROTTLE_PER_IP", "20"))
+# Wrong current passwords at a password change, per user, within the login window.
+PASSWORD_CHANGE_THROTTLE_PER_USER = int(os.environ.get("PASSWORD_CHANGE_THROTTLE_PER_USER", "5"))
+# Registrations (each hashes a password) per client address within the window.
+REGISTER_THROTTLE_PER_IP = int(os.environ.get("REGISTER_THROTTLE_PER_IP", "10"))
+REGISTER_THROTTLE_WINDOW_SECONDS = int(os.environ.get("REGISTER_THROTTLE_WINDOW_SECONDS", "3600"))
 
 # --- Telegram (the bot runs only when all three are set) -------------------------------------
 TELEGRAM_API_ID = os.environ.get("TELEGRAM_API_ID", "")

@@ -4,6 +4,7 @@ with a 4xx in the error vocabulary: never a 500, never a traceback in the log.""
 import logging
 
 import pytest
+from django.test import override_settings
 
 from config.pagination import MAX_LIMIT
 from habits.models import Habit
@@ -31,6 +32,34 @@ def test_a_body_over_the_limit_is_413_and_writes_nothing(authed):
     assert response.status_code == 413
     assert response.json()["detail"] == "Request body is larger than 1048576 bytes."
     assert not Habit.objects.exists()
+
+
+BIG = "x" * 1_100_000
+
+
+# E3: under DEBUG (`make run`) Django Ninja answered Django's RequestDataTooBig with its own
+# traceback page, a 500; and an operation that reads no body acted on the request (logout-all
+# logged everyone out) whatever its size. Now every operation refuses it first.
+@override_settings(DEBUG=True)
+@pytest.mark.parametrize(
+    ("method", "path", "content_type"),
+    [
+        ("POST", "/api/auth/login/", "application/json"),
+        ("POST", "/api/auth/login/", "text/plain"),
+        ("POST", HABITS, "application/json"),
+        ("PATCH", "/api/auth/me/", "application/json"),
+        ("POST", "/api/auth/logout-all/", "application/json"),
+        ("POST", "/api/instances/1/complete/", "application/json"),
+    ],
+)
+def test_a_body_over_the_limit_is_413_under_debug_too_whatever_the_operation(
+    authed, method, path, content_type
+):
+    response = authed.request(method, path, raw=BIG, content_type=content_type)
+
+    assert response.status_code == 413
+    assert response.json()["detail"] == "Request body is larger than 1048576 bytes."
+    assert authed.get("/api/auth/me/").status_code == 200  # nothing was done with it
 
 
 @pytest.mark.parametrize("depth", [50, 900, 990, 5_000, 80_000])

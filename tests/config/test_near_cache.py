@@ -12,12 +12,14 @@ import redis
 from django.conf import settings
 
 from config import near_cache
+from config import redis as config_redis
 from config.near_cache import NearCache
 from config.redis import get_redis
 from tests.system.harness import PrivateRedis, wait_until
 
-KEY = f"{near_cache.PREFIX}test:1"
-OTHER = f"{near_cache.PREFIX}test:2"
+KEY = f"{near_cache.near_prefix()}test:1"
+OTHER = f"{near_cache.near_prefix()}test:2"
+PLAIN = config_redis.key("plain")  # a key outside the near cache's prefix
 
 
 def held_after_a_read(near: NearCache, client: redis.Redis, *keys: str) -> list[bytes] | None:
@@ -133,7 +135,7 @@ def test_entries_live_at_most_their_lifetime(near, monkeypatch):
 
 def test_the_oldest_entries_go_past_the_limit(near, monkeypatch):
     monkeypatch.setattr(near_cache, "MAX_ENTRIES", 2)
-    keys = [f"{near_cache.PREFIX}test:{n}" for n in range(3)]
+    keys = [f"{near_cache.near_prefix()}test:{n}" for n in range(3)]
     get_redis().mset(dict.fromkeys(keys, b"v"))
     for key in keys:
         held_after_a_read(near, get_redis(), key)
@@ -204,7 +206,7 @@ def test_a_connection_silent_past_its_deadline_is_replaced(private_redis, monkey
 def test_reports_longer_than_one_read_all_arrive(monkeypatch):
     monkeypatch.setattr(near_cache, "READ_BYTES", 64)  # every report split across reads
     near = connected(settings.REDIS_URL)
-    keys = [f"{near_cache.PREFIX}test:{n}" for n in range(200)]
+    keys = [f"{near_cache.near_prefix()}test:{n}" for n in range(200)]
     get_redis().mset(dict.fromkeys(keys, b"v"))
     held_after_a_read(near, get_redis(), *keys)
 
@@ -257,4 +259,4 @@ def test_switched_off_every_read_goes_to_redis(settings):
     get_redis().set(KEY, b"one")
 
     assert near_cache.get_near_cache() is None
-    assert near_cache.mget_near(get_redis(), [KEY, "aht:plain"]) == {KEY: b"one", "aht:plain": None}
+    assert near_cache.mget_near(get_redis(), [KEY, PLAIN]) == {KEY: b"one", PLAIN: None}

@@ -1,6 +1,7 @@
 """F2 and the production-safe configuration: the deploy check, security headers on every
 answer, CORS from the environment, the admin behind a login, and no secret in any log line."""
 
+import base64
 import json
 import logging
 import os
@@ -209,9 +210,14 @@ def _drive_every_secret_through_the_api() -> list[str]:
     api.post("/api/auth/register/", {"email": "new@example.com", "password": "123"})
     api.post("/api/auth/logout/", {"refresh": second["refresh"]})
     api.post("/api/habits/", {"action": DEFAULT_PASSWORD}, token=second["access"])
+    # Credentials under another scheme than Bearer: refused, and never written down.
+    basic = base64.b64encode(f"{user.email}:{NEW_PASSWORD}".encode()).decode()
+    for header in (f"Basic {basic}", f"Token {second['access']}", f"bearer{first['refresh']}"):
+        api.client.get("/api/auth/me/", headers={"Authorization": header})
     return [
         DEFAULT_PASSWORD,
         NEW_PASSWORD,
+        basic,
         first["access"],
         first["refresh"],
         second["access"],
@@ -221,10 +227,13 @@ def _drive_every_secret_through_the_api() -> list[str]:
     ]
 
 
-def test_no_token_or_password_reaches_any_log_line(caplog):
+# Under DEBUG (what `make run` has) libraries log more, Django Ninja among them.
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_no_token_or_password_reaches_any_log_line(caplog, debug):
     caplog.set_level(logging.DEBUG)
 
-    secrets = _drive_every_secret_through_the_api()
+    with override_settings(DEBUG=debug):
+        secrets = _drive_every_secret_through_the_api()
 
     assert caplog.records, "the requests logged nothing at all: the capture is not working"
     for record in caplog.records:

@@ -75,6 +75,8 @@ class Server:
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "REDIS_URL": settings.REDIS_URL,
+            # The app's own origin (the socket admits the page from it only) is on this port.
+            "PORT": str(self.port),
             **self.extra_env,
         }
         ARTIFACTS.mkdir(exist_ok=True)

@@ -11,14 +11,14 @@ import time_machine
 from django.db import transaction
 
 from config.celery import app
-from config.redis import get_redis
+from config.redis import get_redis, key
 from instances import tasks
 from instances.models import HabitInstance, Status
 from instances.schedules import SCHEDULES, schedules_install
 from tests.factories import HabitFactory, make_instance
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUE = "celery"
+QUEUE = key("celery", "celery")  # the broker's default queue, under the namespace
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -17,7 +17,7 @@ from instances.models import Source
 from instances.services import instance_complete
 from realtime.broadcast import broadcast
 from realtime.groups import user_group
-from realtime.presence import KEY as PRESENCE_KEY
+from realtime.presence import presence_key
 from tests.factories import HabitFactory, UserFactory, make_instance
 from tests.realtime.conftest import Socket, access_token_for
 
@@ -143,7 +143,7 @@ async def test_a_hundred_connect_disconnect_cycles_leave_nothing_behind(user):
         await socket.close()
 
     assert await _group_size(user) == 0
-    assert await sync_to_async(get_redis().hget)(PRESENCE_KEY, str(user.pk)) is None
+    assert await sync_to_async(get_redis().hget)(presence_key(), str(user.pk)) is None
     assert await sync_to_async(_connections_to_test_db)() <= before + 1
 
 

@@ -61,6 +61,8 @@ class System(Stack):
             "JWT_SIGNING_KEY": settings.JWT_SIGNING_KEY,
             "SECURE_SSL_REDIRECT": "0",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # The app's own origin (the socket admits pages from it only) is on this port.
+            "PORT": str(self.port),
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "WEB_WORKERS": "2",

@@ -42,7 +42,13 @@ class MadeRun(Stack):
     def __init__(self, workdir: Path, *, database_url: str, redis_url: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+        # As `make run` has them: no bot, and no REDIS_NAMESPACE (the test run's own), so the
+        # namespace comes from the database, as by default.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("TELEGRAM_") and k != "REDIS_NAMESPACE"
+        }
         env.update(
             DJANGO_SETTINGS_MODULE="config.settings.dev",
             DATABASE_URL=database_url,

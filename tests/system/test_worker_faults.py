@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from celery import Celery
 from django.conf import settings
 from django.db.models import Count
 from django_celery_beat.models import PeriodicTask
 
+from config.celery import NamespacedCelery
+from config.redis import key
 from instances.clock import status_by_clock
 from instances.models import HabitInstance, Status
 from instances.schedules import schedules_install
@@ -23,11 +24,13 @@ from tests.system.harness import PgProxy, PrivateRedis, wait_until
 pytestmark = pytest.mark.slow
 
 HABITS = 5
+UNACKED = key("celery", "unacked")  # kombu's hash of delivered, unacknowledged tasks
 
 
 def send(redis_url: str, task: str) -> None:
-    """Enqueue as beat would: by name, on the system's own broker."""
-    client = Celery("probe", broker=redis_url)
+    """Enqueue as beat would: by name, on the system's own broker (in its namespace: the
+    system inherits the test run's REDIS_NAMESPACE)."""
+    client = NamespacedCelery("probe", broker=redis_url)
     try:
         client.send_task(task)
     finally:
@@ -81,13 +84,13 @@ def test_a_worker_killed_mid_generation_runs_it_again_after_a_restart(
     system.kill("worker")
 
     assert HabitInstance.objects.count() == 0  # its transaction died with it
-    assert private_redis.client().hlen("unacked") == 1  # acks_late: the task is not lost
+    assert private_redis.client().hlen(UNACKED) == 1  # acks_late: the task is not lost
     generation_lock.release()
     time.sleep(3.5)  # past the visibility timeout (3 s here)
     system.start_worker()
 
     wait_until(today_and_tomorrow_once_each, 30, "each habit's today and tomorrow, once")
-    wait_until(lambda: private_redis.client().hlen("unacked") == 0, 10, "the task acknowledged")
+    wait_until(lambda: private_redis.client().hlen(UNACKED) == 0, 10, "the task acknowledged")
     assert system.log("worker").count("Task instances.generate[") >= 2  # received, then again
 
 
