@@ -46,8 +46,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/habits
 os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{SLOT}")
 # One Redis namespace for the run and every process a test starts (they inherit it): the
 # default, derived from the database, changes whenever a test flushes the database.
-# tests/config/test_namespace.py and tests/system/test_namespaces.py unset it.
-os.environ.setdefault("REDIS_NAMESPACE", "test")
+# tests/config/test_namespace.py and tests/system/test_namespaces.py unset it. Per run (its
+# slot): the near cache's reports cover every Redis database, so two runs must not share one.
+os.environ.setdefault("REDIS_NAMESPACE", f"test{SLOT or ''}")
 
 from config.settings.base import *  # noqa: E402, F403
 from config.settings.base import ALLOWED_HOSTS  # noqa: E402

@@ -29,6 +29,9 @@ from installation.identity import database_namespace
 from installation.models import Installation
 from tests.conftest import Api
 
+# The test run's own namespace (config/settings/test.py: one per run).
+NS = os.environ["REDIS_NAMESPACE"]
+
 ROOT = Path(__file__).resolve().parents[2]
 # Where Redis names may be spelled out: the helper itself, and the test run's claim on a
 # Redis database (in database 0, shared by every run on the machine, so outside any one).
@@ -76,14 +79,14 @@ def test_the_scan_would_catch_one(tmp_path):
 
 def test_every_family_of_names_is_in_the_namespace():
     """The test run's namespace is "test" (config/settings/test.py)."""
-    assert key("near", "auth", 1) == "aht:test:near:auth:1"
-    assert near_prefix() == "aht:test:near:"
-    assert get_channel_layer().prefix == "aht:test:ws:"
+    assert key("near", "auth", 1) == f"aht:{NS}:near:auth:1"
+    assert near_prefix() == f"aht:{NS}:near:"
+    assert get_channel_layer().prefix == f"aht:{NS}:ws:"
     with app.connection_for_write() as broker:
-        assert broker.transport_options["global_keyprefix"] == "aht:test:celery:"
+        assert broker.transport_options["global_keyprefix"] == f"aht:{NS}:celery:"
     with app.connection_for_read() as broker:
-        assert broker.transport_options["global_keyprefix"] == "aht:test:celery:"
-    assert cache.make_key("entry") == "aht:test:cache:1:entry"
+        assert broker.transport_options["global_keyprefix"] == f"aht:{NS}:celery:"
+    assert cache.make_key("entry") == f"aht:{NS}:cache:1:entry"
 
 
 def midday_zone() -> str:
@@ -114,10 +117,10 @@ def test_every_key_the_app_writes_is_in_its_namespace(transactional_db, events_o
 
     names = get_redis().keys("*")
 
-    outside = [name for name in names if not name.startswith(b"aht:test:")]
+    outside = [name for name in names if not name.startswith(f"aht:{NS}:".encode())]
     assert names
     assert outside == []
-    assert {b"aht:test:celery:celery", b"aht:test:online"} <= set(names)
+    assert {f"aht:{NS}:celery:celery".encode(), f"aht:{NS}:online".encode()} <= set(names)
 
 
 # --- where the namespace comes from ---------------------------------------------------------
