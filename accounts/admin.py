@@ -5,9 +5,10 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.events import USER_CHANGED
 from accounts.models import RefreshToken, User
 from accounts.services import user_deactivate
-from accounts.token_state import token_state_changed
+from core.events import record
 
 
 @admin.register(User)
@@ -33,7 +34,7 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change:
-            token_state_changed(obj.pk)
+            record(USER_CHANGED, user_id=obj.pk)
 
     @admin.action(description="Deactivate selected users (ends their sessions)")
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -46,13 +47,13 @@ class UserAdmin(DjangoUserAdmin):
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         user_id = obj.pk
         super().delete_model(request, obj)
-        token_state_changed(user_id)
+        record(USER_CHANGED, user_id=user_id)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         user_ids = list(queryset.values_list("pk", flat=True))
         super().delete_queryset(request, queryset)
         for user_id in user_ids:
-            token_state_changed(user_id)
+            record(USER_CHANGED, user_id=user_id)
 
 
 @admin.register(RefreshToken)

@@ -15,11 +15,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import throttle, tokens
+from accounts.events import USER_TIMEZONE_CHANGED, USER_TOKENS_ENDED
 from accounts.models import RefreshToken, User, normalize_email
 from accounts.timezones import is_known_timezone
-from accounts.token_state import token_state_changed
 from config.errors import FieldProblem, InvalidInput, Unauthorized
-from realtime.broadcast import revoke_sessions
+from core.events import record
 
 INVALID_LOGIN = "Invalid email or password."
 
@@ -166,9 +166,7 @@ def user_tokens_end_all(*, user: User) -> None:
         revoked_at=timezone.now()
     )
     user.refresh_from_db(fields=["token_version"])
-    user_id, version = user.pk, user.token_version
-    token_state_changed(user_id)
-    transaction.on_commit(lambda: revoke_sessions(user_id=user_id, version=version))
+    record(USER_TOKENS_ENDED, user_id=user.pk, version=user.token_version)
 
 
 @transaction.atomic
@@ -204,9 +202,6 @@ def user_update(*, user: User, timezone_name: str | None = None) -> User:
             raise InvalidInput(problems)
         user.timezone = timezone_name
         user.save(update_fields=["timezone"])
-        token_state_changed(user.pk)
-        # Imported here: instances build on accounts, not the other way round.
-        from instances.services import instances_on_timezone_changed
-
-        instances_on_timezone_changed(user=user)
+        # Its instances are re-planned in this transaction by the reaction to the event.
+        record(USER_TIMEZONE_CHANGED, user_id=user.pk)
     return user

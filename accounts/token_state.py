@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import redis
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS
 
 from accounts.models import User
 from config.near_cache import mget_near, near_forget, near_key
@@ -123,12 +123,6 @@ def token_state_forget(user_id: int) -> None:
         logger.error("token state of user %s not forgotten: Redis does not answer", user_id)
     finally:
         near_forget([_key(user_id)])
-
-
-def token_state_changed(user_id: int) -> None:
-    """Call inside the transaction that changes the user's version, activity or timezone."""
-    token_state_forget(user_id)
-    transaction.on_commit(lambda: token_state_forget(user_id))
 
 
 def user_from_state(user_id: int, state: TokenState) -> User:

@@ -1,8 +1,9 @@
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from habits import events
 from habits.models import Habit
+from habits.services import habit_delete, habit_save
 
 
 @admin.register(Habit)
@@ -18,21 +19,14 @@ class HabitAdmin(admin.ModelAdmin):
     date_hierarchy = "start_date"
     readonly_fields = ("created_at", "updated_at")
 
+    # The admin goes through the services like every other door: its edits re-plan the
+    # instances and reach the sockets, caches and stats the same way.
     def save_model(self, request: HttpRequest, obj: Habit, form: object, change: bool) -> None:
-        # The admin validated the form with the model's rules; its edits reach sockets too.
-        super().save_model(request, obj, form, change)
-        if change:
-            events.habit_updated_on_commit(obj)
-        else:
-            events.habit_created_on_commit(obj)
+        habit_save(habit=obj)
 
     def delete_model(self, request: HttpRequest, obj: Habit) -> None:
-        habit_id, user_id = obj.pk, obj.user_id
-        super().delete_model(request, obj)
-        events.habit_deleted_on_commit(habit_id=habit_id, user_id=user_id)
+        habit_delete(habit=obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset: object) -> None:
-        deleted = list(queryset.values_list("pk", "user_id"))
-        super().delete_queryset(request, queryset)
-        for habit_id, user_id in deleted:
-            events.habit_deleted_on_commit(habit_id=habit_id, user_id=user_id)
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Habit]) -> None:
+        for habit in queryset:
+            habit_delete(habit=habit)

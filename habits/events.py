@@ -1,39 +1,32 @@
-"""Habit events: built from the committed state, sent to the owner's sockets after commit."""
+"""Habit events and the frames they become, built after the commit from the committed rows.
 
-from django.db import transaction
+Services record the event types below through `core.events.record`; config/reactions.py
+calls the functions here once the change has committed.
+"""
 
 from config.schemas import as_json
 from habits.models import Habit
 from habits.schemas import HabitOut
 from habits.stats_cache import stats_refresh
-from instances.today_cache import today_changed
 from realtime import presence
 from realtime.broadcast import broadcast, broadcast_batch
 
+# Facts of each: habit_id, user_id.
 HABIT_CREATED = "habit.created"
 HABIT_UPDATED = "habit.updated"
 HABIT_DELETED = "habit.deleted"
 STATS_UPDATED = "stats.updated"
 
 
-def _send_on_commit(*, user_id: int, type: str, data: dict) -> None:
-    # A habit's action, place and activity show in its instances' `today` list.
-    today_changed([user_id])
-    transaction.on_commit(lambda: broadcast(user_id=user_id, type=type, data=data))
-
-
-def habit_created_on_commit(habit: Habit) -> None:
-    payload = as_json(HabitOut, habit)  # serialise now, send later
-    _send_on_commit(user_id=habit.user_id, type=HABIT_CREATED, data=payload)
-
-
-def habit_updated_on_commit(habit: Habit) -> None:
-    payload = as_json(HabitOut, habit)
-    _send_on_commit(user_id=habit.user_id, type=HABIT_UPDATED, data=payload)
-
-
-def habit_deleted_on_commit(*, habit_id: int, user_id: int) -> None:
-    _send_on_commit(user_id=user_id, type=HABIT_DELETED, data={"id": habit_id})
+def habit_announce(*, type: str, habit_id: int, user_id: int) -> None:
+    """Send the owner the committed habit (nothing when it is gone again by now: its own
+    `habit.deleted` follows)."""
+    if type == HABIT_DELETED:
+        broadcast(user_id=user_id, type=type, data={"id": habit_id})
+        return
+    habit = Habit.objects.filter(pk=habit_id).first()
+    if habit is not None:
+        broadcast(user_id=user_id, type=type, data=as_json(HabitOut, habit))
 
 
 def stats_changed(owners: dict[int, int]) -> None:
@@ -53,6 +46,6 @@ def stats_changed(owners: dict[int, int]) -> None:
     broadcast_batch(by_user)
 
 
-def stats_changed_on_commit(habit: Habit) -> None:
-    owners = {habit.pk: habit.user_id}
-    transaction.on_commit(lambda: stats_changed(owners))
+def stats_forget(habit_ids: list[int]) -> None:
+    """A deleted habit's cached stats go (nobody is told: the habit itself is gone)."""
+    stats_refresh(invalidate=habit_ids, recompute=[])

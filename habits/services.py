@@ -8,10 +8,10 @@ from django.db.models import ProtectedError
 from accounts.models import User
 from accounts.timezones import local_today
 from config.errors import Conflict, InvalidInput
-from habits import events
+from core.events import record
+from habits.events import HABIT_CREATED, HABIT_DELETED, HABIT_UPDATED
 from habits.models import Habit
 from habits.selectors import habits_rewarded_by
-from habits.stats_cache import stats_refresh
 from instances.services import instances_on_habit_changed, instances_on_habit_created
 
 EDITABLE = (
@@ -78,7 +78,7 @@ def habit_create(*, user: User, data: dict[str, Any]) -> Habit:
         habit.start_date = local_today(user.timezone)
     _save(habit)
     instances_on_habit_created(habit=habit)
-    events.habit_created_on_commit(habit)
+    record(HABIT_CREATED, habit_id=habit.pk, user_id=habit.user_id)
     return habit
 
 
@@ -96,8 +96,7 @@ def habit_update(*, habit: Habit, data: dict[str, Any]) -> Habit:
     changed = {field for field, value in _snapshot(habit).items() if before[field] != value}
     if changed & SCHEDULE_FIELDS:
         instances_on_habit_changed(habit=habit, changed=changed)
-    events.habit_updated_on_commit(habit)
-    events.stats_changed_on_commit(habit)
+    record(HABIT_UPDATED, habit_id=habit.pk, user_id=habit.user_id)
     return habit
 
 
@@ -111,5 +110,22 @@ def habit_delete(*, habit: Habit) -> None:
             habit.delete()
     except (ProtectedError, IntegrityError) as exc:
         raise Conflict("Another habit started pointing to this one; try again.") from exc
-    events.habit_deleted_on_commit(habit_id=habit_id, user_id=user_id)
-    transaction.on_commit(lambda: stats_refresh(invalidate=[habit_id], recompute=[]))
+    record(HABIT_DELETED, habit_id=habit_id, user_id=user_id)
+
+
+@transaction.atomic
+def habit_save(*, habit: Habit) -> Habit:
+    """The admin's door: save a habit its form validated (any field, the owner too), then
+    re-plan its instances and record the change like `habit_create` / `habit_update` do."""
+    if habit.pk is None:
+        _save(habit)
+        instances_on_habit_created(habit=habit)
+        record(HABIT_CREATED, habit_id=habit.pk, user_id=habit.user_id)
+        return habit
+    before = _snapshot(Habit.objects.select_for_update().get(pk=habit.pk))
+    _save(habit)
+    changed = {field for field, value in _snapshot(habit).items() if before[field] != value}
+    if changed & SCHEDULE_FIELDS:
+        instances_on_habit_changed(habit=habit, changed=changed)
+    record(HABIT_UPDATED, habit_id=habit.pk, user_id=habit.user_id)
+    return habit

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from instances import events
 from instances.models import GeneratedDay, HabitInstance
+from instances.services import instances_delete
 
 
 @admin.register(HabitInstance)
@@ -30,16 +30,12 @@ class HabitInstanceAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: object) -> bool:
         return False
 
-    # A deletion reaches the owner's `today` list and the habit's stats like any change.
+    # Deleted through the service: the owner's `today` list and the habit's stats follow.
     def delete_model(self, request: HttpRequest, obj: HabitInstance) -> None:
-        owners = {obj.habit_id: obj.user_id}
-        super().delete_model(request, obj)
-        events.instances_deleted_on_commit(owners)
+        instances_delete(instances=HabitInstance.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[HabitInstance]) -> None:
-        owners = dict(queryset.values_list("habit_id", "user_id"))
-        super().delete_queryset(request, queryset)
-        events.instances_deleted_on_commit(owners)
+        instances_delete(instances=queryset)
 
 
 @admin.register(GeneratedDay)

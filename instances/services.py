@@ -10,18 +10,26 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.timezones import local_today
 from config.errors import Conflict
+from core.events import record
 from habits.models import Habit
-from instances import events, generation, tasks
+from instances import generation
 from instances.clock import (
     completion_status,
     deadlines,
     status_by_clock,
     status_by_clock_expression,
+)
+from instances.events import (
+    INSTANCE_COMPLETED,
+    INSTANCE_CREATED,
+    INSTANCE_DELETED,
+    INSTANCE_UPDATED,
 )
 from instances.generation import Scope
 from instances.models import (
@@ -41,6 +49,12 @@ SWEEP_BATCH = 5_000
 # Other advisory locks of the project must not reuse this number.
 GENERATION_LOCK_KEY = 0x6E4E
 KEEP_GENERATED_DAYS = timedelta(days=3)
+
+
+def _record_instances(type: str, *, ids: list[int], user_ids: set[int], **facts: object) -> None:
+    """Record a change of instances, if any: `ids` to announce, `user_ids` owning changes."""
+    if ids or user_ids:
+        record(type, ids=ids, user_ids=user_ids, **facts)
 
 
 # --- generation ----------------------------------------------------------------------------
@@ -74,16 +88,14 @@ def instances_generate_for(
     else:
         days = _days_for(timezones, now)
     created = generation.generate(days=days, now=now, scope=Scope(habit_ids, user_ids))
-    events.instances_changed_on_commit(
-        type=events.INSTANCE_CREATED,
+    _record_instances(
+        INSTANCE_CREATED,
         ids=[pk for pk, _, _ in created],
-        user_ids=[user_id for _, user_id, _ in created],
-    )
-    if any(status != Status.SCHEDULED for _, _, status in created):
+        user_ids={user_id for _, user_id, _ in created},
         # Already under way (created after its time): the sweep sends its reminder now
         # rather than at its next tick.
-        # Robust: with the broker away the commit still stands, and beat's next tick sweeps.
-        transaction.on_commit(tasks.sweep_instances.delay, robust=True)
+        under_way=any(status != Status.SCHEDULED for _, _, status in created),
+    )
     return [row[0] for row in created]
 
 
@@ -114,8 +126,8 @@ def instances_generate(*, now: datetime | None = None) -> int:
     )
     GeneratedDay.objects.filter(date__lt=(now - KEEP_GENERATED_DAYS).date()).delete()
     online = presence.online_among(user_id for _, user_id, _ in created)
-    events.instances_changed_on_commit(
-        type=events.INSTANCE_CREATED,
+    _record_instances(
+        INSTANCE_CREATED,
         ids=[pk for pk, user_id, _ in created if user_id in online],
         user_ids={user_id for _, user_id, _ in created},
     )
@@ -179,22 +191,30 @@ def instances_on_habit_changed(*, habit: Habit, changed: set[str]) -> None:
         HabitInstance.objects.filter(pk__in=gone).delete()
     if changed & {"time_of_day", "grace_minutes", "fix_minutes"}:
         retimed = _retime_scheduled(scheduled.select_related("habit__user"), now=now)
-        events.instances_changed_on_commit(
-            type=events.INSTANCE_UPDATED, ids=retimed, user_ids=[habit.user_id]
-        )
+        _record_instances(INSTANCE_UPDATED, ids=retimed, user_ids={habit.user_id})
     instances_generate_for(habit_ids=[habit.pk], now=now)
 
 
-def instances_on_timezone_changed(*, user: User) -> None:
-    """A user moved: scheduled instances take the new offsets, new local dates are covered."""
+def instances_on_timezone_changed(*, user_id: int) -> None:
+    """A user moved: scheduled instances take the new offsets, new local dates are covered.
+    Runs inside the transaction that moved them (the reaction to `user.timezone_changed`)."""
     now = timezone.now()
-    scheduled = HabitInstance.objects.filter(user=user, status=Status.SCHEDULED)
+    scheduled = HabitInstance.objects.filter(user_id=user_id, status=Status.SCHEDULED)
     retimed = _retime_scheduled(scheduled.select_related("habit__user"), now=now)
     # Also when nothing moved: the local date itself may have.
-    events.instances_changed_on_commit(
-        type=events.INSTANCE_UPDATED, ids=retimed, user_ids=[user.pk]
-    )
-    instances_generate_for(user_ids=[user.pk], now=now)
+    _record_instances(INSTANCE_UPDATED, ids=retimed, user_ids={user_id})
+    instances_generate_for(user_ids=[user_id], now=now)
+
+
+@transaction.atomic
+def instances_delete(*, instances: QuerySet[HabitInstance]) -> int:
+    """Delete by hand (the admin's door): the owners' `today` lists and the habits' stats
+    follow, like after any change. Returns how many went."""
+    owners = dict(instances.values_list("habit_id", "user_id"))
+    deleted, _ = instances.delete()
+    if owners:
+        record(INSTANCE_DELETED, owners=owners, user_ids=set(owners.values()))
+    return deleted
 
 
 # --- completion ------------------------------------------------------------------------------
@@ -228,12 +248,14 @@ def _complete_locked(*, instance_id: int, user_id: int, at: datetime, source: So
     else:
         instance.status, instance.completed_at, instance.source = status, at, source
         refusal = None
-        # Imported here: telegram builds on instances. Its reminders now say "done".
-        from telegram.services import reminders_mark_done
-
-        reminders_mark_done(instance=instance)
     instance.save(update_fields=["status", "completed_at", "source", "updated_at"])
-    events.instance_updated_on_commit(instance)
+    # Completed: the reaction table also says "done" in its Telegram reminders, in this
+    # transaction (config/reactions.py).
+    record(
+        INSTANCE_UPDATED if refusal else INSTANCE_COMPLETED,
+        ids=[instance.pk],
+        user_ids={instance.user_id},
+    )
     return _Outcome(instance, refusal)
 
 
@@ -287,9 +309,7 @@ def _sweep_batch(now: datetime) -> list[int]:
         HabitInstance.objects.filter(pk__in=ids, status__in=OPEN_STATUSES).update(
             status=status_by_clock_expression(now), updated_at=now
         )
-        events.instances_changed_on_commit(
-            type=events.INSTANCE_UPDATED, ids=ids, user_ids={user_id for _, user_id in due}
-        )
+        _record_instances(INSTANCE_UPDATED, ids=ids, user_ids={user_id for _, user_id in due})
     return ids
 
 

@@ -8,13 +8,14 @@ timezone moved it) is a miss. Each process keeps what it read in memory while Re
 no change of it (config/near_cache.py): read with the token state, a cached list then costs
 the request no Redis round trip at all.
 
-Never stale after a commit: whatever changes a user's instances or habits calls
-`today_changed(user_ids)` inside its transaction (the instance and habit events do, and the
-admin through them). After the commit it bumps `...:today_version:<user_id>` and drops the
-entry; a miss stores what it read only if the version is still the one it saw before
-reading (`STORE_IF_VERSION`), so a read that began before the commit can never put the old
-list back after it. Nothing touches Redis inside the transaction: a completion or a sweep
-holds row locks there, and Redis being slow must not hold them longer.
+Never stale after a commit: whatever changes a user's instances or habits records an event
+naming them (`core.events.record`), and the reactions (config/reactions.py) call
+`today_forget(user_ids)` after the commit, before any frame goes out. It bumps
+`...:today_version:<user_id>` and drops the entry; a miss stores what it read only if the
+version is still the one it saw before reading (`STORE_IF_VERSION`), so a read that began
+before the commit can never put the old list back after it. Nothing touches Redis inside
+the transaction: a completion or a sweep holds row locks there, and Redis being slow must
+not hold them longer.
 
 Bounds: a change through the services shows at once in every process (from memory, within
 near_cache.LIVENESS_SECONDS when a process cannot hear Redis). A row changed behind their
@@ -29,7 +30,6 @@ from collections.abc import Iterable
 from datetime import date
 
 import redis
-from django.db import transaction
 from ninja.responses import NinjaJSONEncoder
 
 from accounts.models import User
@@ -143,12 +143,3 @@ def today_forget(user_ids: Iterable[int]) -> None:
         logger.error("today of %d user(s) not forgotten: Redis does not answer", len(ids))
     finally:
         near_forget([_key(u) for u in ids])
-
-
-def today_changed(user_ids: Iterable[int]) -> None:
-    """Call inside the transaction that changes these users' instances or habits (outside
-    one, the lists go at once)."""
-    ids = set(user_ids)
-    if ids:
-        # Robust: a callback registered before this one that raises must not skip it.
-        transaction.on_commit(lambda: today_forget(ids), robust=True)

@@ -1,25 +1,32 @@
 """Binding events for the owner's sockets, and the poke that wakes the bot process."""
 
+import logging
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
 
 from realtime.broadcast import broadcast
+from telegram.models import TelegramProfile
 
+logger = logging.getLogger(__name__)
+
+# Facts of each: user_id.
 TELEGRAM_BOUND = "telegram.bound"
 TELEGRAM_UNBOUND = "telegram.unbound"
 # The bot process listens here; any process may send (a poke: "the outbox has work").
 BOT_CHANNEL = "telegram.bot"
+# Recorded when outbox rows were written; the reaction pokes the bot. No facts.
 OUTBOX_READY = "outbox.ready"
 
 
-def telegram_bound_on_commit(*, user_id: int, username: str) -> None:
-    data = {"username": username}
-    transaction.on_commit(lambda: broadcast(user_id=user_id, type=TELEGRAM_BOUND, data=data))
-
-
-def telegram_unbound_on_commit(*, user_id: int) -> None:
-    transaction.on_commit(lambda: broadcast(user_id=user_id, type=TELEGRAM_UNBOUND, data={}))
+def binding_announce(*, type: str, user_id: int) -> None:
+    """Send the owner the committed binding (bound: the username; unbound: nothing more)."""
+    if type == TELEGRAM_UNBOUND:
+        broadcast(user_id=user_id, type=type, data={})
+        return
+    username = TelegramProfile.objects.filter(user_id=user_id).values_list("username", flat=True)
+    for name in username[:1]:  # unbound again by now: its own `telegram.unbound` follows
+        broadcast(user_id=user_id, type=type, data={"username": name})
 
 
 def poke_bot() -> None:
@@ -27,10 +34,4 @@ def poke_bot() -> None:
     try:
         async_to_sync(get_channel_layer().send)(BOT_CHANNEL, {"type": OUTBOX_READY})
     except Exception:  # the outbox row is durable; the bot's poll will find it
-        import logging
-
-        logging.getLogger(__name__).warning("could not poke the bot; it will poll")
-
-
-def poke_bot_on_commit() -> None:
-    transaction.on_commit(poke_bot)
+        logger.warning("could not poke the bot; it will poll")

@@ -15,8 +15,9 @@ from django.utils import timezone
 from accounts.models import User
 from config import counters
 from config.errors import TooManyRequests
+from core.events import record
 from instances.models import HabitInstance, Status
-from telegram import events
+from telegram.events import OUTBOX_READY, TELEGRAM_BOUND, TELEGRAM_UNBOUND
 from telegram.models import BindCode, OutboxKind, OutboxMessage, TelegramProfile
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def _redeem(*, code: str, sender: TelegramSender) -> BindOutcome:
         defaults={"telegram_id": sender.telegram_id, "access_hash": sender.access_hash,
                   "username": sender.username},
     )  # fmt: skip
-    events.telegram_bound_on_commit(user_id=bind.user_id, username=sender.username)
+    record(TELEGRAM_BOUND, user_id=bind.user_id)
     return BindOutcome.BOUND
 
 
@@ -117,7 +118,7 @@ def _redeem(*, code: str, sender: TelegramSender) -> BindOutcome:
 def telegram_unbind(*, user: User) -> bool:
     deleted, _ = TelegramProfile.objects.filter(user=user).delete()
     if deleted:
-        events.telegram_unbound_on_commit(user_id=user.pk)
+        record(TELEGRAM_UNBOUND, user_id=user.pk)
     return bool(deleted)
 
 
@@ -176,16 +177,17 @@ def notifications_decide(*, now: datetime | None = None) -> int:
             HabitInstance.objects.filter(pk__in=ids).update(**{decided_field: now})
             owed += _owe(kind, ids, now)
     if owed:
-        events.poke_bot_on_commit()
+        record(OUTBOX_READY)
     return owed
 
 
-def reminders_mark_done(*, instance: HabitInstance) -> None:
-    """In the completion's transaction: unsent reminders of it are dropped, sent ones get an
-    edit saying it is done (whoever completed it: web, bot or API)."""
+def reminders_mark_done(*, instance_id: int) -> None:
+    """In the completion's transaction (telegram's reaction to `instance.completed`): unsent
+    reminders of it are dropped, sent ones get an edit saying it is done (whoever completed
+    it: web, bot or API)."""
     now = timezone.now()
     earlier = OutboxMessage.objects.filter(
-        instance=instance, kind__in=[OutboxKind.REMINDER, OutboxKind.MISSED]
+        instance_id=instance_id, kind__in=[OutboxKind.REMINDER, OutboxKind.MISSED]
     )
     if not earlier.exists():
         return  # never reminded (every instance of a user without Telegram): one query, not two
@@ -193,13 +195,13 @@ def reminders_mark_done(*, instance: HabitInstance) -> None:
         given_up_at=now, last_error="completed before it was sent"
     )
     edits = [
-        OutboxMessage(kind=OutboxKind.DONE, instance=instance, telegram_id=m.telegram_id,
+        OutboxMessage(kind=OutboxKind.DONE, instance_id=instance_id, telegram_id=m.telegram_id,
                       access_hash=m.access_hash, edits=m, next_attempt_at=now)
         for m in earlier.filter(sent_at__isnull=False, message_id__isnull=False)
     ]  # fmt: skip
     if edits:
         OutboxMessage.objects.bulk_create(edits)
-        events.poke_bot_on_commit()
+        record(OUTBOX_READY)
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,8 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
+# Where `core.events.record` hands each event (a dotted path: core imports no app).
+EVENT_DISPATCHER = "config.dispatch.dispatcher"
 WSGI_APPLICATION = None
 
 TEMPLATES = [

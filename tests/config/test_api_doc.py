@@ -21,7 +21,9 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern
 
+from accounts.events import USER_CHANGED, USER_TIMEZONE_CHANGED, USER_TOKENS_ENDED
 from config import urls
+from instances.events import INSTANCE_COMPLETED, INSTANCE_DELETED
 from realtime import consumers, routing
 from telegram.events import BOT_CHANNEL, OUTBOX_READY
 
@@ -30,8 +32,13 @@ DOC = ROOT / "docs" / "API.md"
 METHODS = "GET|POST|PUT|PATCH|DELETE"
 INDEX_ROW = re.compile(rf"^\|\s*({METHODS})\s*\|\s*`?(/[^`|\s]*)`?\s*\|")
 HEADING = re.compile(rf"^#{{2,4}}\s+({METHODS})\s+(/\S*)\s*$")
-# Dotted names in the event modules that are channel-layer plumbing, never sent to a client.
-NOT_FRAMES = {BOT_CHANNEL, OUTBOX_READY}
+# Dotted names in the event modules never sent to a client: channel-layer plumbing, and
+# recorded events whose reactions send no frame of their own type (a completion is seen as
+# `instance.updated`).
+NOT_FRAMES = {
+    BOT_CHANNEL, OUTBOX_READY, USER_TOKENS_ENDED, USER_TIMEZONE_CHANGED, USER_CHANGED,
+    INSTANCE_COMPLETED, INSTANCE_DELETED,
+}  # fmt: skip
 FRAME_TYPE = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
 
 Operation = tuple[str, str]

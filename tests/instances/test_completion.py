@@ -128,8 +128,9 @@ def test_complete_over_rest_reads_and_writes_the_row_once(user, api, instance):
     statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == 3, statements
     assert "FOR UPDATE" in statements[0]
-    assert "telegram_outboxmessage" in statements[1]
-    assert statements[2].startswith('UPDATE "instances_habitinstance"')
+    assert statements[1].startswith('UPDATE "instances_habitinstance"')
+    # Then telegram's reaction to the recorded completion, in the same transaction.
+    assert "telegram_outboxmessage" in statements[2]
 
 
 def test_complete_too_late_over_rest_is_409(user, api, instance):

@@ -14,8 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from accounts.services import user_update
 from config import near_cache
 from config.schemas import as_json
+from core.events import record
 from habits.models import Habit
 from instances import today_cache
+from instances.events import INSTANCE_UPDATED
 from instances.models import HabitInstance, Status
 from instances.schemas import InstanceOut
 from instances.selectors import instance_list_today
@@ -234,7 +236,7 @@ def test_another_users_change_leaves_the_cached_list_alone(client, instance):
     _today(client)
     stranger = HabitFactory(user=UserFactory(), start_date=DAY)
     make_instance(stranger, DAY, AT)
-    today_cache.today_changed([stranger.user_id])
+    record(INSTANCE_UPDATED, ids=[], user_ids={stranger.user_id})
 
     assert _queries(client) == 0
 
@@ -244,7 +246,7 @@ def test_a_list_read_while_a_change_commits_is_not_served_after_the_commit(owner
     forget after the commit is what sends the next request to the database."""
     with transaction.atomic():
         HabitInstance.objects.filter(pk=instance.pk).update(status=Status.PENDING)
-        today_cache.today_changed([owner.pk])
+        record(INSTANCE_UPDATED, ids=[], user_ids={owner.pk})
         [meanwhile] = run_together(lambda: json.loads(today_cache.today_json(owner)))
 
     assert [i["status"] for i in meanwhile] == [Status.SCHEDULED]

@@ -1,0 +1,9 @@
+"""What happens to a user, as recorded through `core.events.record` (none is a socket frame;
+the reactions are in config/reactions.py)."""
+
+# Every earlier token fails (password, deactivation, logout-all). Facts: user_id, version.
+USER_TOKENS_ENDED = "user.tokens_ended"
+# The user's timezone moved. Facts: user_id.
+USER_TIMEZONE_CHANGED = "user.timezone_changed"
+# Edited or deleted by hand (the admin): what the token state caches may be stale. Facts: user_id.
+USER_CHANGED = "user.changed"
