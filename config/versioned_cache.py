@@ -89,8 +89,9 @@ class VersionedCache:
 
     def __init__(self, name: str, ttl: int, *, near: bool = False) -> None:
         self.name = name
-        self.ttl = ttl  # seconds an entry lives in Redis: the bound for a change made behind
-        self.near = near  # the services' back (an UPDATE in psql)
+        # Seconds an entry lives: the bound for a change made behind the services' back.
+        self.ttl = ttl
+        self.near = near
         if near:
             VersionedCache._near.append(self)
 
@@ -109,15 +110,20 @@ class VersionedCache:
         return self.entry_key(id), self.version_key(id)
 
     def holds(self, name: str) -> bool:
-        """`name` is one of this cache's entries kept in memory."""
+        """`name` is one of this cache's entries, which memory may hold."""
         return self.near and name.startswith(key_prefix(NEAR, self.name))
+
+    @classmethod
+    def _held(cls, names: Sequence[str]) -> list[str]:
+        """Those of `names` that a cache declared `near` holds (each read: prefixes once)."""
+        prefixes = tuple(key_prefix(NEAR, cache.name) for cache in cls._near)
+        return [name for name in names if name.startswith(prefixes)]
 
     def read(self, id: int, also: Sequence[str] = ()) -> Found:
         """The entry, its version and `also` in one round trip, or from memory when every
         held key among them is held (then only those are in the answer). Raises RedisError."""
         names = [*self.keys(id), *also]
-        held = [name for name in names if any(cache.holds(name) for cache in self._near)]
-        return mget_near(get_redis(), names, held)
+        return mget_near(get_redis(), names, self._held(names))
 
     def load(
         self, id: int, found: Found, load: Callable[[], T | None], encode: Callable[[T], Raw]
