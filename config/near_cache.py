@@ -2,8 +2,9 @@
 
 Every authenticated request reads its user's token state from Redis, and `today` its list
 with it: one round trip, which under load costs a web worker about as much CPU as the whole
-rest of such a request (docs/PERFORMANCE.md, "The `today` budgets"). A key named under
-`near_prefix()` (`aht:<namespace>:near:`, config/redis.py) may instead be answered from here.
+rest of such a request (docs/PERFORMANCE.md, "The `today` budgets"). The entries of a cache
+that declares `near` (config/versioned_cache.py: the token state and `today`), named under
+`near_prefix()` (`aht:<namespace>:near:`), may instead be answered from here.
 
 How it stays right: Redis's client-side caching in broadcasting mode. Each process opens one
 connection of its own, asks Redis to report every change of a key under that prefix on it
@@ -317,18 +318,14 @@ class NearCache:
         self._clear()
 
 
-NEAR = "near"  # the family of keys this cache may hold
+NEAR = "near"  # the family of the keys Redis reports on to this cache
 
 
 def near_prefix() -> str:
-    """The keys this cache may hold: `aht:<namespace>:near:`, so Redis reports to it only
-    this installation's changes, and another installation's keys are never held."""
+    """The keys Redis reports on to this cache: `aht:<namespace>:near:`, so it reports only
+    this installation's changes, and another installation's keys are never held. A cache that
+    declares `near` (config/versioned_cache.py) names its entries under it."""
     return names.key_prefix(NEAR)
-
-
-def near_key(*parts: object) -> str:
-    """The name of a key this cache may answer from memory (`aht:<namespace>:near:...`)."""
-    return names.key(NEAR, *parts)
 
 
 _made: dict[str, NearCache] = {}
@@ -347,13 +344,14 @@ def get_near_cache() -> NearCache | None:
     return _made[url]
 
 
-def mget_near(client: redis.Redis, keys: Sequence[str]) -> dict[str, bytes | None]:
-    """The values of `keys` by key. From this process's memory when it holds every one of them
-    under `near_prefix()`: then only those are in the answer (the others were not read). Else
-    all of them from Redis in one MGET (`config.redis.mget`), keeping those found under it."""
+def mget_near(
+    client: redis.Redis, keys: Sequence[str], held: Sequence[str]
+) -> dict[str, bytes | None]:
+    """The values of `keys` by key. From this process's memory when it holds every one of
+    `held` (those of `keys` that a cache declared `near`, all under `near_prefix()`): then only
+    those are in the answer (the others were not read). Else all of them from Redis in one
+    MGET (`config.redis.mget`), keeping those of `held` found."""
     near = get_near_cache()
-    prefix = near_prefix()
-    held = [key for key in keys if key.startswith(prefix)]
     if near is None or not held:
         return dict(zip(keys, mget(client, keys), strict=True))
     values = near.values(held)

@@ -118,16 +118,3 @@ def mget(client: redis.Redis, keys: Sequence[str]) -> list[bytes | None]:
         except (redis.ConnectionError, redis.TimeoutError):
             pass  # e.g. a connection Redis closed while idle: once more, on a new one
     return _mget_once(client.connection_pool, keys)
-
-
-# Cache entries that must never go stale after a commit (stats, token state) are stored only
-# if their version key still holds the value the writer saw before reading the database; a
-# change bumps the version after its commit, so a read that began before it is never stored.
-# KEYS: entry, version. ARGV: value, version seen before reading, ttl.
-STORE_IF_VERSION = """
-if (redis.call('GET', KEYS[2]) or '') == ARGV[2] then
-    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-    return 1
-end
-return 0
-"""

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts import services, token_state
 from accounts.models import User
-from config import near_cache
+from config import near_cache, versioned_cache
 from tests.conftest import Api, count_redis_reads
 from tests.system.harness import PrivateRedis
 
@@ -63,7 +63,7 @@ def test_a_logout_all_in_another_process_ends_a_token_held_in_memory(authed, use
     reads = count_redis_reads(monkeypatch)
     _queries(authed, ME)
     assert reads == [0]  # the state came from memory
-    monkeypatch.setattr(token_state, "near_forget", lambda keys: None)  # the others don't
+    monkeypatch.setattr(versioned_cache, "near_forget", lambda keys: None)  # the others don't
 
     services.user_logout_all(user=User.objects.get(pk=user.pk))
 
@@ -90,7 +90,7 @@ def test_deactivation_in_the_admin_ends_a_cached_token_at_once(authed, user, adm
 
 
 def test_a_row_changed_behind_the_services_back_holds_within_the_ttl(authed, user, monkeypatch):
-    monkeypatch.setattr(token_state, "TTL_SECONDS", 1)
+    monkeypatch.setattr(token_state.TOKEN_STATES, "ttl", 1)
     _queries(authed, TODAY)
 
     User.objects.filter(pk=user.pk).update(is_active=False)
@@ -118,7 +118,7 @@ def test_a_state_read_before_a_logout_all_committed_is_never_cached(user, monkey
 
 
 def test_without_redis_every_request_reads_the_database(authed, monkeypatch):
-    monkeypatch.setattr(token_state, "get_redis", _unreachable_redis)
+    monkeypatch.setattr(versioned_cache, "get_redis", _unreachable_redis)
 
     assert authed.get(TODAY).status_code == 200
     assert authed.get(TODAY).status_code == 200
@@ -138,7 +138,7 @@ def test_a_token_held_in_memory_is_not_trusted_once_redis_is_gone(
         client.login(user.email)
         for _ in range(3):  # missed, then read from Redis and kept, then from memory
             assert client.get(ME).status_code == 200
-        monkeypatch.setattr(token_state, "near_forget", lambda keys: None)  # not ours
+        monkeypatch.setattr(versioned_cache, "near_forget", lambda keys: None)  # not ours
         private.stop()
 
         services.user_logout_all(user=User.objects.get(pk=user.pk))

@@ -12,7 +12,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from accounts.services import user_update
-from config import near_cache
+from config import near_cache, versioned_cache
 from config.schemas import as_json
 from core.events import record
 from habits.models import Habit
@@ -198,7 +198,7 @@ def test_a_completion_in_another_process_shows_where_the_list_is_held_in_memory(
     reads = count_redis_reads(monkeypatch)
     _today(client)
     assert reads == [0]  # answered from memory
-    monkeypatch.setattr(today_cache, "near_forget", lambda keys: None)  # the others don't
+    monkeypatch.setattr(versioned_cache, "near_forget", lambda keys: None)  # the others don't
 
     client.post(f"/api/instances/{instance.pk}/complete/")
 
@@ -226,7 +226,7 @@ def test_a_read_that_began_before_a_change_never_stores_the_old_list(owner, inst
 
 def test_with_redis_away_today_is_read_from_the_database(owner, instance, monkeypatch):
     away = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    monkeypatch.setattr(today_cache, "get_redis", lambda: away)
+    monkeypatch.setattr(versioned_cache, "get_redis", lambda: away)
 
     assert [i["id"] for i in json.loads(today_cache.today_json(owner))] == [instance.pk]
     today_cache.today_forget([owner.pk])  # and a change's forget does not fail for it
@@ -254,7 +254,7 @@ def test_a_list_read_while_a_change_commits_is_not_served_after_the_commit(owner
 
 
 def test_forgetting_users_in_several_batches_forgets_every_one(monkeypatch):
-    monkeypatch.setattr(today_cache, "FORGET_BATCH", 2)
+    monkeypatch.setattr(versioned_cache, "BATCH", 2)
     owners = UserFactory.create_batch(5)
     for owner in owners:
         make_instance(HabitFactory(user=owner, start_date=DAY), DAY, AT)

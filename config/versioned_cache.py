@@ -1,0 +1,194 @@
+"""One helper for Redis caches that are never stale after a commit (issue 18): the token
+state (accounts/token_state.py), `today` (instances/today_cache.py) and stats
+(habits/stats_cache.py) are each a `VersionedCache`.
+
+A cache `name` keeps each id's entry under `aht:<namespace>:<name>:<id>` and its version
+under `aht:<namespace>:<name>_version:<id>` (config.redis.key names both). The rule it owns:
+
+- A change forgets the entry after its commit (`forget`): the version goes up and the entry
+  goes, for any number of ids in one round trip.
+- A miss reads the version with the entry (`read`: one MGET), and stores what it then loaded
+  from the database only if the version is still that one (`load`/`store`, checked and set
+  atomically in Redis). So a read that began before a change is never stored after it.
+
+`near=True` declares that the cache's entries may be answered from each process's memory
+while Redis reports no change of them (config/near_cache.py): they are then named under the
+near cache's tracking prefix (`aht:<namespace>:near:<name>:<id>`), the only keys Redis
+reports on. Which keys are held is decided here, by the caches that declared it, never by a
+name alone. A read can carry other caches' keys with it (`also`): the token state reads
+`today`'s in its round trip, or with it from memory.
+
+Redis away: a read raises `redis.RedisError` (its caller reads the database), `load`
+answers from the database, a store or a forget logs and goes on.
+"""
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import ClassVar, Literal, TypeVar
+
+import redis
+
+from config.near_cache import NEAR, mget_near, near_forget
+from config.redis import get_redis, key, key_prefix
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Raw = bytes | str  # an entry as stored
+# Values read by key. From memory, only the held keys are in it (the others were not read).
+Found = dict[str, bytes | None]
+# Keys a request read with another cache's (JWTAuth's prefetch): their values, or False when
+# Redis did not answer (so the view does not wait on it again).
+Prefetched = Found | Literal[False]
+
+# Longer than any read between a miss and its store, so a version is never lost under one.
+VERSION_TTL_SECONDS = 24 * 3600
+# Ids one script call handles at most: Redis runs nothing else meanwhile.
+BATCH = 1_000
+
+# A loop in Redis, not a pipeline: three commands an id cost redis-py about 40 µs of Python
+# each (a sweep of 1,000 owners: 45 ms); the loop costs microseconds.
+# KEYS: the versions, then the entries, in the same order. ARGV: the versions' ttl.
+# Returns the new versions, for a refresh to store under (`stats_refresh`).
+FORGET = """
+local n = #KEYS / 2
+local versions = {}
+for i = 1, n do
+    versions[i] = redis.call('INCR', KEYS[i])
+    redis.call('EXPIRE', KEYS[i], ARGV[1])
+    redis.call('DEL', KEYS[n + i])
+end
+return versions
+"""
+# Each entry stored only if its version key still holds the value the writer saw before
+# reading the database (a change bumps it after its commit).
+# KEYS: the entries, then their versions. ARGV: the ttl, the values, the versions seen.
+STORE_IF_VERSION = """
+local n = #KEYS / 2
+local stored = 0
+for i = 1, n do
+    if (redis.call('GET', KEYS[n + i]) or '') == ARGV[1 + n + i] then
+        redis.call('SET', KEYS[i], ARGV[1 + i], 'EX', ARGV[1])
+        stored = stored + 1
+    end
+end
+return stored
+"""
+
+
+def _batches(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), BATCH):
+        yield ids[start : start + BATCH]
+
+
+class VersionedCache:
+    """Entries by id, never stored from a read that began before a change; see the module."""
+
+    # The caches that declared `near`: whose keys a read may answer from memory.
+    _near: ClassVar[list["VersionedCache"]] = []
+
+    def __init__(self, name: str, ttl: int, *, near: bool = False) -> None:
+        self.name = name
+        # Seconds an entry lives: the bound for a change made behind the services' back.
+        self.ttl = ttl
+        self.near = near
+        if near:
+            VersionedCache._near.append(self)
+
+    def __repr__(self) -> str:
+        return f"<VersionedCache {self.name}{' near' if self.near else ''}>"
+
+    def entry_key(self, id: int) -> str:
+        return key(NEAR, self.name, id) if self.near else key(self.name, id)
+
+    def version_key(self, id: int) -> str:
+        return key(f"{self.name}_version", id)
+
+    def keys(self, id: int) -> tuple[str, str]:
+        """The entry and its version: what `read` reads, for another cache to read them with
+        its own (`read(..., also=)`, JWTAuth's prefetch)."""
+        return self.entry_key(id), self.version_key(id)
+
+    def holds(self, name: str) -> bool:
+        """`name` is one of this cache's entries, which memory may hold."""
+        return self.near and name.startswith(key_prefix(NEAR, self.name))
+
+    @classmethod
+    def _held(cls, names: Sequence[str]) -> list[str]:
+        """Those of `names` that a cache declared `near` holds (each read: prefixes once)."""
+        prefixes = tuple(key_prefix(NEAR, cache.name) for cache in cls._near)
+        return [name for name in names if name.startswith(prefixes)]
+
+    def read(self, id: int, also: Sequence[str] = ()) -> Found:
+        """The entry, its version and `also` in one round trip, or from memory when every
+        held key among them is held (then only those are in the answer). Raises RedisError."""
+        names = [*self.keys(id), *also]
+        return mget_near(get_redis(), names, self._held(names))
+
+    def load(
+        self, id: int, found: Found, load: Callable[[], T | None], encode: Callable[[T], Raw]
+    ) -> T | None:
+        """A miss in `found` (a `read`): `load` from the database, stored if no change came
+        in between. The version is taken before `load` runs: `found`'s, else (a miss from
+        memory, which did not read it) Redis's."""
+        version = self.version_key(id)
+        try:
+            seen = found[version] if version in found else get_redis().get(version)
+        except redis.RedisError:
+            return load()
+        value = load()
+        if value is not None:
+            self.store({id: encode(value)}, {id: seen})
+        return value
+
+    def get(
+        self,
+        id: int,
+        load: Callable[[], T | None],
+        encode: Callable[[T], Raw],
+        decode: Callable[[bytes], T | None],
+        found: Found | None = None,
+    ) -> T | None:
+        """The entry decoded (`decode` may call it a miss: None), else `load`ed and stored;
+        from the database alone while Redis is away. `found`: this id's keys already read."""
+        try:
+            found = self.read(id) if found is None else found
+        except redis.RedisError:
+            return load()
+        raw = found.get(self.entry_key(id))
+        value = None if raw is None else decode(raw)
+        return value if value is not None else self.load(id, found, load, encode)
+
+    def store(self, values: Mapping[int, Raw], seen: Mapping[int, object]) -> None:
+        """Store `values` by id, each only if its version is still the one in `seen`."""
+        ids = list(values)
+        try:
+            client = get_redis()
+            for batch in _batches(ids):
+                names = [self.entry_key(i) for i in batch] + [self.version_key(i) for i in batch]
+                versions = [seen[i] or b"" for i in batch]
+                args = [self.ttl, *(values[i] for i in batch), *versions]
+                client.eval(STORE_IF_VERSION, len(names), *names, *args)
+        except redis.RedisError:
+            logger.warning("%s of %d id(s) not cached: Redis does not answer", self.name, len(ids))
+
+    def forget(self, ids: Iterable[int]) -> dict[int, int]:
+        """Drop the entries of `ids` and bump their versions (the next read goes to the
+        database). Returns the new versions by id (none when Redis did not answer)."""
+        ordered = sorted(set(ids))
+        versions: dict[int, int] = {}
+        try:
+            client = get_redis()
+            for batch in _batches(ordered):
+                names = [self.version_key(i) for i in batch] + [self.entry_key(i) for i in batch]
+                bumped = client.eval(FORGET, len(names), *names, VERSION_TTL_SECONDS)
+                versions.update(zip(batch, bumped, strict=True))
+        except redis.RedisError:
+            # An entry may then outlive the change by up to `ttl`: say so loudly.
+            logger.error(
+                "%s of %d id(s) not forgotten: Redis does not answer", self.name, len(ordered)
+            )
+        finally:
+            if self.near:  # this process drops them at once; Redis reports it to the others
+                near_forget([self.entry_key(i) for i in ordered])
+        return versions
