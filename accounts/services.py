@@ -18,7 +18,7 @@ from accounts import throttle, tokens
 from accounts.models import RefreshToken, User, normalize_email
 from accounts.timezones import is_known_timezone
 from accounts.token_state import token_state_changed
-from config.errors import FieldProblem, InvalidInput, Unauthorized
+from core.errors import FieldProblem, InvalidInput, Unauthorized
 from realtime.broadcast import revoke_sessions
 
 INVALID_LOGIN = "Invalid email or password."

@@ -7,7 +7,7 @@ from django.db.models import ProtectedError
 
 from accounts.models import User
 from accounts.timezones import local_today
-from config.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
 from habits import events
 from habits.models import Habit
 from habits.selectors import habits_rewarded_by

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from config import counters
-from config.errors import TooManyRequests
+from core.errors import TooManyRequests
 from instances.models import HabitInstance, Status
 from telegram import events
 from telegram.models import BindCode, OutboxKind, OutboxMessage, TelegramProfile

@@ -7,7 +7,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from config.errors import Conflict
+from core.errors import Conflict
 from instances.models import HabitInstance, Source, Status
 from instances.services import instance_complete
 from tests.factories import HabitFactory, UserFactory, make_instance
