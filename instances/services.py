@@ -24,6 +24,7 @@ from instances.clock import (
     status_by_clock_expression,
 )
 from instances.generation import Scope
+from instances.localdays import LocalDay, current_and_next_day, local_day, occurrence_index
 from instances.models import (
     DONE_STATUSES,
     OPEN_STATUSES,
@@ -32,7 +33,6 @@ from instances.models import (
     Source,
     Status,
 )
-from instances.schedule import LocalDay, current_and_next_day, local_day, occurrence_index
 from realtime import presence
 
 logger = logging.getLogger(__name__)
