@@ -3,7 +3,6 @@
 import time
 
 import pytest
-import redis
 from django.contrib.admin.sites import site
 from django.db import connection
 from django.test import RequestFactory
@@ -13,7 +12,7 @@ from accounts import services, token_state
 from accounts.models import User
 from config import near_cache
 from tests.conftest import Api, count_redis_reads
-from tests.system.harness import PrivateRedis
+from tests.system.harness import PrivateRedis, unreachable_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +117,7 @@ def test_a_state_read_before_a_logout_all_committed_is_never_cached(user, monkey
 
 
 def test_without_redis_every_request_reads_the_database(authed, monkeypatch):
-    monkeypatch.setattr(token_state, "get_redis", _unreachable_redis)
+    monkeypatch.setattr(token_state, "get_redis", unreachable_redis)
 
     assert authed.get(TODAY).status_code == 200
     assert authed.get(TODAY).status_code == 200
@@ -146,7 +145,3 @@ def test_a_token_held_in_memory_is_not_trusted_once_redis_is_gone(
         assert client.get(ME).status_code == 401
     finally:
         private.stop()
-
-
-def _unreachable_redis() -> redis.Redis:
-    return redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
