@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts import throttle
 from accounts.models import normalize_email
-from config.errors import TooManyRequests
 from config.requests import client_ip
+from core.errors import TooManyRequests
 
 
 class ThrottledAdminLoginForm(AdminAuthenticationForm):

@@ -8,7 +8,7 @@ from ninja.security import HttpBearer
 from accounts import tokens
 from accounts.models import User
 from accounts.token_state import Prefetched, TokenState, token_state_with, user_from_state
-from config.errors import Unauthorized
+from core.errors import Unauthorized
 
 # A view's own Redis keys for the signed-in user, read with the token state (JWTAuth below).
 # When the state comes from memory (config/near_cache.py), only the entries of caches

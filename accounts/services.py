@@ -18,7 +18,7 @@ from accounts import throttle, tokens
 from accounts.events import USER_TIMEZONE_CHANGED, USER_TOKENS_ENDED
 from accounts.models import RefreshToken, User, normalize_email
 from accounts.timezones import is_known_timezone
-from config.errors import FieldProblem, InvalidInput, Unauthorized
+from core.errors import FieldProblem, InvalidInput, Unauthorized
 from core.events import record
 
 INVALID_LOGIN = "Invalid email or password."

@@ -18,8 +18,8 @@ import hashlib
 from django.conf import settings
 
 from config import counters
-from config.errors import TooManyRequests
 from config.requests import client_network
+from core.errors import TooManyRequests
 
 LOGIN = "login throttle"
 TOO_MANY_LOGINS = "Too many failed logins; try again later."

@@ -10,7 +10,7 @@ import jwt
 from django.conf import settings
 from django.utils import timezone
 
-from config.errors import Unauthorized
+from core.errors import Unauthorized
 
 ALGORITHM = "HS256"
 TokenType = Literal["access", "refresh"]

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from bench import data, sql
 from bench.report import Result, Row, millis, percent, seconds
-from instances.schedule import current_and_next_day
+from instances.localdays import current_and_next_day
 from instances.services import instances_generate
 
 NAME = "generation"

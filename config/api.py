@@ -10,8 +10,15 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from accounts.api import router as auth_router
-from config.errors import ApiError, InvalidInput, TooManyRequests
 from config.middleware import outage_answer
+from core.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from habits.api import router as habits_router
 from instances.api import router as instances_router
 from telegram.api import router as telegram_router
@@ -76,15 +83,40 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
     return _error(request, 422, _clean_pydantic_errors(exc.errors))
 
 
-@api.exception_handler(ApiError)
-def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+# The one place a domain refusal (core/errors.py) becomes an HTTP status.
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    Unauthorized: 401,
+    NotFound: 404,
+    Conflict: 409,
+    InvalidInput: 422,
+    TooManyRequests: 429,
+    DomainError: 400,
+}
+
+
+def _domain_status(exc: DomainError) -> int:
+    # The nearest class in the table: a subclass of Conflict is still a 409.
+    return next(DOMAIN_STATUS[c] for c in type(exc).__mro__ if c in DOMAIN_STATUS)
+
+
+def _invalid_input_detail(exc: InvalidInput) -> list[dict[str, object]]:
+    """Each problem located in the request body, as the validation errors are."""
+    return [
+        {"loc": ["body", *p.field.split(".")], "msg": p.msg, "type": p.type} for p in exc.problems
+    ]
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    status = _domain_status(exc)
     if isinstance(exc, InvalidInput):
-        return _error(request, 422, exc.as_detail())
+        return _error(request, status, _invalid_input_detail(exc))
+    headers: dict[str, str] = {}
     if isinstance(exc, TooManyRequests):
-        return _error(request, 429, exc.message, **{"Retry-After": str(exc.retry_after)})
-    if exc.status_code == 401:
-        return _error(request, 401, exc.message, **{"WWW-Authenticate": "Bearer"})
-    return _error(request, exc.status_code, exc.message)
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    return _error(request, status, exc.message, **headers)
 
 
 @api.exception_handler(DjangoValidationError)

@@ -7,7 +7,7 @@ from django.db.models import ProtectedError
 
 from accounts.models import User
 from accounts.timezones import local_today
-from config.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
 from core.events import record
 from habits.events import HABIT_CREATED, HABIT_DELETED, HABIT_UPDATED
 from habits.models import Habit

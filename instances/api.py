@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Router
 
@@ -36,9 +36,6 @@ def instances_today(request: AuthedRequest) -> HttpResponse:
 )
 def instance_complete(request: AuthedRequest, instance_id: ObjectId) -> HabitInstance:
     """Mark done now: `completed` within grace, `completed_late` within the fix window."""
-    try:
-        return services.instance_complete(
-            instance_id=instance_id, user_id=request.auth.pk, at=timezone.now(), source=Source.WEB
-        )
-    except HabitInstance.DoesNotExist:
-        raise Http404 from None
+    return services.instance_complete(
+        instance_id=instance_id, user_id=request.auth.pk, at=timezone.now(), source=Source.WEB
+    )

@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from instances.clock import deadlines, status_by_clock, status_by_clock_sql
-from instances.schedule import LocalDay, occurrence_index
+from instances.localdays import LocalDay, occurrence_index
 
 INSERT_SQL = """
 WITH days AS (

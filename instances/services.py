@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.timezones import local_today
-from config.errors import Conflict
+from core.errors import Conflict, NotFound
 from core.events import record
 from habits.models import Habit
 from instances import generation
@@ -32,6 +32,7 @@ from instances.events import (
     INSTANCE_UPDATED,
 )
 from instances.generation import Scope
+from instances.localdays import LocalDay, current_and_next_day, local_day, occurrence_index
 from instances.models import (
     DONE_STATUSES,
     OPEN_STATUSES,
@@ -40,7 +41,6 @@ from instances.models import (
     Source,
     Status,
 )
-from instances.schedule import LocalDay, current_and_next_day, local_day, occurrence_index
 from realtime import presence
 
 logger = logging.getLogger(__name__)
@@ -230,11 +230,14 @@ class _Outcome:
 def _complete_locked(*, instance_id: int, user_id: int, at: datetime, source: Source) -> _Outcome:
     # The owner is part of the locking read: a caller needs no lookup of its own first (one
     # query fewer before the commit, the frame and the answer).
-    instance = (
-        HabitInstance.objects.select_for_update(of=("self",))
-        .select_related("habit", "user")
-        .get(pk=instance_id, user_id=user_id)
-    )
+    try:
+        instance = (
+            HabitInstance.objects.select_for_update(of=("self",))
+            .select_related("habit", "user")
+            .get(pk=instance_id, user_id=user_id)
+        )
+    except HabitInstance.DoesNotExist:
+        raise NotFound from None
     if instance.status in DONE_STATUSES:
         return _Outcome(instance)
     if instance.status == Status.FIX_EXPIRED:
@@ -266,7 +269,7 @@ def instance_complete(
     Safe to call twice.
 
     Too late: the instance becomes fix_expired (committed) and the call is refused (409).
-    Raises HabitInstance.DoesNotExist when the user has no such instance.
+    NotFound when the user has no such instance.
     """
     outcome = _complete_locked(instance_id=instance_id, user_id=user_id, at=at, source=source)
     if outcome.refusal:

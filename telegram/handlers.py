@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 from telethon import Button, TelegramClient, events
 
-from config.errors import Conflict
+from core.errors import Conflict, NotFound
 from instances.models import OPEN_STATUSES, HabitInstance, Source
 from instances.selectors import instance_list_today
 from instances.services import instance_complete
@@ -88,24 +88,17 @@ def _today_for(telegram_id: int) -> list[HabitInstance] | None:
     return list(instance_list_today(user=profile.user))
 
 
-class _NotYours(Exception):
-    pass
-
-
 @database_sync_to_async
 def _complete_for(telegram_id: int, instance_id: int) -> HabitInstance | None:
     profile = services.profile_for(telegram_id=telegram_id)
     if profile is None:
         return None
-    try:
-        return instance_complete(
-            instance_id=instance_id,
-            user_id=profile.user_id,
-            at=timezone.now(),
-            source=Source.TELEGRAM,
-        )
-    except HabitInstance.DoesNotExist:
-        raise _NotYours from None
+    return instance_complete(
+        instance_id=instance_id,
+        user_id=profile.user_id,
+        at=timezone.now(),
+        source=Source.TELEGRAM,
+    )
 
 
 class BotHandlers:
@@ -179,10 +172,10 @@ class BotHandlers:
             return
         try:
             instance = await _complete_for(event.sender_id, int(match.group(1)))
-        except _NotYours:
-            await event.answer("Not found.")
+        except NotFound as refusal:  # not theirs reads the same as gone
+            await event.answer(refusal.message)
             return
-        except Conflict as refusal:
+        except Conflict as refusal:  # the reason matters to them: an alert they must dismiss
             await event.answer(refusal.message, alert=True)
             return
         if instance is None:

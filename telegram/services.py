@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from config import counters
-from config.errors import TooManyRequests
+from core.errors import TooManyRequests
 from core.events import record
 from instances.models import HabitInstance, Status
 from telegram.events import OUTBOX_READY, TELEGRAM_BOUND, TELEGRAM_UNBOUND

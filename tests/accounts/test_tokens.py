@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts import services, tokens
-from config.errors import Unauthorized
+from core.errors import Unauthorized
 from tests.concurrency import run_together
 from tests.conftest import Api
 from tests.factories import DEFAULT_PASSWORD

@@ -6,6 +6,7 @@ from django.conf import settings
 from redis.connection import Connection
 
 from config.redis import get_redis, mget
+from tests.system.harness import unreachable_redis
 
 
 def test_mget_reads_the_values_in_key_order_and_none_for_missing_keys():
@@ -52,7 +53,7 @@ def test_a_read_that_fails_twice_raises_for_the_caller_to_handle(monkeypatch):
 
 
 def test_redis_away_raises_a_redis_error():
-    away = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    away = unreachable_redis()
 
     with pytest.raises(redis.ConnectionError):
         mget(away, ["a"])

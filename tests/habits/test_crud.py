@@ -181,8 +181,11 @@ def test_another_users_habit_is_404_and_untouched(authed, verb):
 
 
 @pytest.mark.parametrize("path", ["0", "-1", "99999999999999999999999", "abc"])
-def test_impossible_ids_are_4xx_never_500(authed, path):
-    assert authed.get(f"{HABITS}{path}/").status_code in (404, 422)
+def test_impossible_ids_are_422_naming_the_path_field(authed, path):
+    response = authed.get(f"{HABITS}{path}/")
+
+    assert response.status_code == 422
+    assert [problem["loc"] for problem in response.json()["detail"]] == [["path", "habit_id"]]
 
 
 def test_habits_need_a_token(api):

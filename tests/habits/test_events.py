@@ -15,10 +15,10 @@ def test_create_sends_one_habit_created_to_the_owner_only(
 ):
     mine, theirs = events_of(user), events_of(UserFactory())
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         body = authed.post(HABITS, USEFUL).json()
+        assert mine.drain(wait=0.1) == []  # nothing leaves before the commit
 
-    assert callbacks
     events = mine.of_type("habit.")
     assert [e["type"] for e in events] == ["habit.created"]
     assert events[0]["data"] == body

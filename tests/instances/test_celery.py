@@ -13,8 +13,8 @@ from django.db import transaction
 from config.celery import app
 from config.redis import get_redis, key
 from instances import tasks
+from instances.beat_schedules import SCHEDULES, schedules_install
 from instances.models import HabitInstance, Status
-from instances.schedules import SCHEDULES, schedules_install
 from tests.factories import HabitFactory, make_instance
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -130,7 +130,7 @@ def test_dst_end_day_0230_is_the_first_0230_once():
     ],
 )
 def test_the_sql_generator_and_the_python_generator_agree_on_transition_days(zone):
-    from instances.schedule import local_day
+    from instances.localdays import local_day
 
     user = UserFactory(timezone=zone)
     habits = [

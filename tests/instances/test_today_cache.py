@@ -4,7 +4,6 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-import redis
 import time_machine
 from django.contrib.admin.sites import site
 from django.db import connection, transaction
@@ -25,6 +24,7 @@ from instances.services import instances_generate, instances_sweep
 from tests.concurrency import run_together
 from tests.conftest import Api, count_redis_reads
 from tests.factories import HabitFactory, UserFactory, make_instance
+from tests.system.harness import unreachable_redis
 
 # Committed for real: the lists go after each change's commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -225,7 +225,7 @@ def test_a_read_that_began_before_a_change_never_stores_the_old_list(owner, inst
 
 
 def test_with_redis_away_today_is_read_from_the_database(owner, instance, monkeypatch):
-    away = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    away = unreachable_redis()
     monkeypatch.setattr(versioned_cache, "get_redis", lambda: away)
 
     assert [i["id"] for i in json.loads(today_cache.today_json(owner))] == [instance.pk]

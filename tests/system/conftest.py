@@ -17,7 +17,7 @@ from websockets.sync.client import ClientConnection, connect
 from accounts.models import User
 from accounts.services import token_pair_issue
 from config.run import processes
-from instances.schedules import schedules_install
+from instances.beat_schedules import schedules_install
 from tests.system.harness import PgProxy, PrivateRedis, Stack, free_port, wait_until
 
 # Short enough for a test to see a retry, a give-up or a lost task handed out again.

@@ -16,8 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# redis-py 8's default Retry (ten more tries, backing off up to 1 s) spends about 3 s before
+# it reports a refused connection: only waiting, for a probe whose point is that Redis is away
+# or not up yet. Test clients try once; the code under test keeps its own retry rules.
+TRY_ONCE = Retry(NoBackoff(), 0)
 
 
 def free_port() -> int:
@@ -35,6 +42,11 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
+def unreachable_redis() -> redis.Redis:
+    """A client of a port nothing listens on: every command fails at once."""
+    return redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=TRY_ONCE)
+
+
 class PrivateRedis:
     """`redis-server` on a port of its own, without persistence: a restart forgets everything,
     as a Redis without AOF does in production."""
@@ -46,7 +58,9 @@ class PrivateRedis:
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=2)
+        return redis.Redis(
+            port=self.port, socket_timeout=2, socket_connect_timeout=2, retry=TRY_ONCE
+        )
 
     def _answers(self) -> bool:
         try:

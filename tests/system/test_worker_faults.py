@@ -13,9 +13,9 @@ from django_celery_beat.models import PeriodicTask
 
 from config.celery import NamespacedCelery
 from config.redis import key
+from instances.beat_schedules import schedules_install
 from instances.clock import status_by_clock
 from instances.models import HabitInstance, Status
-from instances.schedules import schedules_install
 from instances.services import GENERATION_LOCK_KEY
 from tests.factories import HabitFactory, make_instance
 from tests.system.conftest import System

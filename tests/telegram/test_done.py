@@ -7,6 +7,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from instances.models import HabitInstance, Status
+from telegram.handlers import NOT_LINKED
 from telegram.models import TelegramProfile
 from tests.factories import HabitFactory, UserFactory, make_instance
 from tests.realtime.conftest import Socket, access_token_for
@@ -92,7 +93,7 @@ async def test_an_unbound_user_pressing_a_button_is_told_to_link(chat_as, fake_t
 
     assert await status_of(instance) == Status.PENDING
     (answer,) = fake_telegram.answers()
-    assert answer.message in ("Not found.",) or "not linked" in answer.message
+    assert (answer.message, answer.alert) == (NOT_LINKED, True)
 
 
 async def test_pressing_done_twice_answers_twice_and_changes_once(chat_as, fake_telegram):

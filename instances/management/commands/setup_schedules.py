@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from instances.schedules import schedules_install
+from instances.beat_schedules import schedules_install
 
 
 class Command(BaseCommand):

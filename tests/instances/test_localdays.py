@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from instances.schedule import current_and_next_day, local_day, occurrence_index, resolve_local
+from instances.localdays import current_and_next_day, local_day, occurrence_index, resolve_local
 
 START = date(2026, 1, 1)
 
