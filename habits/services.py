@@ -92,12 +92,17 @@ def habit_update(*, habit: Habit, data: dict[str, Any]) -> Habit:
         return habit
     if before["is_pleasant"] and not habit.is_pleasant:
         _ensure_not_a_reward(habit, doing="made useful")
+    _save_changed(habit, before)
+    return habit
+
+
+def _save_changed(habit: Habit, before: dict[str, Any]) -> None:
+    """Save an existing habit, re-plan its instances if its schedule moved, record it."""
     _save(habit)
     changed = {field for field, value in _snapshot(habit).items() if before[field] != value}
     if changed & SCHEDULE_FIELDS:
         instances_on_habit_changed(habit=habit, changed=changed)
     record(HABIT_UPDATED, habit_id=habit.pk, user_id=habit.user_id)
-    return habit
 
 
 @transaction.atomic
@@ -122,10 +127,5 @@ def habit_save(*, habit: Habit) -> Habit:
         instances_on_habit_created(habit=habit)
         record(HABIT_CREATED, habit_id=habit.pk, user_id=habit.user_id)
         return habit
-    before = _snapshot(Habit.objects.select_for_update().get(pk=habit.pk))
-    _save(habit)
-    changed = {field for field, value in _snapshot(habit).items() if before[field] != value}
-    if changed & SCHEDULE_FIELDS:
-        instances_on_habit_changed(habit=habit, changed=changed)
-    record(HABIT_UPDATED, habit_id=habit.pk, user_id=habit.user_id)
+    _save_changed(habit, _snapshot(Habit.objects.select_for_update().get(pk=habit.pk)))
     return habit
