@@ -1,0 +1,97 @@
+"""The habit lifecycle: instances follow a habit created, changed or deactivated, and a
+user's timezone change; deletion by hand."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from core.events import record
+from habits.models import Habit
+from instances.clock import deadlines, status_by_clock
+from instances.events import INSTANCE_DELETED, INSTANCE_UPDATED
+from instances.localdays import local_day, occurrence_index
+from instances.models import HabitInstance, Status
+from instances.services.generate import _record_instances, instances_generate_for
+
+
+def _retime_scheduled(instances: Iterable[HabitInstance], *, now: datetime) -> list[int]:
+    """Recompute times of not-yet-pending instances from their habit and owner's timezone."""
+    changed = []
+    for instance in instances:
+        habit = instance.habit
+        at = local_day(habit.user.timezone, instance.date).resolve(habit.time_of_day)
+        grace, fix = deadlines(at, grace_minutes=habit.grace_minutes, fix_minutes=habit.fix_minutes)
+        if (instance.scheduled_at, instance.grace_deadline, instance.fix_deadline) == (
+            at,
+            grace,
+            fix,
+        ):
+            continue
+        instance.scheduled_at, instance.grace_deadline, instance.fix_deadline = at, grace, fix
+        instance.status = status_by_clock(at, grace, fix, now)
+        instance.updated_at = now  # bulk_update does not apply auto_now
+        changed.append(instance)
+    HabitInstance.objects.bulk_update(
+        changed, ["scheduled_at", "grace_deadline", "fix_deadline", "status", "updated_at"]
+    )
+    return [i.pk for i in changed]
+
+
+def instances_on_habit_created(*, habit: Habit) -> None:
+    instances_generate_for(habit_ids=[habit.pk])
+
+
+def instances_on_habit_changed(*, habit: Habit, changed: set[str]) -> None:
+    """Keep the not-yet-pending instances in step with an edited habit.
+
+    Deactivated: its scheduled instances go (history stays). Occurrence rule changed: the
+    scheduled ones that no longer fall on their date go. Then the times of the rest follow
+    the habit, and any occurrence now due is generated.
+    """
+    now = timezone.now()
+    scheduled = HabitInstance.objects.filter(habit=habit, status=Status.SCHEDULED)
+    if not habit.is_active:
+        scheduled.delete()
+        return
+    if changed & {"start_date", "periodicity_days", "repeat_limit"}:
+        gone = [
+            i.pk
+            for i in scheduled
+            if occurrence_index(
+                start_date=habit.start_date,
+                periodicity_days=habit.periodicity_days,
+                repeat_limit=habit.repeat_limit,
+                on=i.date,
+            )
+            is None
+        ]
+        HabitInstance.objects.filter(pk__in=gone).delete()
+    if changed & {"time_of_day", "grace_minutes", "fix_minutes"}:
+        retimed = _retime_scheduled(scheduled.select_related("habit__user"), now=now)
+        _record_instances(INSTANCE_UPDATED, ids=retimed, user_ids={habit.user_id})
+    instances_generate_for(habit_ids=[habit.pk], now=now)
+
+
+def instances_on_timezone_changed(*, user_id: int) -> None:
+    """A user moved: scheduled instances take the new offsets, new local dates are covered.
+    Runs inside the transaction that moved them (the reaction to `user.timezone_changed`)."""
+    now = timezone.now()
+    scheduled = HabitInstance.objects.filter(user_id=user_id, status=Status.SCHEDULED)
+    retimed = _retime_scheduled(scheduled.select_related("habit__user"), now=now)
+    # Also when nothing moved: the local date itself may have.
+    _record_instances(INSTANCE_UPDATED, ids=retimed, user_ids={user_id})
+    instances_generate_for(user_ids=[user_id], now=now)
+
+
+@transaction.atomic
+def instances_delete(*, instances: QuerySet[HabitInstance]) -> int:
+    """Delete by hand (the admin's door): the owners' `today` lists and the habits' stats
+    follow, like after any change. Returns how many went."""
+    owners = dict(instances.values_list("habit_id", "user_id"))
+    deleted, _ = instances.delete()
+    if owners:
+        record(INSTANCE_DELETED, owners=owners, user_ids=set(owners.values()))
+    return deleted

@@ -1,0 +1,150 @@
+"""The outbox of messages the bot owes its users: decided once, claimed, sent or given up."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.events import record
+from instances.models import HabitInstance, Status
+from telegram.events import OUTBOX_READY
+from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
+from telegram.services.messages import Delivery, _delivery
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_BATCH = 5_000
+
+NOTIFICATIONS = (
+    (OutboxKind.REMINDER, Status.PENDING, "reminded_at"),
+    (OutboxKind.MISSED, Status.MISSED, "missed_notified_at"),
+)
+
+
+def _undecided(status: str, decided_field: str) -> list[int]:
+    undecided = HabitInstance.objects.filter(status=status, **{f"{decided_field}__isnull": True})
+    return list(
+        undecided.select_for_update(skip_locked=True).values_list("id", flat=True)[:NOTIFY_BATCH]
+    )
+
+
+def _owe(kind: str, ids: list[int], now: datetime) -> int:
+    """Outbox rows for those of `ids` whose owner has Telegram (a paused habit or a
+    deactivated user is owed nothing)."""
+    owed_to = HabitInstance.objects.filter(pk__in=ids, habit__is_active=True, user__is_active=True)
+    profiles = {
+        p.user_id: p for p in TelegramProfile.objects.filter(user__in=owed_to.values("user"))
+    }
+    rows = [
+        OutboxMessage(kind=kind, instance_id=pk, telegram_id=profiles[user_id].telegram_id,
+                      access_hash=profiles[user_id].access_hash, next_attempt_at=now)
+        for pk, user_id in owed_to.values_list("id", "user_id")
+        if user_id in profiles
+    ]  # fmt: skip
+    OutboxMessage.objects.bulk_create(rows)
+    return len(rows)
+
+
+@transaction.atomic
+def notifications_decide(*, now: datetime | None = None) -> int:
+    """Decide, once per instance, the reminder (pending) and the "fix it" note (missed).
+
+    The decision time is written in the same transaction as the outbox rows, so an
+    overlapping sweep finds nothing left to decide: each message is owed exactly once.
+    Users without Telegram get the decision recorded and no message.
+    """
+    now = now or timezone.now()
+    owed = 0
+    for kind, status, decided_field in NOTIFICATIONS:
+        ids = _undecided(status, decided_field)
+        if ids:
+            HabitInstance.objects.filter(pk__in=ids).update(**{decided_field: now})
+            owed += _owe(kind, ids, now)
+    if owed:
+        record(OUTBOX_READY)
+    return owed
+
+
+def reminders_mark_done(*, instance_id: int) -> None:
+    """In the completion's transaction (telegram's reaction to `instance.completed`): unsent
+    reminders of it are dropped, sent ones get an edit saying it is done (whoever completed
+    it: web, bot or API)."""
+    now = timezone.now()
+    earlier = OutboxMessage.objects.filter(
+        instance_id=instance_id, kind__in=[OutboxKind.REMINDER, OutboxKind.MISSED]
+    )
+    if not earlier.exists():
+        return  # never reminded (every instance of a user without Telegram): one query, not two
+    earlier.filter(sent_at__isnull=True, given_up_at__isnull=True).update(
+        given_up_at=now, last_error="completed before it was sent"
+    )
+    edits = [
+        OutboxMessage(kind=OutboxKind.DONE, instance_id=instance_id, telegram_id=m.telegram_id,
+                      access_hash=m.access_hash, edits=m, next_attempt_at=now)
+        for m in earlier.filter(sent_at__isnull=False, message_id__isnull=False)
+    ]  # fmt: skip
+    if edits:
+        OutboxMessage.objects.bulk_create(edits)
+        record(OUTBOX_READY)
+
+
+LEASE = timedelta(seconds=60)
+
+
+@transaction.atomic
+def outbox_claim(*, now: datetime | None = None, limit: int = 100) -> list[Delivery]:
+    """The due messages, leased for a minute: a crash mid-send retries them after the lease."""
+    now = now or timezone.now()
+    due = (
+        OutboxMessage.objects.filter(
+            sent_at__isnull=True, given_up_at__isnull=True, next_attempt_at__lte=now
+        )
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("instance__habit", "instance__user", "edits")
+        .order_by("next_attempt_at", "id")[:limit]
+    )
+    claimed = [m for m in due if _still_served(m, now)]
+    OutboxMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(next_attempt_at=now + LEASE)
+    return [_delivery(m) for m in claimed]
+
+
+def _still_served(message: OutboxMessage, now: datetime) -> bool:
+    """False, and the message given up, when its user was deactivated after it was owed."""
+    if message.instance.user.is_active:
+        return True
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        given_up_at=now, last_error="the user is deactivated"
+    )
+    return False
+
+
+def outbox_sent(*, message_id: int, telegram_message_id: int | None) -> None:
+    OutboxMessage.objects.filter(pk=message_id).update(
+        sent_at=timezone.now(), message_id=telegram_message_id, last_error=""
+    )
+
+
+MAX_ATTEMPTS = 10
+
+
+def outbox_retry_later(*, message_id: int, seconds: int, error: str) -> None:
+    message = OutboxMessage.objects.get(pk=message_id)
+    message.attempts += 1
+    message.last_error = error[:255]
+    if message.attempts >= MAX_ATTEMPTS:
+        message.given_up_at = timezone.now()
+        logger.error(
+            "telegram: giving up on outbox message %s after %s attempts: %s",
+            message_id,
+            message.attempts,
+            error,
+        )
+    message.next_attempt_at = timezone.now() + timedelta(seconds=seconds)
+    message.save(update_fields=["attempts", "last_error", "given_up_at", "next_attempt_at"])
+
+
+def outbox_give_up(*, message_id: int, error: str) -> None:
+    OutboxMessage.objects.filter(pk=message_id).update(
+        given_up_at=timezone.now(), last_error=error[:255]
+    )
