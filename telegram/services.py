@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from config import counters
+from core import counters
 from core.errors import TooManyRequests
 from core.events import record
 from instances.models import HabitInstance, Status
