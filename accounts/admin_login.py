@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts import throttle
 from accounts.models import normalize_email
-from config.requests import client_ip
 from core.errors import TooManyRequests
+from core.requests import client_ip
 
 
 class ThrottledAdminLoginForm(AdminAuthenticationForm):

@@ -13,8 +13,8 @@ from accounts.schemas import (
     TokenPairOut,
     UserOut,
 )
-from config.requests import client_ip
-from config.schemas import Message, ValidationErrorOut
+from core.requests import client_ip
+from core.schemas import Message, ValidationErrorOut
 
 router = Router(tags=["auth"])
 

@@ -11,8 +11,8 @@ from accounts.token_state import Prefetched, TokenState, token_state_with, user_
 from core.errors import Unauthorized
 
 # A view's own Redis keys for the signed-in user, read with the token state (JWTAuth below).
-# When the state comes from memory (config/near_cache.py), only the entries of caches
-# declared `near` (config/versioned_cache.py) come with it: the view reads a key that is not
+# When the state comes from memory (core/near_cache.py), only the entries of caches
+# declared `near` (core/versioned_cache.py) come with it: the view reads a key that is not
 # in `request.prefetched` itself.
 Prefetch = Callable[[int], Sequence[str]]
 

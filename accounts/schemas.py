@@ -8,7 +8,7 @@ from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, StringConstraints
 
 from accounts.timezones import is_known_timezone
-from config.schemas import InputSchema
+from core.schemas import InputSchema
 
 
 def _known_timezone(name: str) -> str:

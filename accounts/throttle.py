@@ -1,7 +1,7 @@
 """The limits on every door that checks a secret: logins (the API's and the admin's), the
 current password at a password change, and registrations (each costs a password hash).
 
-Login counts guesses on three fixed-window counters (config/counters.py):
+Login counts guesses on three fixed-window counters (core/counters.py):
 - per (e-mail, client address) pair, `LOGIN_THROTTLE_PER_EMAIL`: one address guessing one
   account's password;
 - per client address, `LOGIN_THROTTLE_PER_IP`: one address trying many accounts;
@@ -17,9 +17,9 @@ import hashlib
 
 from django.conf import settings
 
-from config import counters
-from config.requests import client_network
+from core import counters
 from core.errors import TooManyRequests
+from core.requests import client_network
 
 LOGIN = "login throttle"
 TOO_MANY_LOGINS = "Too many failed logins; try again later."

@@ -3,9 +3,9 @@
 Every authenticated request must know that its user is active and that the token's `ver` is
 the user's current token version (SPEC §3: logout-all, a password change or deactivation end
 every earlier token at once). That state, with the user's timezone (`today` and the socket's
-snapshot need it), is the versioned cache `TOKEN_STATES` (config/versioned_cache.py):
+snapshot need it), is the versioned cache `TOKEN_STATES` (core/versioned_cache.py):
 `aht:<namespace>:near:auth:<user_id>` for `TTL_SECONDS`, declared `near`, so each process
-keeps what it read in memory while Redis reports no change (config/near_cache.py).
+keeps what it read in memory while Redis reports no change (core/near_cache.py).
 
 Never stale after a commit: a change forgets the entry and bumps `...:auth_version:<id>`
 after its commit (and once before, so the same transaction, or a test that never commits,
@@ -27,7 +27,7 @@ import redis
 from django.db import DEFAULT_DB_ALIAS
 
 from accounts.models import User
-from config.versioned_cache import Prefetched, VersionedCache
+from core.versioned_cache import Prefetched, VersionedCache
 
 __all__ = ["Prefetched"]  # where accounts.auth and instances.today_cache take it from
 

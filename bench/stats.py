@@ -17,7 +17,7 @@ from accounts.timezones import local_today
 from bench import data, sql
 from bench.report import Result, Row, millis
 from bench.today import PASSWORD, TIMEZONE, login
-from config.redis import get_redis
+from core.redis import get_redis
 from habits.stats_cache import stats_key
 
 NAME = "stats"

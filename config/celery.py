@@ -9,7 +9,7 @@ from celery.signals import beat_init, celeryd_init
 from kombu import Connection
 from kombu.transport import redis as kombu_redis
 
-from config.redis import key_prefix, namespace_waiting
+from core.redis import key_prefix, namespace_waiting
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from channels_redis.core import RedisChannelLayer
 
-from config.redis import key_prefix
+from core.redis import key_prefix
 
 
 class NamespacedRedisChannelLayer(RedisChannelLayer):
@@ -12,7 +12,7 @@ class NamespacedRedisChannelLayer(RedisChannelLayer):
     `aht:<namespace>:ws:`, so a socket of one installation never hears another's events."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # Built on first use of the layer in a process (config.redis.namespace is lazy), not
+        # Built on first use of the layer in a process (core.redis.namespace is lazy), not
         # when settings load.
         kwargs["prefix"] = key_prefix("ws")
         super().__init__(*args, **kwargs)

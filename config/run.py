@@ -22,8 +22,8 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command, get_commands  # noqa: E402
 from honcho.manager import Manager  # noqa: E402
 
-from config.redis import get_redis  # noqa: E402
 from config.serving import exposure_refusal, web_command  # noqa: E402
+from core.redis import get_redis  # noqa: E402
 from telegram.credentials import MISSING, bot_credentials  # noqa: E402
 
 

@@ -42,7 +42,7 @@ def web_command(host: str, port: str | int, *, workers: int | None = None) -> li
         str(workers or web_workers()),
         # Per-request log lines cost more than the requests; errors are still logged.
         "--no-access-log",
-        # The client address is read from X-Forwarded-For by config.requests with
+        # The client address is read from X-Forwarded-For by core.requests with
         # TRUSTED_PROXY_COUNT; uvicorn must not rewrite it first.
         "--no-proxy-headers",
         "--lifespan",

@@ -7,9 +7,9 @@ from ninja import PatchDict, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, JWTAuth
-from config.pagination import Pagination
-from config.schemas import Message, ValidationErrorOut
-from config.types import ObjectId
+from core.pagination import Pagination
+from core.schemas import Message, ValidationErrorOut
+from core.types import ObjectId
 from habits import selectors, services
 from habits.models import Habit
 from habits.schemas import HabitIn, HabitOut, PublicHabitOut, StatsOut

@@ -4,7 +4,7 @@ Services record the event types below through `core.events.record`; config/react
 calls the functions here once the change has committed.
 """
 
-from config.schemas import as_json
+from core.schemas import as_json
 from habits.models import Habit
 from habits.schemas import HabitOut
 from habits.stats_cache import stats_refresh

@@ -13,8 +13,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from config.schemas import InputSchema
-from config.types import MAX_ID
+from core.schemas import InputSchema
+from core.types import MAX_ID
 from habits.models import MAX_FIX_MINUTES, MAX_GRACE_MINUTES
 
 

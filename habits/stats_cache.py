@@ -1,5 +1,5 @@
 """Stats cached in Redis under `aht:<namespace>:habit_stats:<habit_id>`, never stale after a
-commit: the versioned cache `STATS` (config/versioned_cache.py), not held in memory.
+commit: the versioned cache `STATS` (core/versioned_cache.py), not held in memory.
 
 Invalidation bumps `...:habit_stats_version:<id>` and deletes the entry. Whoever computes stats
 (a reader on a miss, or the refresh after a commit) stores them only if the version is the
@@ -11,7 +11,7 @@ the DB every time, and the request still answers.
 import json
 from collections.abc import Iterable
 
-from config.versioned_cache import VersionedCache
+from core.versioned_cache import VersionedCache
 from habits.stats import habit_stats, habit_stats_many
 
 TTL_SECONDS = 24 * 3600

@@ -24,14 +24,11 @@ from typing import TypeVar
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from core.redis import NotInstalled
 from installation.models import Installation
 
 T = TypeVar("T")
 DIGITS = 12  # 48 bits: no two installations of one Redis will ever meet
-
-
-class NotInstalled(Exception):
-    """The database has no identity row yet: `manage.py migrate` has not run on it."""
 
 
 def database_namespace(using: str = DEFAULT_DB_ALIAS) -> str:

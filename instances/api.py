@@ -4,8 +4,8 @@ from django.utils import timezone
 from ninja import Router
 
 from accounts.auth import AuthedRequest, JWTAuth
-from config.schemas import Message, ValidationErrorOut
-from config.types import ObjectId
+from core.schemas import Message, ValidationErrorOut
+from core.types import ObjectId
 from instances import services
 from instances.models import HabitInstance, Source
 from instances.schemas import InstanceOut

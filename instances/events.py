@@ -9,7 +9,7 @@ go stale).
 from collections import defaultdict
 from collections.abc import Iterable
 
-from config.schemas import as_json
+from core.schemas import as_json
 from habits.events import stats_changed
 from instances.models import HabitInstance
 from instances.schemas import InstanceOut

@@ -3,10 +3,10 @@
 `GET /api/instances/today/` is the busiest read there is (every client's first screen, the
 dashboard on each reconnect), and building it costs far more than serving it: a join, the
 ORM rows and the schema. So the answer is kept as bytes in the versioned cache `TODAY`
-(config/versioned_cache.py) under `...:near:today:<user_id>`, as `<local date>|<json>`; an
+(core/versioned_cache.py) under `...:near:today:<user_id>`, as `<local date>|<json>`; an
 entry of another date (the user's midnight passed, or their timezone moved it) is a miss.
 The cache is declared `near`: each process keeps what it read in memory while Redis reports
-no change of it (config/near_cache.py). Read with the token state (`today_keys` are
+no change of it (core/near_cache.py). Read with the token state (`today_keys` are
 JWTAuth's prefetch), a cached list then costs the request no Redis round trip at all.
 
 Never stale after a commit: whatever changes a user's instances or habits records an event
@@ -33,7 +33,7 @@ from ninja.responses import NinjaJSONEncoder
 
 from accounts.models import User
 from accounts.timezones import local_today
-from config.versioned_cache import Prefetched, VersionedCache
+from core.versioned_cache import Prefetched, VersionedCache
 from instances.schemas import InstanceOut
 from instances.selectors import instance_list_today
 

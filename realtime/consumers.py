@@ -15,8 +15,8 @@ from django.utils import timezone
 from redis import RedisError
 
 from accounts.models import User
-from config.redis import key
-from config.schemas import as_json
+from core.redis import key
+from core.schemas import as_json
 from instances.schemas import InstanceOut
 from instances.selectors import instance_list_today
 from realtime import presence
@@ -36,7 +36,7 @@ CLOSE_TOO_MANY_SOCKETS = 4429
 CLOSE_TRY_AGAIN = 1013
 LAYER_TROUBLE = (RedisError, OSError)
 # Redis keeps this token as long as it keeps the layer's group memberships.
-EPOCH = ("ws", "epoch")  # its name's parts: config.redis.key names it in the namespace
+EPOCH = ("ws", "epoch")  # its name's parts: core.redis.key names it in the namespace
 
 
 @database_sync_to_async

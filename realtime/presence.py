@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import redis
 from django.conf import settings
 
-from config.redis import get_redis, key
+from core.redis import get_redis, key
 
 logger = logging.getLogger(__name__)
 

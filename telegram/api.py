@@ -1,7 +1,7 @@
 from ninja import Router, Status
 
 from accounts.auth import AuthedRequest, JWTAuth
-from config.schemas import Message
+from core.schemas import Message
 from telegram import services
 from telegram.models import TelegramProfile
 from telegram.schemas import BindCodeOut, BindingOut

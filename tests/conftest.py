@@ -18,8 +18,8 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
-from config import near_cache
-from config.redis import get_redis
+from core import near_cache
+from core.redis import get_redis
 from realtime import presence
 from realtime.groups import user_group
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -38,7 +38,7 @@ def clean_redis() -> None:
 
 
 def count_redis_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """A one-item list counting the requests' reads of Redis (those of config.near_cache)."""
+    """A one-item list counting the requests' reads of Redis (those of core.near_cache)."""
     reads = [0]
     read = near_cache.mget
 

@@ -180,12 +180,14 @@ WHITENOISE_AUTOREFRESH = True
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "2"))
 # Token states and `today` lists answered from each process's memory while Redis reports no
-# change of them (config/near_cache.py); off, every request reads Redis.
+# change of them (core/near_cache.py); off, every request reads Redis.
 NEAR_CACHE = env_bool("NEAR_CACHE", True)
-# Every Redis name of this installation is `aht:<namespace>:...` (config/redis.py), so that
+# Every Redis name of this installation is `aht:<namespace>:...` (core/redis.py), so that
 # installations sharing a Redis database never meet. Unset, the namespace is derived from
 # the database (installation/identity.py); set, it is used as it is.
 REDIS_NAMESPACE = os.environ.get("REDIS_NAMESPACE", "")
+# What derives it when unset, by dotted path: core/redis.py must not import an app.
+REDIS_NAMESPACE_SOURCE = "installation.identity.database_namespace"
 if REDIS_NAMESPACE and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", REDIS_NAMESPACE):
     raise ImproperlyConfigured(
         f"REDIS_NAMESPACE must be 1-64 letters, digits, '_', '.' or '-', got {REDIS_NAMESPACE!r}"
@@ -196,7 +198,7 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
-        "KEY_FUNCTION": "config.redis.cache_key",
+        "KEY_FUNCTION": "core.redis.cache_key",
         "OPTIONS": {
             "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
             "socket_timeout": REDIS_SOCKET_TIMEOUT,

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from config import counters
+from core import counters
 from core.errors import TooManyRequests
 from core.events import record
 from telegram.events import TELEGRAM_BOUND, TELEGRAM_UNBOUND

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts import services, token_state
 from accounts.models import User
-from config import near_cache, versioned_cache
+from core import near_cache, versioned_cache
 from tests.conftest import Api, count_redis_reads
 from tests.system.harness import PrivateRedis, unreachable_redis
 
@@ -54,7 +54,7 @@ def test_logout_all_ends_a_cached_token_at_once(authed, user):
 
 
 def test_a_logout_all_in_another_process_ends_a_token_held_in_memory(authed, user, monkeypatch):
-    """The token state answered from memory (config/near_cache.py) learns of another
+    """The token state answered from memory (core/near_cache.py) learns of another
     process's logout-all through Redis's report of the forgotten entry."""
     monkeypatch.setattr(near_cache, "LIVENESS_SECONDS", 60)  # only the report can tell
     _queries(authed, ME)

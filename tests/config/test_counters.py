@@ -1,14 +1,14 @@
-"""config.counters: the fixed-window counter every throttle uses, on the real Redis."""
+"""core.counters: the fixed-window counter every throttle uses, on the real Redis."""
 
 import logging
 
 import pytest
 from django.test import override_settings
 
-from config import counters
-from config.counters import Limit
-from config.redis import get_redis
-from config.requests import client_network
+from core import counters
+from core.counters import Limit
+from core.redis import get_redis
+from core.requests import client_network
 
 
 def test_a_counter_lets_limit_hits_through_then_says_how_long_to_wait():

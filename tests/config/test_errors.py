@@ -3,7 +3,7 @@
 import pytest
 from django.test import override_settings
 
-from config.requests import client_ip
+from core.requests import client_ip
 
 pytestmark = pytest.mark.django_db
 

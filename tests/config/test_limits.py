@@ -6,7 +6,7 @@ import logging
 import pytest
 from django.test import override_settings
 
-from config.pagination import MAX_LIMIT
+from core.pagination import MAX_LIMIT
 from habits.models import Habit
 from tests.factories import HabitFactory
 

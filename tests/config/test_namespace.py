@@ -1,5 +1,5 @@
 """Each installation's Redis names under its own namespace (issue 17): one helper builds
-every name (config/redis.py), every family of keys uses it, and the default namespace
+every name (core/redis.py), every family of keys uses it, and the default namespace
 follows the database (installation/identity.py). The whole systems sharing one Redis are
 in tests/system/test_namespaces.py."""
 
@@ -20,10 +20,10 @@ from django.core.cache import cache
 from django.db import OperationalError
 
 from accounts.models import User
-from config import redis as config_redis
 from config.celery import app
-from config.near_cache import near_prefix
-from config.redis import get_redis, key, namespace, namespace_waiting
+from core import redis as core_redis
+from core.near_cache import near_prefix
+from core.redis import get_redis, key, namespace, namespace_waiting
 from installation import identity
 from installation.identity import database_namespace
 from installation.models import Installation
@@ -35,7 +35,7 @@ NS = os.environ["REDIS_NAMESPACE"]
 ROOT = Path(__file__).resolve().parents[2]
 # Where Redis names may be spelled out: the helper itself, and the test run's claim on a
 # Redis database (in database 0, shared by every run on the machine, so outside any one).
-SPELLED_OUT = {"config/redis.py", "config/settings/test.py"}
+SPELLED_OUT = {"core/redis.py", "config/settings/test.py"}
 SKIPPED_DIRS = {".venv", "tests", "node_modules", "staticfiles", "habits_tracker.egg-info"}
 
 
@@ -56,8 +56,8 @@ def _aht_literals(path: Path) -> list[str]:
     ]
 
 
-def test_no_redis_name_is_spelled_out_outside_config_redis():
-    """A new key must come from config.redis.key, or it would be shared by every
+def test_no_redis_name_is_spelled_out_outside_core_redis():
+    """A new key must come from core.redis.key, or it would be shared by every
     installation on the Redis database."""
     found = [
         literal
@@ -187,7 +187,7 @@ def test_a_worker_waits_for_the_database_rather_than_guess(derived, monkeypatch)
         return answer
 
     monkeypatch.setattr(identity, "database_namespace", slowly)
-    monkeypatch.setattr(config_redis.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(core_redis.time, "sleep", lambda seconds: None)
 
     assert namespace_waiting("the worker") == "abc"
 
@@ -216,7 +216,7 @@ def _python(database_url: str, *args: str, **more: str) -> str:
 
 
 PRINT_NAMESPACE = (
-    "import django; django.setup(); from config.redis import namespace; print(namespace())"
+    "import django; django.setup(); from core.redis import namespace; print(namespace())"
 )
 
 

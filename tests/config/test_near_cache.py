@@ -1,4 +1,4 @@
-"""config/near_cache.py: values held in memory only while Redis can report their changes."""
+"""core/near_cache.py: values held in memory only while Redis can report their changes."""
 
 import os
 import signal
@@ -11,19 +11,19 @@ import pytest
 import redis
 from django.conf import settings
 
-from config import near_cache
-from config import redis as config_redis
-from config.near_cache import NearCache
-from config.redis import get_redis
+from core import near_cache
+from core import redis as core_redis
+from core.near_cache import NearCache
+from core.redis import get_redis
 from tests.system.harness import PrivateRedis, wait_until
 
 KEY = f"{near_cache.near_prefix()}test:1"
 OTHER = f"{near_cache.near_prefix()}test:2"
-PLAIN = config_redis.key("plain")  # a key outside the near cache's prefix
+PLAIN = core_redis.key("plain")  # a key outside the near cache's prefix
 
 
 def held_after_a_read(near: NearCache, client: redis.Redis, *keys: str) -> list[bytes] | None:
-    """What a request does (config.near_cache.mget_near): ask memory first, and on a miss
+    """What a request does (core.near_cache.mget_near): ask memory first, and on a miss
     read Redis under a placeholder and keep what it found."""
     if near.values(keys) is not None:
         return near.values(keys)

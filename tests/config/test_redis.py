@@ -1,11 +1,11 @@
-"""config.redis.mget: the once-a-request read, with the client's own failure rules."""
+"""core.redis.mget: the once-a-request read, with the client's own failure rules."""
 
 import pytest
 import redis
 from django.conf import settings
 from redis.connection import Connection
 
-from config.redis import get_redis, mget
+from core.redis import get_redis, mget
 from tests.system.harness import unreachable_redis
 
 

@@ -1,4 +1,4 @@
-"""config/versioned_cache.py: the one rule of the token state, `today` and stats caches, run
+"""core/versioned_cache.py: the one rule of the token state, `today` and stats caches, run
 over each of them (their own behaviour is in tests/accounts/test_token_state.py,
 tests/instances/test_today_cache.py and tests/habits/test_stats.py)."""
 
@@ -9,10 +9,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from accounts.token_state import TOKEN_STATES
-from config import near_cache, versioned_cache
-from config.near_cache import NEAR, near_prefix
-from config.redis import get_redis, key
-from config.versioned_cache import VersionedCache
+from core import near_cache, versioned_cache
+from core.near_cache import NEAR, near_prefix
+from core.redis import get_redis, key
+from core.versioned_cache import VersionedCache
 from habits.stats_cache import STATS
 from instances.today_cache import TODAY
 from tests.conftest import count_redis_reads

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from config.redis import get_redis
+from core.redis import get_redis
 from habits import stats as stats_module
 from habits.stats import habit_stats, habit_stats_many, score_multiplier, streaks, strength
 from habits.stats_cache import stats_key

@@ -11,7 +11,7 @@ import time_machine
 from django.db import transaction
 
 from config.celery import app
-from config.redis import get_redis, key
+from core.redis import get_redis, key
 from instances import tasks
 from instances.beat_schedules import SCHEDULES, schedules_install
 from instances.models import HabitInstance, Status

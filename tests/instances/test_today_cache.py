@@ -11,9 +11,9 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from accounts.services import user_update
-from config import near_cache, versioned_cache
-from config.schemas import as_json
+from core import near_cache, versioned_cache
 from core.events import record
+from core.schemas import as_json
 from habits.models import Habit
 from instances import today_cache
 from instances.events import INSTANCE_UPDATED
@@ -190,7 +190,7 @@ def test_an_instance_deleted_in_the_admin_leaves_the_list(client, instance, admi
 def test_a_completion_in_another_process_shows_where_the_list_is_held_in_memory(
     client, instance, monkeypatch
 ):
-    """This process answers the list from memory (config/near_cache.py); a change made by
+    """This process answers the list from memory (core/near_cache.py); a change made by
     another process reaches it only through Redis's report of the forgotten entry."""
     monkeypatch.setattr(near_cache, "LIVENESS_SECONDS", 60)  # only the report can tell
     _today(client)

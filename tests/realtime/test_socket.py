@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import override_settings
 
 from accounts.services import user_deactivate, user_logout_all
-from config.redis import get_redis
+from core.redis import get_redis
 from instances.models import Source
 from instances.services import instance_complete
 from realtime.broadcast import broadcast

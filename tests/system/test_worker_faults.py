@@ -12,7 +12,7 @@ from django.db.models import Count
 from django_celery_beat.models import PeriodicTask
 
 from config.celery import NamespacedCelery
-from config.redis import key
+from core.redis import key
 from instances.beat_schedules import schedules_install
 from instances.clock import status_by_clock
 from instances.models import HabitInstance, Status

@@ -17,12 +17,18 @@ from functools import cache
 import redis
 from django import db
 from django.conf import settings
+from django.utils.module_loading import import_string
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
 ROOT = "aht"
+
+
+class NotInstalled(Exception):
+    """The database has no identity row yet: `manage.py migrate` has not run on it. Raised by
+    the namespace source (installation/identity.py); here so that core can wait on it."""
 
 
 @cache
@@ -34,9 +40,8 @@ def namespace() -> str:
     if settings.REDIS_NAMESPACE:
         found, source = settings.REDIS_NAMESPACE, "REDIS_NAMESPACE"
     else:
-        from installation.identity import database_namespace  # models: after django.setup()
-
-        found, source = database_namespace(), "the database"
+        # Named by a setting, not imported: core imports no app (the source reads a model).
+        found, source = import_string(settings.REDIS_NAMESPACE_SOURCE)(), "the database"
     logger.info("Redis names under %s:%s: (from %s)", ROOT, found, source)
     return found
 
@@ -59,8 +64,6 @@ def cache_key(name: str, prefix: str, version: int) -> str:
 def namespace_waiting(process: str) -> str:
     """The namespace, waiting for the database as long as it takes: for a worker or beat,
     which can do nothing without it and must never use a broker prefix of a guess."""
-    from installation.identity import NotInstalled
-
     delay = 1.0
     while True:
         try:

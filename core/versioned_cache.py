@@ -3,7 +3,7 @@ state (accounts/token_state.py), `today` (instances/today_cache.py) and stats
 (habits/stats_cache.py) are each a `VersionedCache`.
 
 A cache `name` keeps each id's entry under `aht:<namespace>:<name>:<id>` and its version
-under `aht:<namespace>:<name>_version:<id>` (config.redis.key names both). The rule it owns:
+under `aht:<namespace>:<name>_version:<id>` (core.redis.key names both). The rule it owns:
 
 - A change forgets the entry after its commit (`forget`): the version goes up and the entry
   goes, for any number of ids in one round trip.
@@ -12,7 +12,7 @@ under `aht:<namespace>:<name>_version:<id>` (config.redis.key names both). The r
   atomically in Redis). So a read that began before a change is never stored after it.
 
 `near=True` declares that the cache's entries may be answered from each process's memory
-while Redis reports no change of them (config/near_cache.py): they are then named under the
+while Redis reports no change of them (core/near_cache.py): they are then named under the
 near cache's tracking prefix (`aht:<namespace>:near:<name>:<id>`), the only keys Redis
 reports on. Which keys are held is decided here, by the caches that declared it, never by a
 name alone. A read can carry other caches' keys with it (`also`): the token state reads
@@ -28,8 +28,8 @@ from typing import ClassVar, Literal, TypeVar
 
 import redis
 
-from config.near_cache import NEAR, mget_near, near_forget
-from config.redis import get_redis, key, key_prefix
+from core.near_cache import NEAR, mget_near, near_forget
+from core.redis import get_redis, key, key_prefix
 
 logger = logging.getLogger(__name__)
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 
 import redis
 
-from config.redis import get_redis, key
+from core.redis import get_redis, key
 
 logger = logging.getLogger(__name__)
 
 
 def counter_key(*parts: str) -> str:
     """Every counter's Redis key is built here, in this installation's namespace
-    (`aht:<namespace>:...`, config.redis.key)."""
+    (`aht:<namespace>:...`, core.redis.key)."""
     return key(*parts)
 
 

@@ -3,7 +3,7 @@
 Every authenticated request reads its user's token state from Redis, and `today` its list
 with it: one round trip, which under load costs a web worker about as much CPU as the whole
 rest of such a request (docs/PERFORMANCE.md, "The `today` budgets"). The entries of a cache
-that declares `near` (config/versioned_cache.py: the token state and `today`), named under
+that declares `near` (core/versioned_cache.py: the token state and `today`), named under
 `near_prefix()` (`aht:<namespace>:near:`), may instead be answered from here.
 
 How it stays right: Redis's client-side caching in broadcasting mode. Each process opens one
@@ -49,8 +49,8 @@ import redis
 from django.conf import settings
 from redis.connection import parse_url
 
-from config import redis as names
-from config.redis import mget
+from core import redis as names
+from core.redis import mget
 
 logger = logging.getLogger(__name__)
 
@@ -324,7 +324,7 @@ NEAR = "near"  # the family of the keys Redis reports on to this cache
 def near_prefix() -> str:
     """The keys Redis reports on to this cache: `aht:<namespace>:near:`, so it reports only
     this installation's changes, and another installation's keys are never held. A cache that
-    declares `near` (config/versioned_cache.py) names its entries under it."""
+    declares `near` (core/versioned_cache.py) names its entries under it."""
     return names.key_prefix(NEAR)
 
 
@@ -350,7 +350,7 @@ def mget_near(
     """The values of `keys` by key. From this process's memory when it holds every one of
     `held` (those of `keys` that a cache declared `near`, all under `near_prefix()`): then only
     those are in the answer (the others were not read). Else all of them from Redis in one
-    MGET (`config.redis.mget`), keeping those of `held` found."""
+    MGET (`core.redis.mget`), keeping those of `held` found."""
     near = get_near_cache()
     if near is None or not held:
         return dict(zip(keys, mget(client, keys), strict=True))
