@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from realtime import presence
+from core import presence
 from realtime.groups import user_group
 
 

@@ -18,7 +18,7 @@ from bench import data, sql
 from bench.report import Result, Row, millis
 from bench.today import PASSWORD, TIMEZONE, login
 from core.redis import get_redis
-from habits.stats_cache import stats_key
+from instances.stats_cache import stats_key
 
 NAME = "stats"
 DAYS = 365

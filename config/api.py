@@ -20,6 +20,7 @@ from core.errors import (
     Unauthorized,
 )
 from habits.api import router as habits_router
+from instances.api import habit_router as habit_instances_router
 from instances.api import router as instances_router
 from telegram.api import router as telegram_router
 
@@ -178,4 +179,5 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 api.add_router("/instances/", instances_router)
 api.add_router("/auth/", auth_router)
 api.add_router("/habits/", habits_router)
+api.add_router("/habits/", habit_instances_router)
 api.add_router("/telegram/", telegram_router)

@@ -14,33 +14,28 @@ from collections.abc import Callable
 from accounts.events import USER_CHANGED, USER_TIMEZONE_CHANGED, USER_TOKENS_ENDED
 from accounts.token_state import token_state_forget
 from core.events import Event
-from habits.events import (
-    HABIT_CREATED,
-    HABIT_DELETED,
-    HABIT_UPDATED,
-    habit_announce,
-    stats_changed,
-    stats_forget,
-)
-from instances import tasks as instance_tasks
+from core.presence import online_among
+from habits.events import HABIT_CREATED, HABIT_DELETED, HABIT_UPDATED
 from instances.events import (
-    INLINE_ANNOUNCE_MAX,
     INSTANCE_COMPLETED,
     INSTANCE_CREATED,
     INSTANCE_DELETED,
     INSTANCE_UPDATED,
-    instances_announce,
 )
-from instances.services import instances_on_timezone_changed
+from instances.selectors import habit_owners_of
+from instances.services import (
+    instances_on_habit_changed,
+    instances_on_habit_created,
+    instances_on_timezone_changed,
+)
+from instances.stats_cache import stats_forget
 from instances.today_cache import today_forget
-from realtime.broadcast import revoke_sessions
-from telegram.events import (
-    OUTBOX_READY,
-    TELEGRAM_BOUND,
-    TELEGRAM_UNBOUND,
-    binding_announce,
-    poke_bot,
-)
+from realtime import tasks as realtime_tasks
+from realtime.broadcast import broadcast, revoke_sessions
+from realtime.frames import INLINE_ANNOUNCE_MAX, habit_announce, instances_announce
+from telegram import tasks as telegram_tasks
+from telegram.events import OUTBOX_READY, TELEGRAM_BOUND, TELEGRAM_UNBOUND, poke_bot
+from telegram.selectors import bound_username
 from telegram.services import reminders_mark_done
 
 Reaction = Callable[[Event], None]
@@ -65,6 +60,17 @@ def replan_instances(event: Event) -> None:
 # --- habits and instances --------------------------------------------------------------------
 
 
+def plan_new_habit(event: Event) -> None:
+    """A new habit's instances, in its transaction (so they exist when it does)."""
+    instances_on_habit_created(habit_id=event.facts["habit_id"])
+
+
+def replan_habit(event: Event) -> None:
+    """A schedule change moves the habit's instances that are not yet pending, in its
+    transaction (nothing when no schedule field changed)."""
+    instances_on_habit_changed(habit_id=event.facts["habit_id"], changed=event.facts["changed"])
+
+
 def forget_today(event: Event) -> None:
     """The owners' cached `today` lists go (a habit's fields show in its instances' rows)."""
     facts = event.facts
@@ -77,17 +83,9 @@ def send_habit(event: Event) -> None:
     )
 
 
-def refresh_habit_stats(event: Event) -> None:
-    stats_changed({event.facts["habit_id"]: event.facts["user_id"]})
-
-
-def drop_habit_stats(event: Event) -> None:
-    stats_forget([event.facts["habit_id"]])
-
-
 def send_instances(event: Event) -> None:
-    """Frames of the committed instances (`instance.updated` for a completion), then their
-    habits' `stats.updated`. A big batch goes to a worker so the sweep's cost stays its own."""
+    """Frames of the committed instances (`instance.updated` for a completion). A big batch
+    goes to a worker so the sweep's cost stays its own."""
     ids = list(event.facts["ids"])
     if not ids:
         return
@@ -95,14 +93,40 @@ def send_instances(event: Event) -> None:
     if len(ids) <= INLINE_ANNOUNCE_MAX:
         instances_announce(type=frame, ids=ids)
     else:
-        instance_tasks.announce_instances.delay(frame, ids)
+        realtime_tasks.announce_instances.delay(frame, ids)
 
 
-def sweep_if_under_way(event: Event) -> None:
-    """Instances created after their time: the sweep sends their reminders now rather than
-    at its next tick (with the broker away, beat's next tick does)."""
-    if event.facts.get("under_way"):
-        instance_tasks.sweep_instances.delay()
+def _refresh_stats(owners: dict[int, int]) -> None:
+    """The habits' cached stats go now, so no reader sees old numbers after the commit; the
+    fresh ones are computed by a worker, off the response path of the change, and sent as
+    `stats.updated` to the owners with a socket open (and cached)."""
+    versions = stats_forget(owners)
+    online = online_among(owners.values())
+    rows = [(h, u, versions[h]) for h, u in owners.items() if u in online and h in versions]
+    if rows:
+        realtime_tasks.announce_stats.delay(rows)
+
+
+def refresh_habit_stats(event: Event) -> None:
+    _refresh_stats({event.facts["habit_id"]: event.facts["user_id"]})
+
+
+def refresh_instance_stats(event: Event) -> None:
+    """After the instance frames: the stats of the habits whose instances changed."""
+    if event.facts["ids"]:
+        _refresh_stats(habit_owners_of(event.facts["ids"]))
+
+
+def refresh_deleted_stats(event: Event) -> None:
+    _refresh_stats(event.facts["owners"])
+
+
+def drop_habit_stats(event: Event) -> None:
+    """A deleted habit's cached stats go (nobody is told: the habit itself is gone)."""
+    stats_forget([event.facts["habit_id"]])
+
+
+# --- telegram --------------------------------------------------------------------------------
 
 
 def mark_reminders_done(event: Event) -> None:
@@ -111,15 +135,22 @@ def mark_reminders_done(event: Event) -> None:
         reminders_mark_done(instance_id=instance_id)
 
 
-def refresh_deleted_stats(event: Event) -> None:
-    stats_changed(event.facts["owners"])
-
-
-# --- telegram --------------------------------------------------------------------------------
+def decide_messages(event: Event) -> None:
+    """Instances the sweep moved to pending or missed, or born already under way (a habit
+    created after its time), are owed their messages now rather than at beat's next run of
+    the task (which makes up for one lost with the broker)."""
+    if event.facts.get("swept") or event.facts.get("under_way"):
+        telegram_tasks.decide_notifications.delay()
 
 
 def send_binding(event: Event) -> None:
-    binding_announce(type=event.type, user_id=event.facts["user_id"])
+    """The owner's sockets hear of the committed binding (bound: its username)."""
+    user_id = event.facts["user_id"]
+    if event.type == TELEGRAM_UNBOUND:
+        broadcast(user_id=user_id, type=event.type, data={})
+    elif (username := bound_username(user_id=user_id)) is not None:
+        # None: unbound again by now, and its own `telegram.unbound` follows.
+        broadcast(user_id=user_id, type=event.type, data={"username": username})
 
 
 def wake_bot(event: Event) -> None:
@@ -131,6 +162,8 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
     USER_TOKENS_ENDED: (forget_token_state,),
     USER_TIMEZONE_CHANGED: (forget_token_state, replan_instances),
     USER_CHANGED: (forget_token_state,),
+    HABIT_CREATED: (plan_new_habit,),
+    HABIT_UPDATED: (replan_habit,),
     INSTANCE_COMPLETED: (mark_reminders_done,),
 }
 
@@ -141,9 +174,9 @@ AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     HABIT_CREATED: (forget_today, send_habit),
     HABIT_UPDATED: (forget_today, send_habit, refresh_habit_stats),
     HABIT_DELETED: (forget_today, send_habit, drop_habit_stats),
-    INSTANCE_CREATED: (forget_today, send_instances, sweep_if_under_way),
-    INSTANCE_UPDATED: (forget_today, send_instances),
-    INSTANCE_COMPLETED: (forget_today, send_instances),
+    INSTANCE_CREATED: (forget_today, send_instances, refresh_instance_stats, decide_messages),
+    INSTANCE_UPDATED: (forget_today, send_instances, refresh_instance_stats, decide_messages),
+    INSTANCE_COMPLETED: (forget_today, send_instances, refresh_instance_stats),
     INSTANCE_DELETED: (forget_today, refresh_deleted_stats),
     TELEGRAM_BOUND: (send_binding,),
     TELEGRAM_UNBOUND: (send_binding,),

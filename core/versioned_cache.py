@@ -1,6 +1,6 @@
 """One helper for Redis caches that are never stale after a commit (issue 18): the token
 state (accounts/token_state.py), `today` (instances/today_cache.py) and stats
-(habits/stats_cache.py) are each a `VersionedCache`.
+(instances/stats_cache.py) are each a `VersionedCache`.
 
 A cache `name` keeps each id's entry under `aht:<namespace>:<name>:<id>` and its version
 under `aht:<namespace>:<name>_version:<id>` (core.redis.key names both). The rule it owns:
@@ -49,7 +49,8 @@ BATCH = 1_000
 # A loop in Redis, not a pipeline: three commands an id cost redis-py about 40 µs of Python
 # each (a sweep of 1,000 owners: 45 ms); the loop costs microseconds.
 # KEYS: the versions, then the entries, in the same order. ARGV: the versions' ttl.
-# Returns the new versions, for a refresh to store under (`stats_refresh`).
+# Returns the new versions, for a refresh to store under (`stats_forget`, then
+# `stats_recompute` on a worker).
 FORGET = """
 local n = #KEYS / 2
 local versions = {}

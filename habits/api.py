@@ -12,11 +12,7 @@ from core.schemas import Message, ValidationErrorOut
 from core.types import ObjectId
 from habits import selectors, services
 from habits.models import Habit
-from habits.schemas import HabitIn, HabitOut, PublicHabitOut, StatsOut
-from habits.stats_cache import habit_stats_cached
-from instances.models import HabitInstance
-from instances.schemas import InstanceOut
-from instances.selectors import instance_list_for_habit
+from habits.schemas import HabitIn, HabitOut, PublicHabitOut
 
 router = Router(tags=["habits"], auth=JWTAuth())
 
@@ -71,24 +67,3 @@ def habit_delete(request: AuthedRequest, habit_id: ObjectId) -> Status:
     habit = get_object_or_404(selectors.habit_list_for(user=request.auth), pk=habit_id)
     services.habit_delete(habit=habit)
     return Status(204, None)
-
-
-@router.get(
-    "/{habit_id}/instances/",
-    response={200: list[InstanceOut], 401: Message, 404: Message, 422: ValidationErrorOut},
-)
-@paginate(Pagination)
-def habit_instances(request: AuthedRequest, habit_id: ObjectId) -> QuerySet[HabitInstance]:
-    """The habit's instances, newest first."""
-    habit = get_object_or_404(selectors.habit_list_for(user=request.auth), pk=habit_id)
-    return instance_list_for_habit(habit=habit)
-
-
-@router.get(
-    "/{habit_id}/stats/",
-    response={200: StatsOut, 401: Message, 404: Message, 422: ValidationErrorOut},
-)
-def habit_stats(request: AuthedRequest, habit_id: ObjectId) -> dict:
-    """Counts, rates, streaks, weekly buckets and strength; cached until the habit changes."""
-    habit = get_object_or_404(selectors.habit_list_for(user=request.auth), pk=habit_id)
-    return habit_stats_cached(habit.pk)

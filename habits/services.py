@@ -12,18 +12,12 @@ from core.events import record
 from habits.events import HABIT_CREATED, HABIT_DELETED, HABIT_UPDATED
 from habits.models import Habit
 from habits.selectors import habits_rewarded_by
-from instances.services import instances_on_habit_changed, instances_on_habit_created
 
 EDITABLE = (
     "action", "place", "time_of_day", "is_pleasant", "reward_text", "related_pleasant_habit",
     "periodicity_days", "repeat_limit", "grace_minutes", "fix_minutes", "start_date",
     "is_public", "is_active",
 )  # fmt: skip
-# Edits of these fields re-plan the habit's instances that are not yet pending.
-SCHEDULE_FIELDS = {
-    "is_active", "time_of_day", "grace_minutes", "fix_minutes", "start_date",
-    "periodicity_days", "repeat_limit",
-}  # fmt: skip
 NOT_YOURS = "Must be one of your own pleasant habits."
 
 
@@ -77,7 +71,7 @@ def habit_create(*, user: User, data: dict[str, Any]) -> Habit:
     if habit.start_date is None:
         habit.start_date = local_today(user.timezone)
     _save(habit)
-    instances_on_habit_created(habit=habit)
+    # Its instances are generated in this transaction: config/reactions.py WITHIN.
     record(HABIT_CREATED, habit_id=habit.pk, user_id=habit.user_id)
     return habit
 
@@ -97,12 +91,11 @@ def habit_update(*, habit: Habit, data: dict[str, Any]) -> Habit:
 
 
 def _save_changed(habit: Habit, before: dict[str, Any]) -> None:
-    """Save an existing habit, re-plan its instances if its schedule moved, record it."""
+    """Save an existing habit and record what changed (its instances follow a schedule change
+    in this transaction: config/reactions.py WITHIN)."""
     _save(habit)
-    changed = {field for field, value in _snapshot(habit).items() if before[field] != value}
-    if changed & SCHEDULE_FIELDS:
-        instances_on_habit_changed(habit=habit, changed=changed)
-    record(HABIT_UPDATED, habit_id=habit.pk, user_id=habit.user_id)
+    changed = sorted(field for field, value in _snapshot(habit).items() if before[field] != value)
+    record(HABIT_UPDATED, habit_id=habit.pk, user_id=habit.user_id, changed=changed)
 
 
 @transaction.atomic
@@ -120,11 +113,10 @@ def habit_delete(*, habit: Habit) -> None:
 
 @transaction.atomic
 def habit_save(*, habit: Habit) -> Habit:
-    """The admin's door: save a habit its form validated (any field, the owner too), then
-    re-plan its instances and record the change like `habit_create` / `habit_update` do."""
+    """The admin's door: save a habit its form validated (any field, the owner too) and
+    record the change like `habit_create` / `habit_update` do (its instances follow)."""
     if habit.pk is None:
         _save(habit)
-        instances_on_habit_created(habit=habit)
         record(HABIT_CREATED, habit_id=habit.pk, user_id=habit.user_id)
         return habit
     _save_changed(habit, _snapshot(Habit.objects.select_for_update().get(pk=habit.pk)))

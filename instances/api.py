@@ -1,20 +1,30 @@
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Router
+from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, JWTAuth
+from core.pagination import Pagination
 from core.schemas import Message, ValidationErrorOut
 from core.types import ObjectId
+from habits.selectors import habit_list_for
 from instances import services
 from instances.models import HabitInstance, Source
-from instances.schemas import InstanceOut
+from instances.schemas import InstanceOut, StatsOut
+from instances.selectors import instance_list_for_habit
+from instances.stats_cache import habit_stats_cached
 from instances.today_cache import today_json, today_keys
 
 # What the API's renderer sets on every JSON answer.
 JSON_CONTENT_TYPE = f"application/json; charset={settings.DEFAULT_CHARSET}"
 
 router = Router(tags=["instances"], auth=JWTAuth())
+# A habit's instances and stats, under /api/habits/ (config/api.py mounts both routers there):
+# they are about instances, so they live here, and habits/ knows nothing of instances.
+habit_router = Router(tags=["habits"], auth=JWTAuth())
 
 
 @router.get(
@@ -39,3 +49,24 @@ def instance_complete(request: AuthedRequest, instance_id: ObjectId) -> HabitIns
     return services.instance_complete(
         instance_id=instance_id, user_id=request.auth.pk, at=timezone.now(), source=Source.WEB
     )
+
+
+@habit_router.get(
+    "/{habit_id}/instances/",
+    response={200: list[InstanceOut], 401: Message, 404: Message, 422: ValidationErrorOut},
+)
+@paginate(Pagination)
+def habit_instances(request: AuthedRequest, habit_id: ObjectId) -> QuerySet[HabitInstance]:
+    """The habit's instances, newest first."""
+    habit = get_object_or_404(habit_list_for(user=request.auth), pk=habit_id)
+    return instance_list_for_habit(habit=habit)
+
+
+@habit_router.get(
+    "/{habit_id}/stats/",
+    response={200: StatsOut, 401: Message, 404: Message, 422: ValidationErrorOut},
+)
+def habit_stats(request: AuthedRequest, habit_id: ObjectId) -> dict:
+    """Counts, rates, streaks, weekly buckets and strength; cached until the habit changes."""
+    habit = get_object_or_404(habit_list_for(user=request.auth), pk=habit_id)
+    return habit_stats_cached(habit.pk)

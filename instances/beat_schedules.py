@@ -1,4 +1,5 @@
-"""The periodic tasks beat runs, stored in the database and editable in the admin.
+"""The periodic tasks beat runs, stored in the database and editable in the admin (every
+app's, named by task name only, so this module imports none of them).
 
 Beat runs in UTC; every local-time rule lives in the task code.
 """
@@ -22,6 +23,9 @@ SCHEDULES = (
              "Creates instances for every user's current and next local date."),
     Schedule("Sweep instance deadlines", "instances.sweep", 30,
              "Moves due instances to pending, missed or fix_expired (within 60 s of the moment)."),
+    # Also queued after each sweep that moved instances; this run makes up for a lost one.
+    Schedule("Decide Telegram messages", "telegram.decide", 30,
+             "Owes the reminders and 'fix it' notes of instances that became pending or missed."),
 )  # fmt: skip
 
 

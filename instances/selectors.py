@@ -41,3 +41,8 @@ def instance_list_for_habit(*, habit: Habit) -> QuerySet[HabitInstance]:
 
 def instances_by_ids(ids: Iterable[int]) -> QuerySet[HabitInstance]:
     return HabitInstance.objects.filter(pk__in=list(ids)).select_related("habit").order_by("id")
+
+
+def habit_owners_of(ids: Iterable[int]) -> dict[int, int]:
+    """`{habit_id: user_id}` of the habits these instances belong to."""
+    return dict(HabitInstance.objects.filter(pk__in=list(ids)).values_list("habit_id", "user_id"))

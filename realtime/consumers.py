@@ -15,11 +15,11 @@ from django.utils import timezone
 from redis import RedisError
 
 from accounts.models import User
+from core import presence
 from core.redis import key
 from core.schemas import as_json
 from instances.schemas import InstanceOut
 from instances.selectors import instance_list_today
-from realtime import presence
 from realtime.auth import SUBPROTOCOL, SocketIdentity, identify, token_from_subprotocols
 from realtime.groups import user_group
 
@@ -131,7 +131,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def _close_when_redis_forgets(self, user_id: int) -> None:
         """An open socket that no event can reach is worse than a closed one the client
         reopens: close when Redis no longer answers or no longer knows this socket. Each
-        check also renews the socket's place among its user's (realtime/presence.py)."""
+        check also renews the socket's place among its user's (core/presence.py)."""
         while True:
             await asyncio.sleep(settings.WS_LAYER_CHECK_SECONDS)
             try:

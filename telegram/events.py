@@ -1,12 +1,9 @@
-"""Binding events for the owner's sockets, and the poke that wakes the bot process."""
+"""The events telegram services record, and the poke that wakes the bot process."""
 
 import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-
-from realtime.broadcast import broadcast
-from telegram.models import TelegramProfile
 
 logger = logging.getLogger(__name__)
 
@@ -17,16 +14,6 @@ TELEGRAM_UNBOUND = "telegram.unbound"
 BOT_CHANNEL = "telegram.bot"
 # Recorded when outbox rows were written; the reaction pokes the bot. No facts.
 OUTBOX_READY = "outbox.ready"
-
-
-def binding_announce(*, type: str, user_id: int) -> None:
-    """Send the owner the committed binding (bound: the username; unbound: nothing more)."""
-    if type == TELEGRAM_UNBOUND:
-        broadcast(user_id=user_id, type=type, data={})
-        return
-    username = TelegramProfile.objects.filter(user_id=user_id).values_list("username", flat=True)
-    for name in username[:1]:  # unbound again by now: its own `telegram.unbound` follows
-        broadcast(user_id=user_id, type=type, data={"username": name})
 
 
 def poke_bot() -> None:

@@ -18,9 +18,8 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
-from core import near_cache
+from core import near_cache, presence
 from core.redis import get_redis
-from realtime import presence
 from realtime.groups import user_group
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -137,7 +136,7 @@ class EventProbe:
         self.loop.run_until_complete(self.layer.group_add(self.group, self.channel))
         self.user_id = user_id
         # As a socket does: bulk work tells online users only. Never renewed: the lease lapses
-        # after realtime.presence.lease_seconds(), but the count stays until another change.
+        # after core.presence.lease_seconds(), but the count stays until another change.
         presence.socket_opened(user_id, self.channel)
 
     def drain(self, wait: float = 0.3) -> list[dict[str, Any]]:

@@ -2,8 +2,9 @@
 
 Every import in the production code of the apps below is read with `ast` (module level and
 inside functions alike: a deferred import is still a dependency) and ranked by the app it
-names. An import of a higher app, or of another app of the same rank, fails unless it is in
-KNOWN_DEBT; a KNOWN_DEBT pair that no longer exists fails too, so the list only shrinks.
+names. An import of a higher app, or of another app of the same rank, fails, and so does an
+import cycle between apps. The checks run over any tree, so the tests below also plant an
+upward import and a cycle in a temporary one and see them caught.
 """
 
 import ast
@@ -30,31 +31,12 @@ RANK: dict[str, float] = {
 # Directories that are not production code of an app.
 SKIPPED_PARTS = {"tests", "migrations", "bench"}
 
-# (importing module, imported module): the upward imports that remain, each with why.
-KNOWN_DEBT: dict[tuple[str, str], str] = {
-    ("habits.api", "instances.models"): "a habit's page lists its instances",
-    ("habits.api", "instances.schemas"): "a habit's page lists its instances",
-    ("habits.api", "instances.selectors"): "a habit's page lists its instances",
-    ("habits.services", "instances.services"): "a habit's save generates and re-plans them",
-    ("habits.stats", "instances.models"): "stats count a habit's instances",
-    ("habits.events", "realtime"): "frame builder; belongs in realtime/",
-    ("habits.events", "realtime.broadcast"): "frame builder; belongs in realtime/",
-    ("instances.events", "realtime"): "frame builder; belongs in realtime/",
-    ("instances.events", "realtime.broadcast"): "frame builder; belongs in realtime/",
-    (
-        "instances.services.generate",
-        "realtime",
-    ): "the sweep announces only to users online (presence)",
-    ("instances.tasks", "telegram.services"): "the sweep task decides notifications after it",
-    ("telegram.events", "realtime.broadcast"): "frame builder (binding); belongs in realtime/",
-}
 
-
-def production_modules() -> Iterator[tuple[str, Path]]:
+def production_modules(root: Path) -> Iterator[tuple[str, Path]]:
     """Yield (dotted module name, path) for every production module of the ranked apps."""
     for app in RANK:
-        for path in sorted((ROOT / app).rglob("*.py")):
-            relative = path.relative_to(ROOT)
+        for path in sorted((root / app).rglob("*.py")):
+            relative = path.relative_to(root)
             if SKIPPED_PARTS & set(relative.parts):
                 continue
             parts = list(relative.with_suffix("").parts)
@@ -83,10 +65,10 @@ def app_of(module: str) -> str | None:
     return head if head in RANK else None
 
 
-def cross_app_imports() -> set[tuple[str, str]]:
+def cross_app_imports(root: Path) -> set[tuple[str, str]]:
     """Every (module, imported module) pair that crosses from one ranked app to another."""
     pairs = set()
-    for module, path in production_modules():
+    for module, path in production_modules(root):
         for imported in imported_modules(module, path):
             target = app_of(imported)
             if target is not None and target != app_of(module):
@@ -99,25 +81,24 @@ def is_upward(module: str, imported: str) -> bool:
     return RANK[app_of(imported)] >= RANK[app_of(module)]
 
 
-def test_no_import_runs_up_the_layers_outside_the_known_debt():
-    upward = {pair for pair in cross_app_imports() if is_upward(*pair)}
-    unknown = sorted(upward - KNOWN_DEBT.keys())
-    assert not unknown, (
-        f"imports up the layers (fix, or list with a reason in KNOWN_DEBT): {unknown}"
-    )
+def upward_imports(root: Path) -> list[tuple[str, str]]:
+    return sorted(pair for pair in cross_app_imports(root) if is_upward(*pair))
 
 
-def test_every_known_debt_still_exists():
-    # A paid debt must leave the list, or a new import could come back in its name.
-    gone = sorted(KNOWN_DEBT.keys() - cross_app_imports())
-    assert not gone, f"no longer imported, remove from KNOWN_DEBT: {gone}"
-
-
-def test_apps_form_no_cycle_outside_the_known_debt():
+def app_cycle(root: Path) -> list[str]:
     edges: dict[str, set[str]] = {app: set() for app in RANK}
-    for module, imported in cross_app_imports() - KNOWN_DEBT.keys():
+    for module, imported in cross_app_imports(root):
         edges[app_of(module)].add(app_of(imported))
-    assert not _cycle(edges), f"import cycle between apps: {_cycle(edges)}"
+    return _cycle(edges)
+
+
+def test_no_import_runs_up_the_layers():
+    upward = upward_imports(ROOT)
+    assert not upward, f"imports up the layers (move the code, or make it a reaction): {upward}"
+
+
+def test_apps_form_no_cycle():
+    assert not app_cycle(ROOT), f"import cycle between apps: {app_cycle(ROOT)}"
 
 
 def _cycle(edges: dict[str, set[str]]) -> list[str]:
@@ -140,9 +121,33 @@ def _cycle(edges: dict[str, set[str]]) -> list[str]:
     return []
 
 
-def test_the_layer_check_sees_an_upward_import(tmp_path):
-    # Guards the parser: a deferred import inside a function counts.
-    path = tmp_path / "m.py"
-    path.write_text("def f():\n    from config import dispatch\n")
-    assert list(imported_modules("accounts.m", path)) == ["config"]
-    assert is_upward("accounts.m", "config.dispatch")
+def _plant(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_a_planted_upward_import_is_caught_even_deferred_in_a_function(tmp_path):
+    root = _plant(tmp_path, {"accounts/models.py": "def f():\n    from config import dispatch\n"})
+    assert upward_imports(root) == [("accounts.models", "config")]
+
+
+def test_a_planted_sideways_import_between_telegram_and_realtime_is_caught(tmp_path):
+    root = _plant(tmp_path, {"telegram/events.py": "from realtime.broadcast import broadcast\n"})
+    assert upward_imports(root) == [("telegram.events", "realtime.broadcast")]
+
+
+def test_a_planted_cycle_is_caught_and_relative_imports_resolve(tmp_path):
+    root = _plant(
+        tmp_path,
+        {
+            "habits/services/__init__.py": "from ..stats import x\nimport instances.models\n",
+            "habits/stats.py": "x = 1\n",
+            "instances/models.py": "from habits import services\n",
+        },
+    )
+    assert ("habits.services", "instances.models") in upward_imports(root)
+    assert app_cycle(root) == ["habits", "instances", "habits"]
+    assert ("habits.services", "habits.stats") not in cross_app_imports(root)  # same app

@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.events import record
+from core.presence import online_among
 from instances import generation
 from instances.events import INSTANCE_CREATED
 from instances.generation import Scope
 from instances.localdays import LocalDay, current_and_next_day, local_day
 from instances.models import GeneratedDay, Status
-from realtime import presence
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ def instances_generate_for(
         INSTANCE_CREATED,
         ids=[pk for pk, _, _ in created],
         user_ids={user_id for _, user_id, _ in created},
-        # Already under way (created after its time): the sweep sends its reminder now
-        # rather than at its next tick.
+        # Already under way (created after its time): its reminder is decided now rather
+        # than at the next run of Telegram's task.
         under_way=any(status != Status.SCHEDULED for _, _, status in created),
     )
     return [row[0] for row in created]
@@ -95,7 +95,7 @@ def instances_generate(*, now: datetime | None = None) -> int:
         [GeneratedDay(timezone=d.timezone, date=d.date) for d in days], ignore_conflicts=True
     )
     GeneratedDay.objects.filter(date__lt=(now - KEEP_GENERATED_DAYS).date()).delete()
-    online = presence.online_among(user_id for _, user_id, _ in created)
+    online = online_among(user_id for _, user_id, _ in created)
     _record_instances(
         INSTANCE_CREATED,
         ids=[pk for pk, user_id, _ in created if user_id in online],

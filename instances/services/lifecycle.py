@@ -1,7 +1,7 @@
 """The habit lifecycle: instances follow a habit created, changed or deactivated, and a
 user's timezone change; deletion by hand."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from django.db import transaction
@@ -40,17 +40,31 @@ def _retime_scheduled(instances: Iterable[HabitInstance], *, now: datetime) -> l
     return [i.pk for i in changed]
 
 
-def instances_on_habit_created(*, habit: Habit) -> None:
-    instances_generate_for(habit_ids=[habit.pk])
+# Edits of these habit fields re-plan the habit's instances that are not yet pending.
+SCHEDULE_FIELDS = {
+    "is_active", "time_of_day", "grace_minutes", "fix_minutes", "start_date",
+    "periodicity_days", "repeat_limit",
+}  # fmt: skip
 
 
-def instances_on_habit_changed(*, habit: Habit, changed: set[str]) -> None:
-    """Keep the not-yet-pending instances in step with an edited habit.
+def instances_on_habit_created(*, habit_id: int) -> None:
+    """A new habit's instances on its owner's current and next local date (the reaction to
+    `habit.created`, inside its transaction)."""
+    instances_generate_for(habit_ids=[habit_id])
+
+
+def instances_on_habit_changed(*, habit_id: int, changed: Collection[str]) -> None:
+    """Keep the not-yet-pending instances in step with an edited habit (the reaction to
+    `habit.updated`, inside its transaction); nothing when no schedule field changed.
 
     Deactivated: its scheduled instances go (history stays). Occurrence rule changed: the
     scheduled ones that no longer fall on their date go. Then the times of the rest follow
     the habit, and any occurrence now due is generated.
     """
+    changed = set(changed)
+    if not changed & SCHEDULE_FIELDS:
+        return
+    habit = Habit.objects.get(pk=habit_id)
     now = timezone.now()
     scheduled = HabitInstance.objects.filter(habit=habit, status=Status.SCHEDULED)
     if not habit.is_active:

@@ -45,7 +45,9 @@ def _sweep_batch(now: datetime) -> list[int]:
         HabitInstance.objects.filter(pk__in=ids, status__in=OPEN_STATUSES).update(
             status=status_by_clock_expression(now), updated_at=now
         )
-        _record_instances(INSTANCE_UPDATED, ids=ids, user_ids={user_id for _, user_id in due})
+        _record_instances(
+            INSTANCE_UPDATED, ids=ids, user_ids={user_id for _, user_id in due}, swept=True
+        )
     return ids
 
 

@@ -125,10 +125,11 @@ def test_index_lists_every_declared_status(schema: dict, doc_lines: list[str]) -
 
 
 def event_module_frame_types() -> set[str]:
-    """The dotted type constants of every app's events module (`instance.updated`, ...)."""
+    """The dotted type constants of every app's events module (`instance.updated`, ...) and
+    of the frame builders (`stats.updated`)."""
     found: set[str] = set()
-    for path in sorted(ROOT.glob("*/events.py")):
-        module = importlib.import_module(f"{path.parent.name}.events")
+    for path in sorted([*ROOT.glob("*/events.py"), ROOT / "realtime" / "frames.py"]):
+        module = importlib.import_module(f"{path.parent.name}.{path.stem}")
         found |= {
             value
             for name, value in vars(module).items()

@@ -18,24 +18,24 @@ CORE = "core/events.py"
 REACTIONS = "config/reactions.py"
 # Where a reaction's own parts call each other: the frame builders (run only by the table),
 # the channel-layer sends, and the worker's half of a big announcement.
-FRAME_BUILDERS = {
-    "habits/events.py", "instances/events.py", "telegram/events.py", "realtime/broadcast.py",
-}  # fmt: skip
+FRAME_BUILDERS = {"realtime/frames.py", "realtime/broadcast.py"}
 ONLY_IN = {
     "on_commit": {CORE},
     "delay_on_commit": {CORE},
     "broadcast": {REACTIONS} | FRAME_BUILDERS,
     "broadcast_batch": {REACTIONS} | FRAME_BUILDERS,
     "broadcast_many": {REACTIONS} | FRAME_BUILDERS,
-    "stats_changed": {REACTIONS} | FRAME_BUILDERS,
-    "stats_refresh": {REACTIONS} | FRAME_BUILDERS,
-    "instances_announce": {REACTIONS, "instances/tasks.py"},
+    "stats_recompute": FRAME_BUILDERS,
+    "instances_announce": {REACTIONS, "realtime/tasks.py"},
+    "stats_announce": {"realtime/tasks.py"},
+    "notifications_decide": {"telegram/tasks.py"},
     **{
         name: {REACTIONS}
         for name in (
             "revoke_sessions", "token_state_forget", "today_forget", "stats_forget", "poke_bot",
-            "habit_announce", "binding_announce", "reminders_mark_done",
-            "instances_on_timezone_changed",
+            "habit_announce", "reminders_mark_done",
+            "instances_on_timezone_changed", "instances_on_habit_created",
+            "instances_on_habit_changed",
         )
     },
 }  # fmt: skip

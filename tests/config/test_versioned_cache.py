@@ -13,7 +13,7 @@ from core import near_cache, versioned_cache
 from core.near_cache import NEAR, near_prefix
 from core.redis import get_redis, key
 from core.versioned_cache import VersionedCache
-from habits.stats_cache import STATS
+from instances.stats_cache import STATS
 from instances.today_cache import TODAY
 from tests.conftest import count_redis_reads
 

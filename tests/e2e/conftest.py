@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -68,9 +69,9 @@ class Server:
         self.extra_env = env
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def env(self) -> dict[str, str]:
         db = settings.DATABASES["default"]
-        env = {
+        return {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
@@ -79,6 +80,9 @@ class Server:
             "PORT": str(self.port),
             **self.extra_env,
         }
+
+    def start(self) -> None:
+        env = self.env()
         ARTIFACTS.mkdir(exist_ok=True)
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
@@ -123,15 +127,41 @@ class Server:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
 
+class Worker(Server):
+    """The Celery worker beside the server (what production runs): the stats a page follows
+    live are computed by it."""
+
+    def start(self) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
+        command += ["-l", "info", "-n", f"e2e-{os.getpid()}@%h", "--without-gossip"]
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [*command, "--without-mingle"],
+                cwd=ROOT,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        while " ready." not in self.log():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the worker did not start:\n{self.log()}")
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="package")
 def server(django_db_setup: None) -> Iterator[Server]:
-    """One server for the whole e2e package; each test makes its own users."""
-    live = Server(name="web")
-    live.log_path.unlink(missing_ok=True)
-    live.start()
+    """One server (and its worker) for the whole e2e package; each test makes its own users."""
+    live, worker = Server(name="web"), Worker(name="worker")
+    for process in (live, worker):
+        process.log_path.unlink(missing_ok=True)
+        process.start()
     yield live
-    live.stop()
-    assert "Traceback" not in live.log(), live.log()
+    for process in (live, worker):
+        process.stop()
+        assert "Traceback" not in process.log(), process.log()
 
 
 class Backend:

@@ -1,5 +1,6 @@
 """Celery for real: a worker process running the tasks, the beat rows, on-commit enqueueing."""
 
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -11,14 +12,22 @@ import time_machine
 from django.db import transaction
 
 from config.celery import app
+from core.presence import socket_opened
 from core.redis import get_redis, key
 from instances import tasks
 from instances.beat_schedules import SCHEDULES, schedules_install
 from instances.models import HabitInstance, Status
+from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
 from tests.factories import HabitFactory, make_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = key("celery", "celery")  # the broker's default queue, under the namespace
+
+
+@pytest.fixture(autouse=True)
+def empty_queue() -> None:
+    """Tasks an earlier test queued with no worker running are not this test's."""
+    get_redis().delete(QUEUE)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -53,6 +62,48 @@ def test_a_real_worker_generates_and_sweeps_and_the_owner_hears_of_it(worker, us
 
     updates = probe.of_type("instance.updated", wait=2.0)
     assert sorted(u["data"]["status"] for u in updates) == ["pending", "pending"]
+
+
+def test_a_worker_sweep_owes_the_bound_owner_a_reminder_through_telegrams_own_task(worker, user):
+    # The sweep knows nothing of Telegram: its `instance.updated` queues `telegram.decide`.
+    TelegramProfile.objects.create(user=user, telegram_id=4242, access_hash=1, username="ann")
+    now = datetime.now(UTC)
+    habit = HabitFactory(user=user, start_date=now.date())
+    instance = make_instance(habit, now.date(), now - timedelta(seconds=1))
+
+    tasks.sweep_instances.delay()
+
+    wait_for(lambda: OutboxMessage.objects.filter(instance=instance).exists())
+    message = OutboxMessage.objects.get(instance=instance)
+    assert (message.kind, message.telegram_id) == (OutboxKind.REMINDER, 4242)
+
+
+def _queued_task_names() -> list[str]:
+    return [json.loads(m)["headers"]["task"] for m in get_redis().lrange(QUEUE, 0, -1)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_completion_answers_before_its_stats_are_computed(authed, user, monkeypatch):
+    from instances import stats_cache
+
+    now = datetime.now(UTC)
+    habit = HabitFactory(user=user, start_date=now.date())
+    instance = make_instance(habit, now.date(), now - timedelta(minutes=1))
+    assert authed.get(f"/api/habits/{habit.pk}/stats/").json()["done"] == 0  # now cached
+    socket_opened(user.pk, "a-socket")  # someone is watching: fresh stats will be sent
+    computed = []
+    real = stats_cache.habit_stats_many  # what the refresh after a commit computes with
+    monkeypatch.setattr(
+        stats_cache, "habit_stats_many", lambda ids: computed.append(ids) or real(ids)
+    )
+
+    response = authed.post(f"/api/instances/{instance.pk}/complete/")
+
+    assert response.status_code == 200
+    assert computed == []  # not on the response path: a worker computes them
+    assert _queued_task_names() == ["realtime.stats"]
+    # ...and the cached numbers went with the commit: a reader computes fresh ones.
+    assert authed.get(f"/api/habits/{habit.pk}/stats/").json()["done"] == 1
 
 
 @pytest.mark.django_db
@@ -104,7 +155,7 @@ def test_a_task_enqueued_in_a_rolled_back_transaction_is_never_sent():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_habit_created_after_its_time_asks_for_a_sweep_once_committed(user):
+def test_a_habit_created_after_its_time_asks_telegram_to_decide_once_committed(user):
     from habits.services import habit_create
 
     noon = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -128,7 +179,7 @@ def test_a_habit_created_after_its_time_asks_for_a_sweep_once_committed(user):
             },
         )
 
-    assert get_redis().llen(QUEUE) == 1  # only the habit already under way asked
+    assert _queued_task_names() == ["telegram.decide"]  # only the habit under way asked
 
 
 def test_task_retry_policy_is_bounded():
@@ -151,8 +202,8 @@ def test_tasks_find_nothing_to_do_quietly(user):
 
 
 def test_a_big_sweep_is_announced_by_a_worker_beside_it(worker, user, events_of):
-    from instances.events import INLINE_ANNOUNCE_MAX
     from instances.services import instances_sweep
+    from realtime.frames import INLINE_ANNOUNCE_MAX
 
     now = datetime.now(UTC)
     count = INLINE_ANNOUNCE_MAX + 20

@@ -12,8 +12,8 @@ from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 
 from config.asgi import application
+from core import presence
 from core.redis import get_redis
-from realtime import presence
 from realtime.broadcast import broadcast
 from tests.accounts.test_token_edges import signed_with_exp
 from tests.factories import UserFactory

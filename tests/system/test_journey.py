@@ -1,10 +1,11 @@
 """The README's promise, tested on what the README runs: `python -m config.run` (what
 `make run` starts: migrate, web, worker and beat, with the development settings) on the
 embedded default (SQLite) and on PostgreSQL, driven over HTTP and the socket as a person's
-browser would, while the worker sweeps the same rows (S1).
+browser would, while the worker writes the same rows (S1).
 
-Each habit is created a minute after its time, so its instance is born `pending` and a
-sweep is queued at once: every completion races the worker's sweep on the same database.
+Each habit is created a minute after its time, so its instance is born `pending` and
+Telegram's decision is queued at once (it writes the instance's `reminded_at`), beside
+beat's sweeps: every completion races the worker on the same database.
 """
 
 import json
@@ -32,7 +33,7 @@ from tests.system.harness import PrivateRedis, Stack, free_port, wait_until
 pytestmark = pytest.mark.slow
 
 USERS = 5
-HABITS_PER_USER = 10  # 50 completions in all, each racing a sweep
+HABITS_PER_USER = 10  # 50 completions in all, each racing the worker
 PASSWORD = "correct horse battery"
 
 
@@ -184,7 +185,7 @@ class Person:
         return frames
 
 
-def test_the_journey_holds_while_the_worker_sweeps_the_same_rows(made_run: MadeRun) -> None:
+def test_the_journey_holds_while_the_worker_writes_the_same_rows(made_run: MadeRun) -> None:
     now = datetime.now(UTC)
     zone = midday_zone(now)
     zone_now = now.astimezone(ZoneInfo(zone))
@@ -213,9 +214,9 @@ def test_the_journey_holds_while_the_worker_sweeps_the_same_rows(made_run: MadeR
         assert (stats["done"], stats["streak"]["current"], stats["success_rate"]) == (1, 1, 1.0)
         assert person.socket is not None
         person.socket.close()
-    # The worker did race: it swept while the completions came in, and no write waited
-    # past its lock's timeout.
-    assert made_run.log("run").count("instances.sweep[") >= USERS
+    # The worker did race: it decided the reminders of the same rows while the completions
+    # came in, and no write waited past its lock's timeout.
+    assert made_run.log("run").count("telegram.decide[") >= USERS
     assert "database is locked" not in made_run.log("run")
 
 

@@ -180,7 +180,7 @@ class Person:
         return found
 
     def habit_due_a_minute_ago(self, action: str) -> dict[str, Any]:
-        """A habit whose instance today is born `pending` (its creation queues a sweep)."""
+        """A habit whose instance today is born `pending` (it queues `telegram.decide`)."""
         at = datetime.now(UTC).astimezone(ZoneInfo(self.zone)) - timedelta(minutes=1)
         body = {"action": action, "time_of_day": at.strftime("%H:%M"), "is_pleasant": True}
         created = self.call("POST", "/api/habits/", json=body)
@@ -257,7 +257,7 @@ def test_two_installations_on_one_redis_database_see_nothing_of_each_other(
             if zone != person.zone:
                 crossed.append(f"/me/ of {person.system.base} answered {zone}, not {person.zone}")
 
-        # B's habit 1 queues a sweep: A's worker must not take it.
+        # B's habit 1 queues Telegram's decision: A's worker must not take it.
         b_habit = ann_b.habit_due_a_minute_ago("B runs")
         time.sleep(QUIET_SECONDS)
         if " received" in a.log("worker"):
@@ -288,7 +288,7 @@ def test_two_installations_on_one_redis_database_see_nothing_of_each_other(
         # B's task waited for B's own worker.
         b.start_worker()
         try:
-            wait_until(lambda: "instances.sweep[" in b.log("worker"), 30, "B's sweep run by B")
+            wait_until(lambda: "telegram.decide[" in b.log("worker"), 30, "B's task run by B")
         except AssertionError as error:
             crossed.append(f"B's task did not wait for B's worker: {error}")
 
@@ -391,7 +391,7 @@ def test_a_worker_started_while_the_database_is_away_waits_for_it_then_serves(
     system.start_web()
     person = Person(system, etc_zone(midday_hours(datetime.now(UTC)))).sign_up()
     try:
-        person.habit_due_a_minute_ago("read")  # queues a sweep from the web process
-        wait_until(lambda: "instances.sweep[" in system.log("worker"), 30, "the sweep run")
+        person.habit_due_a_minute_ago("read")  # queues `telegram.decide` from the web process
+        wait_until(lambda: "telegram.decide[" in system.log("worker"), 30, "the task run")
     finally:
         person.close()

@@ -75,7 +75,7 @@ def test_redis_restarted_under_open_sockets_closes_them_to_retry_and_nothing_is_
 
     listed = system.call("GET", "/api/habits/", user).json()
     assert {h["action"] for h in listed["items"]} == {"before", "meanwhile", "after"}
-    # The worker found the broker again by itself: the sweep the new habit asked for ran.
+    # The worker found the broker again by itself: the decision the new habit asked for ran.
     today = HabitInstance.objects.filter(habit_id=under_way.json()["id"])
     wait_until(lambda: today.filter(reminded_at__isnull=False).exists(), 30, "the reminder decided")
     assert system.alive("web")

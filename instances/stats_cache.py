@@ -2,7 +2,7 @@
 commit: the versioned cache `STATS` (core/versioned_cache.py), not held in memory.
 
 Invalidation bumps `...:habit_stats_version:<id>` and deletes the entry. Whoever computes stats
-(a reader on a miss, or the refresh after a commit) stores them only if the version is the
+(a reader on a miss, or the worker's refresh after a commit) stores them only if the version is the
 one it saw before computing, checked and set atomically in Redis. So a computation that
 began before a change can never put old numbers back after it. Redis away: computed from
 the DB every time, and the request still answers.
@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 
 from core.versioned_cache import VersionedCache
-from habits.stats import habit_stats, habit_stats_many
+from instances.stats import habit_stats, habit_stats_many
 
 TTL_SECONDS = 24 * 3600
 STATS = VersionedCache("habit_stats", TTL_SECONDS)
@@ -26,15 +26,16 @@ def habit_stats_cached(habit_id: int) -> dict:
     return STATS.get(habit_id, lambda: habit_stats(habit_id), json.dumps, json.loads)
 
 
-def stats_refresh(*, invalidate: Iterable[int], recompute: Iterable[int]) -> dict[int, dict]:
-    """After a commit: drop the cached stats of `invalidate`, compute and cache `recompute`.
+def stats_forget(habit_ids: Iterable[int]) -> dict[int, int]:
+    """Drop the cached stats of these habits at once (right after the commit, so a reader
+    never gets old numbers); returns the new versions, for a later refresh to store under."""
+    ids = set(habit_ids)
+    return STATS.forget(ids) if ids else {}
 
-    Returns the fresh stats of `recompute` (for the `stats.updated` frames).
-    """
-    ids = set(invalidate)
-    if not ids:
-        return {}
-    versions = STATS.forget(ids)  # the fresh numbers are stored under these, if still current
-    fresh = habit_stats_many(recompute)
+
+def stats_recompute(habit_ids: Iterable[int], versions: dict[int, int]) -> dict[int, dict]:
+    """Compute and cache the stats of these habits; stored only under `versions` still current
+    (a change after the forget bumps them again, so old numbers never come back)."""
+    fresh = habit_stats_many(habit_ids)
     STATS.store({h: json.dumps(s) for h, s in fresh.items() if h in versions}, versions)
     return fresh

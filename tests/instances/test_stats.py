@@ -10,10 +10,10 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from core.redis import get_redis
-from habits import stats as stats_module
-from habits.stats import habit_stats, habit_stats_many, score_multiplier, streaks, strength
-from habits.stats_cache import stats_key
+from instances import stats as stats_module
 from instances.models import HabitInstance
+from instances.stats import habit_stats, habit_stats_many, score_multiplier, streaks, strength
+from instances.stats_cache import stats_key
 from tests.factories import HabitFactory, make_instance
 
 pytestmark = pytest.mark.django_db
@@ -266,7 +266,7 @@ def test_a_habit_edit_invalidates_the_cache(authed, user, django_capture_on_comm
 
 
 def test_a_read_that_began_before_a_change_cannot_store_old_numbers(user, monkeypatch):
-    from habits import stats_cache
+    from instances import stats_cache
 
     habit = HabitFactory(user=user, start_date=MONDAY)
     _history(habit, [C])
@@ -274,7 +274,7 @@ def test_a_read_that_began_before_a_change_cannot_store_old_numbers(user, monkey
 
     def slow_compute(habit_id):
         old = real(habit_id)
-        stats_cache.stats_refresh(invalidate=[habit_id], recompute=[])  # a change commits meanwhile
+        stats_cache.stats_forget([habit_id])  # a change commits meanwhile
         return old
 
     monkeypatch.setattr(stats_cache, "habit_stats", slow_compute)

@@ -1,0 +1,65 @@
+"""The frames a committed change becomes, built after the commit from the committed rows and
+sent per user. config/reactions.py calls these (and realtime/tasks.py, for big batches and
+the stats); the event types are the apps' own (habits/events.py, instances/events.py).
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from core.presence import online_among
+from core.schemas import as_json
+from habits.events import HABIT_DELETED
+from habits.models import Habit
+from habits.schemas import HabitOut
+from instances.models import HabitInstance
+from instances.schemas import InstanceOut
+from instances.selectors import instances_by_ids
+from instances.stats_cache import stats_recompute
+from realtime.broadcast import broadcast, broadcast_batch
+
+STATS_UPDATED = "stats.updated"
+
+
+def habit_announce(*, type: str, habit_id: int, user_id: int) -> None:
+    """Send the owner the committed habit (nothing when it is gone again by now: its own
+    `habit.deleted` follows)."""
+    if type == HABIT_DELETED:
+        broadcast(user_id=user_id, type=type, data={"id": habit_id})
+        return
+    habit = Habit.objects.filter(pk=habit_id).first()
+    if habit is not None:
+        broadcast(user_id=user_id, type=type, data=as_json(HabitOut, habit))
+
+
+def _frames_by_user(type: str, instances: Iterable[HabitInstance]) -> dict[int, list[dict]]:
+    grouped: dict[int, list[dict]] = defaultdict(list)
+    for instance in instances:
+        grouped[instance.user_id].append({"type": type, "data": as_json(InstanceOut, instance)})
+    return grouped
+
+
+# Up to this many changed rows are announced right after the commit by the process that made
+# them; more (a big sweep or generation) go to a task, so the sweep's own cost stays with the
+# database and the fan-out runs beside it on another worker process.
+INLINE_ANNOUNCE_MAX = 100
+
+
+def instances_announce(*, type: str, ids: list[int]) -> None:
+    """Tell the owners of these committed instances: one frame per instance, one channel-layer
+    message per user, and only for users with a socket open (two queries whatever the count)."""
+    owners = HabitInstance.objects.filter(pk__in=ids).values_list("id", "user_id")
+    online = online_among(user_id for _, user_id in owners)
+    live_ids = [pk for pk, user_id in owners if user_id in online]
+    broadcast_batch(_frames_by_user(type, instances_by_ids(live_ids)) if live_ids else {})
+
+
+def stats_announce(owners: dict[int, int], versions: dict[int, int]) -> None:
+    """`stats.updated` with fresh numbers for these habits (`{habit_id: user_id}`, owners with
+    a socket open), computed for all at once and cached under `versions` (those the forget
+    after the commit gave), one channel-layer message per user."""
+    fresh = stats_recompute(owners, versions)
+    by_user: dict[int, list[dict]] = {}
+    for habit_id, stats in fresh.items():
+        frame = {"type": STATS_UPDATED, "data": {"habit_id": habit_id, "stats": stats}}
+        by_user.setdefault(owners[habit_id], []).append(frame)
+    broadcast_batch(by_user)
