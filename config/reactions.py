@@ -20,7 +20,11 @@ from instances.events import (
     INSTANCE_COMPLETED,
     INSTANCE_CREATED,
     INSTANCE_DELETED,
+    INSTANCE_SKIPPED,
     INSTANCE_UPDATED,
+    PAUSE_CREATED,
+    PAUSE_DELETED,
+    PAUSE_UPDATED,
 )
 from instances.selectors import habit_owners_of
 from instances.services import (
@@ -32,7 +36,12 @@ from instances.stats_cache import stats_forget
 from instances.today_cache import today_forget
 from realtime import tasks as realtime_tasks
 from realtime.broadcast import broadcast, revoke_sessions
-from realtime.frames import INLINE_ANNOUNCE_MAX, habit_announce, instances_announce
+from realtime.frames import (
+    INLINE_ANNOUNCE_MAX,
+    habit_announce,
+    instances_announce,
+    pause_announce,
+)
 from telegram import tasks as telegram_tasks
 from telegram.events import OUTBOX_READY, TELEGRAM_BOUND, TELEGRAM_UNBOUND, poke_bot
 from telegram.selectors import bound_username
@@ -94,6 +103,12 @@ def send_instances(event: Event) -> None:
         instances_announce(type=frame, ids=ids)
     else:
         realtime_tasks.announce_instances.delay(frame, ids)
+
+
+def send_pause(event: Event) -> None:
+    pause_announce(
+        type=event.type, pause_id=event.facts["pause_id"], user_id=event.facts["user_id"]
+    )
 
 
 def _refresh_stats(owners: dict[int, int]) -> None:
@@ -177,7 +192,11 @@ AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     INSTANCE_CREATED: (forget_today, send_instances, refresh_instance_stats, decide_messages),
     INSTANCE_UPDATED: (forget_today, send_instances, refresh_instance_stats, decide_messages),
     INSTANCE_COMPLETED: (forget_today, send_instances, refresh_instance_stats),
+    INSTANCE_SKIPPED: (forget_today, send_instances, refresh_instance_stats),
     INSTANCE_DELETED: (forget_today, refresh_deleted_stats),
+    PAUSE_CREATED: (send_pause,),
+    PAUSE_UPDATED: (send_pause,),
+    PAUSE_DELETED: (send_pause,),
     TELEGRAM_BOUND: (send_binding,),
     TELEGRAM_UNBOUND: (send_binding,),
     OUTBOX_READY: (wake_bot,),

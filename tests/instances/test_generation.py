@@ -333,5 +333,7 @@ def test_new_instances_reach_the_owner_after_commit(
         "fix_deadline",
         "status",
         "completed_at",
+        "skip_reason",
+        "note",
         "source",
     }
