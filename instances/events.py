@@ -19,3 +19,7 @@ INSTANCE_SKIPPED = "instance.skipped"
 PAUSE_CREATED = "pause.created"
 PAUSE_UPDATED = "pause.updated"  # ended early
 PAUSE_DELETED = "pause.deleted"
+# A habit's course is over: its last counted occurrence resolved (SPEC §7). Facts: habit_id,
+# user_id, done, limit. The owner sees `habit.updated` (its `program.finished` is true), and
+# Telegram sends the result ("19 of 21 done").
+PROGRAM_FINISHED = "program.finished"
