@@ -35,6 +35,8 @@ def _complete_locked(*, instance_id: int, user_id: int, at: datetime, source: So
         return _Outcome(instance)
     if instance.status == Status.FIX_EXPIRED:
         return _Outcome(instance, "The fix window of this instance has closed.")
+    if instance.status == Status.SKIPPED:
+        return _Outcome(instance, "This instance is skipped; undo the skip to mark it done.")
     if instance.date > local_today(instance.user.timezone, at):
         return _Outcome(instance, "This instance is on a future date; it cannot be done yet.")
     status = completion_status(instance.grace_deadline, instance.fix_deadline, at)
