@@ -6,6 +6,7 @@ import os
 import threading
 from typing import Any
 
+import redis
 from channels.layers import get_channel_layer
 
 from realtime.groups import user_group
@@ -23,16 +24,29 @@ def _message(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": FORWARD_MANY, "events": events}
 
 
-async def _send_all(messages: dict[int, dict[str, Any]]) -> None:
+async def _send_each(messages: dict[int, dict[str, Any]]) -> dict[int, BaseException]:
+    """Send every user's message at once; the failures, by user."""
     layer = get_channel_layer()
     sends = [
         layer.group_send(user_group(user_id), message) for user_id, message in messages.items()
     ]
-    for user_id, outcome in zip(
-        messages, await asyncio.gather(*sends, return_exceptions=True), strict=True
-    ):
-        if isinstance(outcome, Exception):
-            logger.error("could not send events to user %s: %r", user_id, outcome)
+    outcomes = await asyncio.gather(*sends, return_exceptions=True)
+    return {
+        user_id: outcome
+        for user_id, outcome in zip(messages, outcomes, strict=True)
+        if isinstance(outcome, BaseException)
+    }
+
+
+async def _send_all(messages: dict[int, dict[str, Any]]) -> None:
+    failed = await _send_each(messages)
+    # A pooled connection Redis dropped (a restart) fails its first command before the pool
+    # notices; it was not sent, so one more try on a fresh connection loses nothing.
+    again = {u: messages[u] for u, e in failed.items() if isinstance(e, redis.ConnectionError)}
+    if again:
+        failed = {u: e for u, e in failed.items() if u not in again} | await _send_each(again)
+    for user_id, error in failed.items():
+        logger.error("could not send events to user %s: %r", user_id, error)
 
 
 # Every send from sync code (a web request's on-commit, a task, the bot) runs on one event
