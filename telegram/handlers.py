@@ -74,10 +74,11 @@ def open_buttons(instance_id: int, done_label: str = "Done ✅") -> list[Button]
     return [done_button(instance_id, done_label), skip_button(instance_id)]
 
 
+TODAY_MARKS = {**dict.fromkeys(DONE_STATUSES, "✅"), Status.SKIPPED: "⏭"}
+
+
 def _today_line(instance: HabitInstance) -> str:
-    mark = {Status.SKIPPED: "⏭"}.get(
-        instance.status, "✅" if instance.status in DONE_STATUSES else "•"
-    )
+    mark = TODAY_MARKS.get(instance.status, "•")
     return f"{mark} {instance.habit.action} ({instance.status.replace('_', ' ')})"
 
 
@@ -174,7 +175,9 @@ def _skip_for(
     profile = services.profile_for(telegram_id=telegram_id)
     if profile is None:
         return None
-    instance = instance_skip(instance_id=instance_id, user_id=profile.user_id)
+    instance = instance_skip(
+        instance_id=instance_id, user_id=profile.user_id, reason=SkipReason.OTHER
+    )
     if is_reminder(instance_id=instance_id, telegram_id=telegram_id, message_id=message_id):
         return instance, None
     return instance, list(instance_list_today(user=profile.user))
