@@ -99,9 +99,10 @@ def reminders_settle(*, instance_ids: Iterable[int], outcome: OutboxKind) -> Non
 
 def program_finished_owe(*, habit_id: int, user_id: int, done: int, limit: int) -> None:
     """In the transaction that finished the habit's course (telegram's reaction to
-    `program.finished`): the bound owner is owed the result, once. The message hangs on the
-    course's last counted instance, as every outbox row hangs on an instance (its user is
-    checked again when it is sent). A user without Telegram: nothing."""
+    `program.finished`): the bound owner is owed the result, once per result (told the same
+    again, nothing; a course lengthened and finished anew, its new result). The message
+    hangs on the course's last counted instance, as every outbox row hangs on an instance
+    (its user is checked again when it is sent). A user without Telegram: nothing."""
     profile = TelegramProfile.objects.filter(user_id=user_id, user__is_active=True).first()
     if profile is None:
         return
@@ -110,17 +111,17 @@ def program_finished_owe(*, habit_id: int, user_id: int, done: int, limit: int) 
         instances.exclude(status=Status.SKIPPED).order_by("-date").first()
         or instances.order_by("-date").first()
     )
-    if (
-        last is None
-        or OutboxMessage.objects.filter(
-            kind=OutboxKind.FINISHED, instance__habit_id=habit_id
-        ).exists()
-    ):
+    if last is None:
+        return
+    text = finished_text(action=last.habit.action, done=done, limit=limit)
+    told = OutboxMessage.objects.filter(
+        kind=OutboxKind.FINISHED, instance__habit_id=habit_id, text=text
+    )
+    if told.exists():
         return
     OutboxMessage.objects.create(
         kind=OutboxKind.FINISHED, instance=last, telegram_id=profile.telegram_id,
-        access_hash=profile.access_hash, next_attempt_at=timezone.now(),
-        text=finished_text(action=last.habit.action, done=done, limit=limit),
+        access_hash=profile.access_hash, next_attempt_at=timezone.now(), text=text,
     )  # fmt: skip
     record(OUTBOX_READY)
 

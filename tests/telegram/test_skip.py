@@ -336,11 +336,11 @@ async def test_help_names_the_new_commands_and_other_text_points_to_them(chat_as
 # --- the course finished ---------------------------------------------------------------------
 
 
-def _finished(instance: HabitInstance) -> None:
+def _finished(instance: HabitInstance, done: int = 19, limit: int = 21) -> None:
     with transaction.atomic():
         record(
-            PROGRAM_FINISHED, habit_id=instance.habit_id, user_id=instance.user_id, done=19,
-            limit=21,
+            PROGRAM_FINISHED, habit_id=instance.habit_id, user_id=instance.user_id, done=done,
+            limit=limit,
         )  # fmt: skip
 
 
@@ -354,6 +354,11 @@ async def test_a_finished_course_sends_the_result_once(bot, fake_telegram):
     (message,) = fake_telegram.sent()
     assert message.message == "🏁 Course finished: 19 of 21 done — stretch."
     assert fake_telegram.buttons(message) == []
+
+    await database_sync_to_async(_finished)(instance, 28, 30)  # lengthened, finished anew
+
+    assert await Relay(bot).deliver_due() == 1
+    assert fake_telegram.texts()[-1] == "🏁 Course finished: 28 of 30 done — stretch."
 
 
 async def test_a_finished_course_of_a_user_without_telegram_owes_nothing(bot, fake_telegram):
@@ -396,3 +401,17 @@ async def test_done_and_skip_pressed_together_change_the_instance_once(chat_as, 
     answers = fake_telegram.answers()
     assert len(answers) == 2
     assert sum(a.alert for a in answers) == 1  # the loser is told why, in words
+
+
+async def test_a_finished_course_rolled_back_owes_nothing(bot, fake_telegram):
+    _, instance = await setup()
+
+    def finished_then_rolled_back() -> None:
+        with transaction.atomic():
+            _finished(instance)  # its own savepoint, inside the outer transaction
+            transaction.set_rollback(True)
+
+    await database_sync_to_async(finished_then_rolled_back)()
+
+    assert await database_sync_to_async(OutboxMessage.objects.count)() == 0
+    assert await Relay(bot).deliver_due() == 0
