@@ -43,6 +43,11 @@ class OutboxKind(models.TextChoices):
     FINISHED = "finished"  # the habit's course is over: the result (its `text`)
 
 
+# The messages that ask for the instance to be done: they carry the Done and Skip buttons,
+# and an outcome (done, skipped) gives them up unsent or edits them once sent.
+REMINDER_KINDS = (OutboxKind.REMINDER, OutboxKind.MISSED)
+
+
 class OutboxMessage(models.Model):
     """A message the bot owes a user. Written in the transaction that decided it, sent by the
     bot process, retried after FloodWait or a network error, never sent twice."""

@@ -1,4 +1,4 @@
-from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
+from telegram.models import REMINDER_KINDS, OutboxMessage, TelegramProfile
 
 
 def bound_username(*, user_id: int) -> str | None:
@@ -11,5 +11,5 @@ def is_reminder(*, instance_id: int, telegram_id: int, message_id: int) -> bool:
     """Whether that chat message is a reminder (or "fix it" note) the bot sent of the instance."""
     return OutboxMessage.objects.filter(
         instance_id=instance_id, telegram_id=telegram_id, message_id=message_id,
-        kind__in=[OutboxKind.REMINDER, OutboxKind.MISSED],
+        kind__in=REMINDER_KINDS,
     ).exists()  # fmt: skip

@@ -5,7 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from instances.models import Status
-from telegram.models import OutboxKind, OutboxMessage
+from telegram.models import REMINDER_KINDS, OutboxKind, OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -57,5 +57,5 @@ def _delivery(message: OutboxMessage) -> Delivery:
         instance_id=message.instance_id,
         text=_text(message),
         edit_message_id=message.edits.message_id if message.edits else None,
-        with_button=message.kind in (OutboxKind.REMINDER, OutboxKind.MISSED) and still_open,
+        with_button=message.kind in REMINDER_KINDS and still_open,
     )

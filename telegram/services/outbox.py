@@ -10,7 +10,7 @@ from django.utils import timezone
 from core.events import record
 from instances.models import FINAL_STATUSES, HabitInstance, Status
 from telegram.events import OUTBOX_READY
-from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
+from telegram.models import REMINDER_KINDS, OutboxKind, OutboxMessage, TelegramProfile
 from telegram.services.messages import Delivery, _delivery, finished_text
 
 logger = logging.getLogger(__name__)
@@ -69,8 +69,6 @@ def notifications_decide(*, now: datetime | None = None) -> int:
     return owed
 
 
-# The messages an instance's outcome closes: they asked for it to be done.
-REMINDERS = (OutboxKind.REMINDER, OutboxKind.MISSED)
 # What an edit of them says happened (the `kind` of the edit).
 OUTCOMES = {OutboxKind.DONE: "completed", OutboxKind.SKIPPED: "skipped"}
 
@@ -81,7 +79,9 @@ def reminders_settle(*, instance_ids: Iterable[int], outcome: OutboxKind) -> Non
     sent ones get an edit saying the outcome (`DONE` or `SKIPPED`), whoever caused it: web,
     bot, API or a pause."""
     now = timezone.now()
-    earlier = OutboxMessage.objects.filter(instance_id__in=list(instance_ids), kind__in=REMINDERS)
+    earlier = OutboxMessage.objects.filter(
+        instance_id__in=list(instance_ids), kind__in=REMINDER_KINDS
+    )
     if not earlier.exists():
         return  # never reminded (every instance of a user without Telegram): one query, not two
     earlier.filter(sent_at__isnull=True, given_up_at__isnull=True).update(
@@ -153,7 +153,7 @@ def _still_served(message: OutboxMessage, now: datetime) -> bool:
     path the change took)."""
     if not message.instance.user.is_active:
         error = "the user is deactivated"
-    elif message.kind in REMINDERS and message.instance.status in SETTLED:
+    elif message.kind in REMINDER_KINDS and message.instance.status in SETTLED:
         error = f"the instance is {message.instance.status}"
     else:
         return True
