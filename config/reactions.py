@@ -25,6 +25,7 @@ from instances.events import (
     PAUSE_CREATED,
     PAUSE_DELETED,
     PAUSE_UPDATED,
+    PROGRAM_FINISHED,
 )
 from instances.selectors import habit_owners_of
 from instances.services import (
@@ -44,8 +45,9 @@ from realtime.frames import (
 )
 from telegram import tasks as telegram_tasks
 from telegram.events import OUTBOX_READY, TELEGRAM_BOUND, TELEGRAM_UNBOUND, poke_bot
+from telegram.models import OutboxKind
 from telegram.selectors import bound_username
-from telegram.services import reminders_mark_done
+from telegram.services import program_finished_owe, reminders_settle
 
 Reaction = Callable[[Event], None]
 
@@ -144,10 +146,20 @@ def drop_habit_stats(event: Event) -> None:
 # --- telegram --------------------------------------------------------------------------------
 
 
-def mark_reminders_done(event: Event) -> None:
-    """Telegram's reaction to a completion: its reminders say "done" (same transaction)."""
-    for instance_id in event.facts["ids"]:
-        reminders_mark_done(instance_id=instance_id)
+def settle_reminders(event: Event) -> None:
+    """Telegram's reaction to a completion or a skip (one, or a pause's batch): their reminders
+    say "done" or "skipped", unsent ones are given up (same transaction)."""
+    outcome = OutboxKind.SKIPPED if event.type == INSTANCE_SKIPPED else OutboxKind.DONE
+    reminders_settle(instance_ids=event.facts["ids"], outcome=outcome)
+
+
+def tell_program_finished(event: Event) -> None:
+    """The bound owner is owed the course's result ("19 of 21 done"), with the change."""
+    facts = event.facts
+    program_finished_owe(
+        habit_id=facts["habit_id"], user_id=facts["user_id"], done=facts["done"],
+        limit=facts["limit"],
+    )  # fmt: skip
 
 
 def decide_messages(event: Event) -> None:
@@ -179,7 +191,9 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
     USER_CHANGED: (forget_token_state,),
     HABIT_CREATED: (plan_new_habit,),
     HABIT_UPDATED: (replan_habit,),
-    INSTANCE_COMPLETED: (mark_reminders_done,),
+    INSTANCE_COMPLETED: (settle_reminders,),
+    INSTANCE_SKIPPED: (settle_reminders,),
+    PROGRAM_FINISHED: (tell_program_finished,),
 }
 
 AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
@@ -197,6 +211,9 @@ AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     PAUSE_CREATED: (send_pause,),
     PAUSE_UPDATED: (send_pause,),
     PAUSE_DELETED: (send_pause,),
+    # The Telegram message left with the change (WITHIN, then `outbox.ready` wakes the bot);
+    # the owner's `habit.updated` frame is added with the program's own work.
+    PROGRAM_FINISHED: (),
     TELEGRAM_BOUND: (send_binding,),
     TELEGRAM_UNBOUND: (send_binding,),
     OUTBOX_READY: (wake_bot,),

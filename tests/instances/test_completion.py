@@ -62,6 +62,16 @@ def test_past_the_fix_window_it_is_refused_and_ends_fix_expired(instance):
     assert (instance.status, instance.completed_at) == (Status.FIX_EXPIRED, None)
 
 
+def test_a_skipped_instance_is_refused_and_stays_skipped(instance):
+    HabitInstance.objects.filter(pk=instance.pk).update(status=Status.SKIPPED, skip_reason="sick")
+
+    with pytest.raises(Conflict, match="skipped"):
+        _complete(instance, AT)
+
+    instance.refresh_from_db()
+    assert (instance.status, instance.completed_at) == (Status.SKIPPED, None)
+
+
 def test_an_instance_on_a_future_local_date_cannot_be_done(user):
     habit = HabitFactory(user=user, start_date=DAY)
     tomorrow = make_instance(habit, DAY + timedelta(days=1), AT + timedelta(days=1))
