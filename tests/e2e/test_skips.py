@@ -36,7 +36,7 @@ def test_a_skip_with_a_reason_shows_on_another_page_live_and_can_be_undone(
     server: Server, pages: Pages, backend: Backend
 ):
     user = backend.run(_user_with_habit_later_today, "Swim")
-    phone = pages.new(server.url + "/")
+    phone = pages.new(server.url + "/", width=390, height=844)
     sign_in(phone, user.email)
     laptop = pages.new(server.url + "/")
     sign_in(laptop, user.email)

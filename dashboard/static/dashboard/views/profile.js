@@ -194,7 +194,7 @@ export function mount(root) {
     on('resync', loadTelegram),
     on('pauses', pauses.render),
     on('habits', () => { pauses.refreshHabits(); pauses.render(); }),
-    on('tick', pauses.render),
+    on('tick', pauses.dayChanged),
   ];
   renderTelegram();
   loadTelegram();
@@ -320,7 +320,15 @@ function pauseSection() {
     );
   }
 
+  let shownDay = null; // the day "under way" and "to come" were judged on
+
+  /** At midnight a pause to come may be under way, or one under way over. */
+  function dayChanged() {
+    if (shownDay !== today()) render();
+  }
+
   function render() {
+    shownDay = today();
     if (!store.pausesLoaded) {
       replace(list, h('li', { class: loadProblem ? 'inline-error' : 'empty' }, loadProblem || 'Loading pauses…'));
       return;
@@ -368,5 +376,5 @@ function pauseSection() {
   }
 
   refreshHabits();
-  return { element, render, refreshHabits, fail };
+  return { element, render, dayChanged, refreshHabits, fail };
 }

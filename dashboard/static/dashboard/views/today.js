@@ -81,10 +81,19 @@ export function mount(root) {
     }
   }
 
-  const offs = [on('today', render), on('tick', render), on('habits', render), on('pauses', render)];
+  const offs = [
+    on('today', render),
+    // Relative times move; not while a reason picker is open (a redraw would close its list).
+    on('tick', () => { if (!choosing.size) render(); }),
+    on('habits', render),
+    on('pauses', render),
+  ];
   if (!store.todayLoaded) loadToday().catch((error) => toast(error.message, 'error'));
   render();
-  return () => offs.forEach((off) => off());
+  return () => {
+    offs.forEach((off) => off());
+    choosing.clear(); // an open picker does not wait for the user's return
+  };
 }
 
 function item(instance) {
