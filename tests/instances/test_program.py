@@ -9,8 +9,9 @@ import time_machine
 from config.dispatch import Dispatcher
 from habits.models import Habit
 from instances.events import PROGRAM_FINISHED
-from instances.models import HabitInstance, SkipReason, Status
-from instances.services import instances_sweep, programs_settle
+from instances.models import HabitInstance, SkipReason, Source, Status
+from instances.services import instance_complete, instances_sweep, programs_settle
+from tests.concurrency import raised, run_together
 from tests.factories import HabitFactory, make_instance
 
 pytestmark = pytest.mark.django_db
@@ -197,3 +198,22 @@ def test_a_raised_limit_reopens_the_course_and_a_second_end_is_told_again(at_noo
     assert Habit.objects.get(pk=habit.pk).program_finished_at is None
     at_noon.patch(f"{HABITS}{habit.pk}/", {"repeat_limit": 21})
     assert len(_finished_events(recorded)) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_two_open_ones_done_at_once_finish_the_program_once(user, recorded):
+    """Web and bot finishing the last two at once: one `program.finished`, not two (nor none:
+    the habit row is locked before the count, so the second reads the first's commit)."""
+    habit, made = _habit(
+        user, [*[Status.COMPLETED] * 19, Status.MISSED, Status.PENDING], fix_minutes=1440
+    )
+
+    def complete(instance):
+        return lambda: instance_complete(
+            instance_id=instance.pk, user_id=user.pk, at=NOON, source=Source.WEB
+        )
+
+    results = run_together(complete(made[-2]), complete(made[-1]))
+
+    assert raised(results) == []
+    assert [facts["habit_id"] for facts in _finished_events(recorded)] == [habit.pk]
