@@ -32,6 +32,8 @@ from instances.services import (
     instances_on_habit_changed,
     instances_on_habit_created,
     instances_on_timezone_changed,
+    programs_settle,
+    programs_settle_after,
 )
 from instances.stats_cache import stats_forget
 from instances.today_cache import today_forget
@@ -78,8 +80,26 @@ def plan_new_habit(event: Event) -> None:
 
 def replan_habit(event: Event) -> None:
     """A schedule change moves the habit's instances that are not yet pending, in its
-    transaction (nothing when no schedule field changed)."""
+    transaction (nothing when no schedule field changed); a new limit may finish or reopen
+    its course."""
     instances_on_habit_changed(habit_id=event.facts["habit_id"], changed=event.facts["changed"])
+
+
+def settle_programs(event: Event) -> None:
+    """Did the change finish a habit's course, or reopen one? Marked in its transaction, and
+    `program.finished` recorded once per finished habit."""
+    facts = event.facts
+    if "ids" in facts:
+        programs_settle_after(instance_ids=facts["ids"])
+    else:
+        programs_settle(habit_ids=facts["owners"])
+
+
+def send_finished_habit(event: Event) -> None:
+    """The owner sees the finished program as `habit.updated` (`program.finished` true)."""
+    habit_announce(
+        type=HABIT_UPDATED, habit_id=event.facts["habit_id"], user_id=event.facts["user_id"]
+    )
 
 
 def forget_today(event: Event) -> None:
@@ -191,8 +211,10 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
     USER_CHANGED: (forget_token_state,),
     HABIT_CREATED: (plan_new_habit,),
     HABIT_UPDATED: (replan_habit,),
-    INSTANCE_COMPLETED: (settle_reminders,),
-    INSTANCE_SKIPPED: (settle_reminders,),
+    INSTANCE_UPDATED: (settle_programs,),
+    INSTANCE_COMPLETED: (settle_reminders, settle_programs),
+    INSTANCE_SKIPPED: (settle_reminders, settle_programs),
+    INSTANCE_DELETED: (settle_programs,),
     PROGRAM_FINISHED: (tell_program_finished,),
 }
 
@@ -211,9 +233,8 @@ AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     PAUSE_CREATED: (send_pause,),
     PAUSE_UPDATED: (send_pause,),
     PAUSE_DELETED: (send_pause,),
-    # The Telegram message left with the change (WITHIN, then `outbox.ready` wakes the bot);
-    # the owner's `habit.updated` frame is added with the program's own work.
-    PROGRAM_FINISHED: (),
+    # The Telegram message left with the change (WITHIN, then `outbox.ready` wakes the bot).
+    PROGRAM_FINISHED: (send_finished_habit,),
     TELEGRAM_BOUND: (send_binding,),
     TELEGRAM_UNBOUND: (send_binding,),
     OUTBOX_READY: (wake_bot,),

@@ -10,6 +10,7 @@ from core.presence import online_among
 from core.schemas import as_json
 from habits.events import HABIT_DELETED
 from habits.models import Habit
+from habits.programs import with_programs
 from habits.schemas import HabitOut
 from instances.events import PAUSE_DELETED
 from instances.models import HabitInstance, Pause
@@ -29,6 +30,7 @@ def habit_announce(*, type: str, habit_id: int, user_id: int) -> None:
         return
     habit = Habit.objects.filter(pk=habit_id).first()
     if habit is not None:
+        [habit] = with_programs([habit])  # its program as it is now, committed
         broadcast(user_id=user_id, type=type, data=as_json(HabitOut, habit))
 
 

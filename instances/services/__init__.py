@@ -9,6 +9,7 @@ completion.py `instance_complete`
 sweep.py      due instances move to the status the clock gives them
 skip.py       an instance skipped by its owner, and back
 pauses.py     dates on which every habit, or one, is set aside
+program.py    a finished course is marked, and told once
 """
 
 from instances.services.completion import instance_complete
@@ -25,6 +26,7 @@ from instances.services.lifecycle import (
     instances_on_timezone_changed,
 )
 from instances.services.pauses import pause_create, pause_delete, pause_end
+from instances.services.program import programs_settle, programs_settle_after
 from instances.services.skip import instance_skip, instance_unskip
 from instances.services.sweep import SWEEP_ARMS, SWEEP_BATCH, _sweep_batch, instances_sweep
 
@@ -47,4 +49,6 @@ __all__ = [
     "pause_create",
     "pause_delete",
     "pause_end",
+    "programs_settle",
+    "programs_settle_after",
 ]
