@@ -6,12 +6,14 @@ from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, expect
 
 from accounts.models import User
+from habits.models import Habit
 from habits.services import habit_create
+from instances.models import HabitInstance, Status
 from tests.e2e.conftest import Backend, Pages, Server, screenshot, sign_in
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -150,35 +152,66 @@ def test_a_pause_to_come_is_listed_live_and_can_be_deleted(
     expect(other.get_by_text("No pause under way or to come.")).to_be_visible()
 
 
-def _with_program(route: Route) -> None:
-    """The habit's answer as it is, plus the `program` another branch adds to every habit
-    answer (SPEC §7): the page shows it when present."""
-    habit = route.fetch().json()
-    habit["program"] = {
-        "limit": 21,
-        "done": 12,
-        "failed": 2,
-        "skipped": 1,
-        "remaining": 6,
-        "finished": False,
-    }
-    route.fulfill(json=habit)
+def _habit_twelve_days_into_a_course_of_21(action: str) -> User:
+    """A daily course of 21: twelve done, two expired, one skipped, today and tomorrow ahead."""
+    user = _user_with_habit_later_today(action)
+    habit = Habit.objects.get(user=user)
+    today = timezone.now().date()
+    Habit.objects.filter(pk=habit.pk).update(start_date=today - timedelta(days=15), repeat_limit=21)
+    history = ["C"] * 6 + ["X", "K"] + ["C"] * 3 + ["X"] + ["C"] * 3
+    for days_ago, mark in zip(range(15, 0, -1), history, strict=True):
+        on = today - timedelta(days=days_ago)
+        at = timezone.now() - timedelta(days=days_ago)
+        status = {"C": Status.COMPLETED, "X": Status.FIX_EXPIRED, "K": Status.SKIPPED}[mark]
+        make_instance(habit, on, at, status=status, completed_at=at if mark == "C" else None,
+                      skip_reason="sick" if mark == "K" else "")  # fmt: skip
+    return user
 
 
-def test_a_habit_page_shows_its_program_when_the_answer_has_one(
+def test_a_habit_page_shows_how_far_its_course_has_come(
     server: Server, pages: Pages, backend: Backend
 ):
-    user = backend.run(_user_with_habit_later_today, "Cycle")
+    user = backend.run(_habit_twelve_days_into_a_course_of_21, "Cycle")
     page = pages.new(server.url + "/")
     sign_in(page, user.email)
-    page.route(re.compile(r"/api/habits/\d+/$"), _with_program)
 
     page.get_by_role("link", name="Cycle").click()
 
     program = page.get_by_role("group", name="Program")
     expect(program).to_contain_text("12 of 21")
-    expect(program).to_contain_text("2 missed · 1 skipped · 6 to come")
+    # 12 + 2 counted, 1 skipped (the course is a day longer), today and tomorrow open: 5 left.
+    expect(program).to_contain_text("2 missed · 1 skipped · 5 to come")
     expect(program.get_by_role("progressbar")).to_have_attribute("aria-valuetext", "12 of 21 done")
+
+
+def _habit_on_the_last_day_of_its_course(action: str) -> User:
+    """A daily course of 21: twenty days done, today the last."""
+    user = _user_with_habit_later_today(action)
+    habit = Habit.objects.get(user=user)
+    today = timezone.now().date()
+    Habit.objects.filter(pk=habit.pk).update(start_date=today - timedelta(days=20), repeat_limit=21)
+    HabitInstance.objects.filter(habit=habit).exclude(date=today).delete()
+    for days_ago in range(20, 0, -1):
+        at = timezone.now() - timedelta(days=days_ago)
+        make_instance(habit, today - timedelta(days=days_ago), at, status=Status.COMPLETED,
+                      completed_at=at)  # fmt: skip
+    return user
+
+
+def test_finishing_a_course_is_a_moment_on_the_page(server: Server, pages: Pages, backend: Backend):
+    user = backend.run(_habit_on_the_last_day_of_its_course, "Meditate")
+    page = pages.new(server.url + "/")
+    sign_in(page, user.email)
+    page.get_by_role("link", name="Meditate").click()
+    expect(page.get_by_role("group", name="Program")).to_contain_text("20 of 21")
+    phone = pages.new(server.url + "/")
+    sign_in(phone, user.email)
+
+    phone.get_by_role("button", name="Done: Meditate").click()
+
+    expect(page.get_by_text("“Meditate” is finished: 21 of 21 done")).to_be_visible()
+    expect(page.get_by_role("group", name="Program")).to_contain_text("Finished")
+    screenshot(page, "18-course-finished")
 
 
 def test_a_pause_that_ends_before_it_starts_is_refused_next_to_the_end_date(

@@ -309,3 +309,40 @@ def test_the_periodic_run_after_an_outage_still_creates_and_resolves_what_it_mis
     today = HabitInstance.objects.get(habit=habit, date=TODAY)
     assert today.status == Status.FIX_EXPIRED
     assert HabitInstance.objects.get(habit=habit, date=TOMORROW).status == Status.SCHEDULED
+
+
+def test_a_pause_covers_the_new_local_dates_after_a_move_across_the_date_line(user):
+    # 13:00 UTC on the 15th is already the 16th in Kiritimati (UTC+14): the move generates
+    # the 16th and 17th there, and the pause (local dates, whatever the zone) covers the 17th.
+    from accounts.services import user_update
+
+    user.timezone = "UTC"
+    user.save(update_fields=["timezone"])
+    habit = HabitFactory(user=user, start_date=TODAY, time_of_day=time(20, 0))
+    with time_machine.travel(NOON, tick=False):
+        pause_create(user=user, start_date=TOMORROW + timedelta(days=1),
+                     end_date=TOMORROW + timedelta(days=3), reason=SkipReason.TRAVEL)  # fmt: skip
+        user_update(user=user, timezone_name="Pacific/Kiritimati")
+
+    rows = {on: (status, reason) for on, status, reason, _ in _rows(habit)}
+    assert rows[TOMORROW] == (Status.SCHEDULED, "")
+    assert rows[TOMORROW + timedelta(days=1)] == (Status.SKIPPED, SkipReason.TRAVEL)
+
+
+def test_a_pause_covers_its_local_dates_across_a_dst_change():
+    # Europe/Berlin leaves summer time in the night of 24-25 October 2026.
+    from tests.factories import UserFactory as Users
+
+    berlin = Users(timezone="Europe/Berlin")
+    habit = HabitFactory(user=berlin, start_date=date(2026, 10, 20), time_of_day=time(7, 0))
+    pause_create(user=berlin, start_date=date(2026, 10, 25), end_date=date(2026, 10, 25))
+    saturday = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)
+
+    with time_machine.travel(saturday, tick=False):
+        instances_generate(now=saturday)
+
+    rows = dict(HabitInstance.objects.filter(habit=habit).values_list("date", "status"))
+    assert rows[date(2026, 10, 24)] != Status.SKIPPED
+    assert rows[date(2026, 10, 25)] == Status.SKIPPED
+    sunday = HabitInstance.objects.get(habit=habit, date=date(2026, 10, 25))
+    assert sunday.scheduled_at == datetime(2026, 10, 25, 6, 0, tzinfo=UTC)  # 07:00 CET

@@ -173,6 +173,30 @@ def test_a_skip_racing_the_sweep_ends_skipped_or_refused_never_both(utc_user):
     )
 
 
+@pytestmark_races
+def test_a_pause_created_while_the_sweep_runs_changes_each_instance_once(utc_user, events_of):
+    from instances.services import pause_create
+
+    instances = [_instance(utc_user, on=DAY - timedelta(days=n), status=Status.SCHEDULED)
+                 for n in range(1, 7)]  # fmt: skip
+    probe = events_of(utc_user)
+
+    run_together(
+        lambda: pause_create(
+            user=utc_user, start_date=DAY - timedelta(days=6), end_date=DAY - timedelta(days=1)
+        ),
+        lambda: instances_sweep(now=NOON),
+    )
+
+    final = {i.pk: HabitInstance.objects.get(pk=i.pk).status for i in instances}
+    assert set(final.values()) <= {Status.SKIPPED, Status.FIX_EXPIRED}
+    updated = [f["data"] for f in probe.drain(1.0) if f["type"] == "instance.updated"]
+    assert sorted(d["id"] for d in updated) == sorted(final)  # each one changed once
+    assert {d["id"]: d["status"] for d in updated} == final
+    instances_sweep(now=NOON + timedelta(hours=1))  # nothing final moves afterwards
+    assert {i.pk: HabitInstance.objects.get(pk=i.pk).status for i in instances} == final
+
+
 # --- pauses ----------------------------------------------------------------------------------
 
 
