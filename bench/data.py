@@ -33,6 +33,7 @@ APP_TABLES = (
     "accounts_refreshtoken",
     "habits_habit",
     "instances_habitinstance",
+    "instances_pause",
     "instances_generatedday",
 )
 
@@ -45,8 +46,9 @@ FROM generate_series(1, %(users)s) AS n
 """
 
 # Habit n belongs to user 1 + n % users (users interleaved, as habits are created over
-# time). Its start is k periods before its owner's local today, k in 0..49: the 10% with
-# k >= 45 are past their repeat limit, the rest are due today (daily ones tomorrow too).
+# time). Its start is k periods before its owner's local today, k in 0..49, and every one is
+# due today (daily ones tomorrow too): the 10% with k >= 45 are past grid step 45, their
+# repeat limit, so the generator counts their earlier instances (none: still in the course).
 HABITS_SQL = """
 INSERT INTO habits_habit (user_id, action, place, time_of_day, is_pleasant, reward_text,
                           related_pleasant_habit_id, periodicity_days, repeat_limit,
@@ -77,6 +79,22 @@ def fill_users(count: int, now: datetime) -> None:
     sql.execute(USERS_SQL, {"tz": list(TIMEZONES), "users": count, "now": now})
     if sql.scalar("SELECT max(id) FROM accounts_user") != count:
         raise RuntimeError("user ids do not run 1..count")
+
+
+# Every tenth user has paused every habit from yesterday to two days ahead (local dates): the
+# days generated are born skipped.
+PAUSES_SQL = """
+INSERT INTO instances_pause (user_id, habit_id, start_date, end_date, reason, created_at)
+SELECT u.id, NULL, today - 1, today + 2, 'rest', %(now)s
+FROM accounts_user u
+CROSS JOIN LATERAL (SELECT (%(now)s::timestamptz AT TIME ZONE u.timezone)::date AS today) t
+WHERE u.id %% 10 = 0
+"""
+
+
+def fill_pauses(now: datetime) -> int:
+    """A pause of every habit over the generated days for 10% of the users."""
+    return sql.execute(PAUSES_SQL, {"now": now})
 
 
 def fill_habits(count: int, users: int, now: datetime) -> None:

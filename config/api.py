@@ -21,6 +21,7 @@ from core.errors import (
 )
 from habits.api import router as habits_router
 from instances.api import habit_router as habit_instances_router
+from instances.api import pauses_router
 from instances.api import router as instances_router
 from telegram.api import router as telegram_router
 
@@ -181,3 +182,4 @@ api.add_router("/auth/", auth_router)
 api.add_router("/habits/", habits_router)
 api.add_router("/habits/", habit_instances_router)
 api.add_router("/telegram/", telegram_router)
+api.add_router("/pauses/", pauses_router)

@@ -20,23 +20,36 @@ from instances.events import (
     INSTANCE_COMPLETED,
     INSTANCE_CREATED,
     INSTANCE_DELETED,
+    INSTANCE_SKIPPED,
     INSTANCE_UPDATED,
+    PAUSE_CREATED,
+    PAUSE_DELETED,
+    PAUSE_UPDATED,
+    PROGRAM_FINISHED,
 )
 from instances.selectors import habit_owners_of
 from instances.services import (
     instances_on_habit_changed,
     instances_on_habit_created,
     instances_on_timezone_changed,
+    programs_settle,
+    programs_settle_after,
 )
 from instances.stats_cache import stats_forget
 from instances.today_cache import today_forget
 from realtime import tasks as realtime_tasks
 from realtime.broadcast import broadcast, revoke_sessions
-from realtime.frames import INLINE_ANNOUNCE_MAX, habit_announce, instances_announce
+from realtime.frames import (
+    INLINE_ANNOUNCE_MAX,
+    habit_announce,
+    instances_announce,
+    pause_announce,
+)
 from telegram import tasks as telegram_tasks
 from telegram.events import OUTBOX_READY, TELEGRAM_BOUND, TELEGRAM_UNBOUND, poke_bot
+from telegram.models import OutboxKind
 from telegram.selectors import bound_username
-from telegram.services import reminders_mark_done
+from telegram.services import program_finished_owe, reminders_settle
 
 Reaction = Callable[[Event], None]
 
@@ -67,8 +80,26 @@ def plan_new_habit(event: Event) -> None:
 
 def replan_habit(event: Event) -> None:
     """A schedule change moves the habit's instances that are not yet pending, in its
-    transaction (nothing when no schedule field changed)."""
+    transaction (nothing when no schedule field changed); a new limit may finish or reopen
+    its course."""
     instances_on_habit_changed(habit_id=event.facts["habit_id"], changed=event.facts["changed"])
+
+
+def settle_programs(event: Event) -> None:
+    """Did the change finish a habit's course, or reopen one? Marked in its transaction, and
+    `program.finished` recorded once per finished habit."""
+    facts = event.facts
+    if "ids" in facts:
+        programs_settle_after(instance_ids=facts["ids"])
+    else:
+        programs_settle(habit_ids=facts["owners"])
+
+
+def send_finished_habit(event: Event) -> None:
+    """The owner sees the finished program as `habit.updated` (`program.finished` true)."""
+    habit_announce(
+        type=HABIT_UPDATED, habit_id=event.facts["habit_id"], user_id=event.facts["user_id"]
+    )
 
 
 def forget_today(event: Event) -> None:
@@ -94,6 +125,12 @@ def send_instances(event: Event) -> None:
         instances_announce(type=frame, ids=ids)
     else:
         realtime_tasks.announce_instances.delay(frame, ids)
+
+
+def send_pause(event: Event) -> None:
+    pause_announce(
+        type=event.type, pause_id=event.facts["pause_id"], user_id=event.facts["user_id"]
+    )
 
 
 def _refresh_stats(owners: dict[int, int]) -> None:
@@ -129,10 +166,20 @@ def drop_habit_stats(event: Event) -> None:
 # --- telegram --------------------------------------------------------------------------------
 
 
-def mark_reminders_done(event: Event) -> None:
-    """Telegram's reaction to a completion: its reminders say "done" (same transaction)."""
-    for instance_id in event.facts["ids"]:
-        reminders_mark_done(instance_id=instance_id)
+def settle_reminders(event: Event) -> None:
+    """Telegram's reaction to a completion or a skip (one, or a pause's batch): their reminders
+    say "done" or "skipped", unsent ones are given up (same transaction)."""
+    outcome = OutboxKind.SKIPPED if event.type == INSTANCE_SKIPPED else OutboxKind.DONE
+    reminders_settle(instance_ids=event.facts["ids"], outcome=outcome)
+
+
+def tell_program_finished(event: Event) -> None:
+    """The bound owner is owed the course's result ("19 of 21 done"), with the change."""
+    facts = event.facts
+    program_finished_owe(
+        habit_id=facts["habit_id"], user_id=facts["user_id"], done=facts["done"],
+        limit=facts["limit"],
+    )  # fmt: skip
 
 
 def decide_messages(event: Event) -> None:
@@ -164,7 +211,11 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
     USER_CHANGED: (forget_token_state,),
     HABIT_CREATED: (plan_new_habit,),
     HABIT_UPDATED: (replan_habit,),
-    INSTANCE_COMPLETED: (mark_reminders_done,),
+    INSTANCE_UPDATED: (settle_programs,),
+    INSTANCE_COMPLETED: (settle_reminders, settle_programs),
+    INSTANCE_SKIPPED: (settle_reminders, settle_programs),
+    INSTANCE_DELETED: (settle_programs,),
+    PROGRAM_FINISHED: (tell_program_finished,),
 }
 
 AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
@@ -177,7 +228,13 @@ AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     INSTANCE_CREATED: (forget_today, send_instances, refresh_instance_stats, decide_messages),
     INSTANCE_UPDATED: (forget_today, send_instances, refresh_instance_stats, decide_messages),
     INSTANCE_COMPLETED: (forget_today, send_instances, refresh_instance_stats),
+    INSTANCE_SKIPPED: (forget_today, send_instances, refresh_instance_stats),
     INSTANCE_DELETED: (forget_today, refresh_deleted_stats),
+    PAUSE_CREATED: (send_pause,),
+    PAUSE_UPDATED: (send_pause,),
+    PAUSE_DELETED: (send_pause,),
+    # The Telegram message left with the change (WITHIN, then `outbox.ready` wakes the bot).
+    PROGRAM_FINISHED: (send_finished_habit,),
     TELEGRAM_BOUND: (send_binding,),
     TELEGRAM_UNBOUND: (send_binding,),
     OUTBOX_READY: (wake_bot,),

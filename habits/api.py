@@ -12,9 +12,19 @@ from core.schemas import Message, ValidationErrorOut
 from core.types import ObjectId
 from habits import selectors, services
 from habits.models import Habit
+from habits.programs import with_programs
 from habits.schemas import HabitIn, HabitOut, PublicHabitOut
 
 router = Router(tags=["habits"], auth=JWTAuth())
+
+
+class HabitPagination(Pagination):
+    """A page of habits, each with its program: one query more for the whole page."""
+
+    def paginate_queryset(self, queryset: QuerySet[Habit], pagination: Any, **params: Any) -> Any:
+        page = super().paginate_queryset(queryset, pagination, **params)
+        page[self.items_attribute] = with_programs(page[self.items_attribute])
+        return page
 
 
 class HabitFilters(Schema):
@@ -23,7 +33,7 @@ class HabitFilters(Schema):
 
 
 @router.get("/", response={200: list[HabitOut], 401: Message, 422: ValidationErrorOut})
-@paginate(Pagination)
+@paginate(HabitPagination)
 def habit_list(request: AuthedRequest, filters: Query[HabitFilters]) -> QuerySet[Habit]:
     return selectors.habit_list_for(
         user=request.auth, is_active=filters.is_active, is_pleasant=filters.is_pleasant
@@ -33,7 +43,7 @@ def habit_list(request: AuthedRequest, filters: Query[HabitFilters]) -> QuerySet
 @router.post("/", response={201: HabitOut, 401: Message, 422: ValidationErrorOut})
 def habit_create(request: AuthedRequest, payload: HabitIn) -> Status:
     habit = services.habit_create(user=request.auth, data=payload.model_dump())
-    return Status(201, habit)
+    return Status(201, with_programs([habit])[0])
 
 
 @router.get("/public/", response={200: list[PublicHabitOut], 422: ValidationErrorOut}, auth=None)
@@ -46,7 +56,8 @@ def habit_list_public(request: HttpRequest) -> QuerySet[Habit]:
     "/{habit_id}/", response={200: HabitOut, 401: Message, 404: Message, 422: ValidationErrorOut}
 )
 def habit_read(request: AuthedRequest, habit_id: ObjectId) -> Habit:
-    return get_object_or_404(selectors.habit_list_for(user=request.auth), pk=habit_id)
+    habit = get_object_or_404(selectors.habit_list_for(user=request.auth), pk=habit_id)
+    return with_programs([habit])[0]
 
 
 @router.patch(
@@ -56,7 +67,7 @@ def habit_read(request: AuthedRequest, habit_id: ObjectId) -> Habit:
 def habit_update(request: AuthedRequest, habit_id: ObjectId, payload: PatchDict[HabitIn]) -> Habit:
     habit = get_object_or_404(selectors.habit_list_for(user=request.auth), pk=habit_id)
     changes: dict[str, Any] = payload
-    return services.habit_update(habit=habit, data=changes)
+    return with_programs([services.habit_update(habit=habit, data=changes)])[0]
 
 
 @router.delete(

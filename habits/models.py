@@ -53,6 +53,9 @@ class Habit(models.Model):
     )
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # When its course was last found finished (SPEC §7), so finishing is told once; cleared
+    # when the course reopens. Kept by instances (it decides what finished means).
+    program_finished_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]

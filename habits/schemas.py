@@ -15,7 +15,8 @@ from pydantic import (
 
 from core.schemas import InputSchema
 from core.types import MAX_ID
-from habits.models import MAX_FIX_MINUTES, MAX_GRACE_MINUTES
+from habits.models import MAX_FIX_MINUTES, MAX_GRACE_MINUTES, Habit
+from habits.programs import ProgramOut, program_of
 
 
 def _whole_minute(value: time) -> time:
@@ -96,6 +97,12 @@ class HabitOut(Schema):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    program: ProgramOut
+
+    @staticmethod
+    def resolve_program(obj: Habit) -> ProgramOut:
+        # Attached for a whole page at once by `with_programs`; computed here otherwise.
+        return program_of(obj)
 
 
 class PublicHabitOut(Schema):

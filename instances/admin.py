@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from instances.models import GeneratedDay, HabitInstance
-from instances.services import instances_delete
+from instances.models import GeneratedDay, HabitInstance, Pause
+from instances.services import instances_delete, pause_create, pause_delete
 
 
 @admin.register(HabitInstance)
@@ -43,3 +43,33 @@ class GeneratedDayAdmin(admin.ModelAdmin):
     list_display = ("timezone", "date", "generated_at")
     list_filter = ("date",)
     search_fields = ("timezone",)
+
+
+@admin.register(Pause)
+class PauseAdmin(admin.ModelAdmin):
+    """Added and deleted through the services (the instances follow, the owner's sockets
+    hear of it); a pause is not edited in place: delete it and add another."""
+
+    list_display = ("id", "user", "habit", "start_date", "end_date", "reason", "created_at")
+    list_filter = ("reason",)
+    search_fields = ("user__email", "habit__action")
+    raw_id_fields = ("user", "habit")
+    list_select_related = ("user", "habit")
+    date_hierarchy = "start_date"
+
+    def has_change_permission(self, request: HttpRequest, obj: Pause | None = None) -> bool:
+        return obj is None and super().has_change_permission(request)
+
+    def save_model(self, request: HttpRequest, obj: Pause, form: object, change: bool) -> None:
+        created = pause_create(
+            user=obj.user, start_date=obj.start_date, end_date=obj.end_date,
+            habit_id=obj.habit_id, reason=obj.reason,
+        )  # fmt: skip
+        obj.pk = created.pk
+
+    def delete_model(self, request: HttpRequest, obj: Pause) -> None:
+        pause_delete(pause_id=obj.pk, user=obj.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Pause]) -> None:
+        for pause in queryset.select_related("user"):
+            pause_delete(pause_id=pause.pk, user=pause.user)

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, JWTAuth
@@ -12,9 +12,9 @@ from core.schemas import Message, ValidationErrorOut
 from core.types import ObjectId
 from habits.selectors import habit_list_for
 from instances import services
-from instances.models import HabitInstance, Source
-from instances.schemas import InstanceOut, StatsOut
-from instances.selectors import instance_list_for_habit
+from instances.models import HabitInstance, Pause, Source
+from instances.schemas import InstanceOut, PauseIn, PauseOut, SkipIn, StatsOut
+from instances.selectors import instance_list_for_habit, pauses_not_ended
 from instances.stats_cache import habit_stats_cached
 from instances.today_cache import today_json, today_keys
 
@@ -22,6 +22,7 @@ from instances.today_cache import today_json, today_keys
 JSON_CONTENT_TYPE = f"application/json; charset={settings.DEFAULT_CHARSET}"
 
 router = Router(tags=["instances"], auth=JWTAuth())
+pauses_router = Router(tags=["pauses"], auth=JWTAuth())
 # A habit's instances and stats, under /api/habits/ (config/api.py mounts both routers there):
 # they are about instances, so they live here, and habits/ knows nothing of instances.
 habit_router = Router(tags=["habits"], auth=JWTAuth())
@@ -49,6 +50,60 @@ def instance_complete(request: AuthedRequest, instance_id: ObjectId) -> HabitIns
     return services.instance_complete(
         instance_id=instance_id, user_id=request.auth.pk, at=timezone.now(), source=Source.WEB
     )
+
+
+@router.post(
+    "/{instance_id}/skip/",
+    response={200: InstanceOut, 401: Message, 404: Message, 409: Message, 422: ValidationErrorOut},
+)
+def instance_skip(request: AuthedRequest, instance_id: ObjectId, payload: SkipIn) -> HabitInstance:
+    """Set an open instance aside (no reminder; the streak and the course wait for it)."""
+    return services.instance_skip(
+        instance_id=instance_id, user_id=request.auth.pk, reason=payload.reason, note=payload.note
+    )
+
+
+@router.delete(
+    "/{instance_id}/skip/",
+    response={200: InstanceOut, 401: Message, 404: Message, 409: Message, 422: ValidationErrorOut},
+)
+def instance_unskip(request: AuthedRequest, instance_id: ObjectId) -> HabitInstance:
+    """Undo a skip: back to the status the clock gives the instance now."""
+    return services.instance_unskip(
+        instance_id=instance_id, user_id=request.auth.pk, now=timezone.now()
+    )
+
+
+@pauses_router.get("/", response={200: list[PauseOut], 401: Message})
+def pause_list(request: AuthedRequest) -> QuerySet[Pause]:
+    """Your pauses under way and to come, soonest first."""
+    return pauses_not_ended(user=request.auth)
+
+
+@pauses_router.post("/", response={201: PauseOut, 401: Message, 422: ValidationErrorOut})
+def pause_create(request: AuthedRequest, payload: PauseIn) -> Status:
+    """Pause every habit (no `habit_id`) or one, on your local dates start..end inclusive."""
+    pause = services.pause_create(user=request.auth, **payload.model_dump())
+    return Status(201, pause)
+
+
+@pauses_router.post(
+    "/{pause_id}/end/",
+    response={200: PauseOut, 204: None, 401: Message, 404: Message, 422: ValidationErrorOut},
+)
+def pause_end(request: AuthedRequest, pause_id: ObjectId) -> Pause | Status:
+    """End a pause before today: today and later come back. Not begun yet: deleted (204)."""
+    pause = services.pause_end(pause_id=pause_id, user=request.auth)
+    return Status(204, None) if pause is None else pause
+
+
+@pauses_router.delete(
+    "/{pause_id}/", response={204: None, 401: Message, 404: Message, 422: ValidationErrorOut}
+)
+def pause_delete(request: AuthedRequest, pause_id: ObjectId) -> Status:
+    """Delete a pause: what it skipped and is not final comes back by the clock."""
+    services.pause_delete(pause_id=pause_id, user=request.auth)
+    return Status(204, None)
 
 
 @habit_router.get(

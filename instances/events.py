@@ -12,3 +12,14 @@ INSTANCE_UPDATED = "instance.updated"  # also `swept`: the sweep moved them (mes
 INSTANCE_COMPLETED = "instance.completed"
 # Deleted by hand (the admin). Facts: `owners` {habit_id: user_id}. No frame.
 INSTANCE_DELETED = "instance.deleted"
+# Set aside (a skip, or a pause covering them). Seen as `instance.updated`; Telegram's
+# reminders of them say "skipped" (same transaction).
+INSTANCE_SKIPPED = "instance.skipped"
+# Facts of each: pause_id, user_id. Frames of their own (`pause.deleted`: `{id}`).
+PAUSE_CREATED = "pause.created"
+PAUSE_UPDATED = "pause.updated"  # ended early
+PAUSE_DELETED = "pause.deleted"
+# A habit's course is over: its last counted occurrence resolved (SPEC §7). Facts: habit_id,
+# user_id, done, limit. The owner sees `habit.updated` (its `program.finished` is true), and
+# Telegram sends the result ("19 of 21 done").
+PROGRAM_FINISHED = "program.finished"

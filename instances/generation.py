@@ -5,16 +5,23 @@ offsets of that day (`schedule.LocalDay`), so PostgreSQL never resolves a local 
 itself (it reads ambiguous times differently from SPEC §2). Each row's status is set by the
 clock at insert, with the same rule the sweep uses, so a habit created after its time today
 is immediately pending or missed.
+
+It follows the course (SPEC §7): `repeat_limit` counts the instances that are not skipped,
+so an occurrence on the date grid is generated only while fewer than `repeat_limit` counted
+instances of its habit come before it, and a date a pause covers is born skipped, with the
+pause's reason, in the same statement.
 """
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import connection, transaction
 
+from habits.models import Habit
 from instances.clock import deadlines, status_by_clock, status_by_clock_sql
-from instances.localdays import LocalDay, occurrence_index
+from instances.localdays import LocalDay, grid_index
+from instances.models import HabitInstance, Pause, Status
 
 INSERT_SQL = """
 WITH days AS (
@@ -22,40 +29,87 @@ WITH days AS (
                          %(switch)s::int[], %(after)s::int[])
         AS d(timezone, local_date, offset_before, switch_minute, offset_after)
 ),
-candidates AS (
-    SELECT h.id AS habit_id, h.user_id, d.local_date, h.grace_minutes, h.fix_minutes,
-           ((d.local_date + h.time_of_day) AT TIME ZONE 'UTC') - make_interval(mins =>
-               CASE WHEN EXTRACT(EPOCH FROM h.time_of_day) < d.switch_minute * 60
-                    THEN d.offset_before ELSE d.offset_after END) AS scheduled_at
+timed AS (
+    SELECT h.id AS habit_id, h.user_id, d.local_date, h.repeat_limit,
+           (d.local_date - h.start_date) / h.periodicity_days AS k, s.at AS scheduled_at,
+           s.at + make_interval(mins => h.grace_minutes) AS grace_deadline,
+           s.at + make_interval(mins => h.grace_minutes + h.fix_minutes) AS fix_deadline
     FROM days d
     JOIN accounts_user u ON u.timezone = d.timezone
     JOIN habits_habit h ON h.user_id = u.id
+    CROSS JOIN LATERAL (
+        SELECT ((d.local_date + h.time_of_day) AT TIME ZONE 'UTC') - make_interval(mins =>
+                   CASE WHEN EXTRACT(EPOCH FROM h.time_of_day) < d.switch_minute * 60
+                        THEN d.offset_before ELSE d.offset_after END) AS at
+    ) s
     WHERE h.is_active
       AND d.local_date >= h.start_date
       AND (d.local_date - h.start_date) %% h.periodicity_days = 0
-      AND (d.local_date - h.start_date) / h.periodicity_days < h.repeat_limit
       {scope}
 ),
-timed AS (
-    SELECT habit_id, user_id, local_date, scheduled_at,
-           scheduled_at + make_interval(mins => grace_minutes) AS grace_deadline,
-           scheduled_at + make_interval(mins => grace_minutes + fix_minutes) AS fix_deadline
-    FROM candidates
+-- The pause covering each paused (habit, date), the lowest id if several: read from the
+-- few paused owners, then joined to the candidates by hash.
+covers AS (
+    SELECT DISTINCT ON (h.id, d.local_date)
+           h.id AS habit_id, d.local_date, p.id AS pause_id, p.reason
+    FROM instances_pause p
+    JOIN accounts_user u ON u.id = p.user_id
+    JOIN days d ON d.timezone = u.timezone AND d.local_date BETWEEN p.start_date AND p.end_date
+    JOIN habits_habit h ON h.user_id = p.user_id AND (p.habit_id IS NULL OR h.id = p.habit_id)
+    WHERE h.is_active {scope}
+    ORDER BY h.id, d.local_date, p.id
+),
+candidates AS (
+    SELECT t.*, c.pause_id, c.reason
+    FROM timed t
+    LEFT JOIN covers c ON c.habit_id = t.habit_id AND c.local_date = t.local_date
+    {fresh}
+),
+-- Grid index k < repeat_limit is always within the course (at most one instance per earlier
+-- grid date). Past it, an occurrence is only while fewer than repeat_limit counted (not
+-- skipped) instances come before it: those stored, plus those this statement inserts
+-- counted on an earlier date of the same habit (new and not paused; once one is out of
+-- the course every later one is too, so no more is needed).
+stretched AS (
+    SELECT c.habit_id, c.local_date, c.k, c.repeat_limit,
+           c.pause_id IS NULL AND NOT EXISTS (
+               SELECT 1 FROM instances_habitinstance e
+               WHERE e.habit_id = c.habit_id AND e.date = c.local_date) AS counted_new
+    FROM candidates c
+    WHERE c.habit_id IN (SELECT habit_id FROM candidates WHERE k >= repeat_limit)
+),
+beyond AS (
+    SELECT habit_id, local_date,
+           count(*) FILTER (WHERE counted_new) OVER (
+               PARTITION BY habit_id ORDER BY local_date
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+           + CASE WHEN k >= repeat_limit THEN (
+                 SELECT count(*) FROM instances_habitinstance i
+                 WHERE i.habit_id = s.habit_id AND i.date < s.local_date
+                   AND i.status <> 'skipped')
+             ELSE 0 END AS counted_before
+    FROM stretched s
 )
 INSERT INTO instances_habitinstance
-    (habit_id, user_id, date, scheduled_at, grace_deadline, fix_deadline, status, source,
-     created_at, updated_at)
-SELECT habit_id, user_id, local_date, scheduled_at, grace_deadline, fix_deadline,
-       {status}, '', %(now)s, %(now)s
-FROM timed
+    (habit_id, user_id, date, scheduled_at, grace_deadline, fix_deadline, status, skip_reason,
+     pause_id, source, created_at, updated_at)
+SELECT c.habit_id, c.user_id, c.local_date, c.scheduled_at, c.grace_deadline, c.fix_deadline,
+       CASE WHEN c.pause_id IS NULL THEN {status} ELSE 'skipped' END, COALESCE(c.reason, ''),
+       c.pause_id, '', %(now)s, %(now)s
+FROM candidates c
+LEFT JOIN beyond b ON b.habit_id = c.habit_id AND b.local_date = c.local_date
+WHERE c.k < c.repeat_limit OR b.counted_before < c.repeat_limit
 ON CONFLICT (habit_id, date) DO NOTHING
 RETURNING id, user_id, status
 """.replace(
     "{status}",
     status_by_clock_sql(
-        now="%(now)s", at="scheduled_at", grace="grace_deadline", fix="fix_deadline"
+        now="%(now)s", at="c.scheduled_at", grace="c.grace_deadline", fix="c.fix_deadline"
     ),
 )
+# The first day (a habit created or re-activated): an occurrence whose fix deadline has
+# passed is not generated, so the course starts with the next one (SPEC §7).
+FRESH_SQL = "WHERE t.fix_deadline >= %(now)s"
 
 
 @dataclass(frozen=True)
@@ -75,9 +129,11 @@ class Scope:
 
 
 def insert_instances(
-    *, days: Iterable[LocalDay], now: datetime, scope: Scope = Scope()
+    *, days: Iterable[LocalDay], now: datetime, scope: Scope = Scope(), fresh: bool = False
 ) -> list[tuple[int, int, str]]:
-    """Insert every missing instance on `days`; returns (id, user_id, status) of new rows."""
+    """Insert every missing instance on `days` within its habit's course, skipped where a
+    pause covers it; `fresh`: none whose fix deadline has passed at `now` (the first day).
+    Returns (id, user_id, status) of the new rows."""
     days = list(days)
     if not days:
         return []
@@ -91,19 +147,39 @@ def insert_instances(
         "habit_ids": list(scope.habit_ids),
         "user_ids": list(scope.user_ids),
     }
+    statement = INSERT_SQL.replace("{scope}", scope.sql()).replace(
+        "{fresh}", FRESH_SQL if fresh else ""
+    )
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_SQL.replace("{scope}", scope.sql()), params)
+        cursor.execute(statement, params)
         return cursor.fetchall()
 
 
+def _covering_pauses(habits: list[Habit], dates: set[date]) -> dict[tuple[int, date], Pause]:
+    """The pause covering each paused (habit, date), the lowest id if several."""
+    if not habits or not dates:
+        return {}
+    pauses = Pause.objects.filter(
+        user_id__in={h.user_id for h in habits},
+        start_date__lte=max(dates),
+        end_date__gte=min(dates),
+    ).order_by("-id")
+    covers = {}
+    for pause in pauses:  # highest id first, so the lowest is written last
+        for habit in habits:
+            if habit.user_id != pause.user_id or pause.habit_id not in (None, habit.pk):
+                continue
+            for on in dates:
+                if pause.start_date <= on <= pause.end_date:
+                    covers[habit.pk, on] = pause
+    return covers
+
+
 def insert_instances_portable(
-    *, days: Iterable[LocalDay], now: datetime, scope: Scope = Scope()
+    *, days: Iterable[LocalDay], now: datetime, scope: Scope = Scope(), fresh: bool = False
 ) -> list[tuple[int, int, str]]:
     """The same rows as `insert_instances`, computed in Python: for databases other than
     PostgreSQL (the newcomer's SQLite), where the data is small."""
-    from habits.models import Habit
-    from instances.models import HabitInstance
-
     by_timezone: dict[str, list[LocalDay]] = {}
     for day in days:
         by_timezone.setdefault(day.timezone, []).append(day)
@@ -112,24 +188,41 @@ def insert_instances_portable(
         habits = habits.filter(pk__in=scope.habit_ids)
     if scope.user_ids:
         habits = habits.filter(user_id__in=scope.user_ids)
-    rows = []
-    for habit in habits.select_related("user"):
-        for day in by_timezone[habit.user.timezone]:
-            if (
-                occurrence_index(
-                    start_date=habit.start_date,
-                    periodicity_days=habit.periodicity_days,
-                    repeat_limit=habit.repeat_limit,
-                    on=day.date,
-                )
-                is None
-            ):
+    habits = list(habits.select_related("user"))
+    stored: dict[int, dict[date, str]] = {}
+    for habit_id, on, status in HabitInstance.objects.filter(habit__in=habits).values_list(
+        "habit_id", "date", "status"
+    ):
+        stored.setdefault(habit_id, {})[on] = status
+    covers = _covering_pauses(habits, {d.date for ds in by_timezone.values() for d in ds})
+    new = []
+    for habit in habits:
+        own = stored.get(habit.pk, {})
+        counted_new = 0  # inserted counted by this run on an earlier date
+        for day in sorted(by_timezone[habit.user.timezone], key=lambda d: d.date):
+            k = grid_index(
+                start_date=habit.start_date, periodicity_days=habit.periodicity_days, on=day.date
+            )
+            if k is None:
                 continue
             at = day.resolve(habit.time_of_day)
             grace, fix = deadlines(
                 at, grace_minutes=habit.grace_minutes, fix_minutes=habit.fix_minutes
             )
-            rows.append(
+            if fresh and fix < now:
+                continue
+            pause = covers.get((habit.pk, day.date))
+            if k >= habit.repeat_limit:
+                before = sum(
+                    1 for on, status in own.items() if on < day.date and status != Status.SKIPPED
+                )
+                if before + counted_new >= habit.repeat_limit:
+                    continue
+            if day.date in own:
+                continue
+            if pause is None:
+                counted_new += 1
+            new.append(
                 HabitInstance(
                     habit=habit,
                     user_id=habit.user_id,
@@ -137,33 +230,29 @@ def insert_instances_portable(
                     scheduled_at=at,
                     grace_deadline=grace,
                     fix_deadline=fix,
-                    status=status_by_clock(at, grace, fix, now),
+                    status=Status.SKIPPED if pause else status_by_clock(at, grace, fix, now),
+                    skip_reason=pause.reason if pause else "",
+                    pause=pause,
                 )
             )
-    existing = set(
-        HabitInstance.objects.filter(
-            habit__in={r.habit_id for r in rows}, date__in={r.date for r in rows}
-        ).values_list("habit_id", "date")
-    )
-    new = [r for r in rows if (r.habit_id, r.date) not in existing]
     HabitInstance.objects.bulk_create(new, ignore_conflicts=True)
     wanted = {(r.habit_id, r.date) for r in new}
-    stored = HabitInstance.objects.filter(
+    rows = HabitInstance.objects.filter(
         habit__in={h for h, _ in wanted}, date__in={d for _, d in wanted}
     ).values_list("id", "user_id", "status", "habit_id", "date")
     return [
         (pk, user_id, status)
-        for pk, user_id, status, habit_id, on in stored
+        for pk, user_id, status, habit_id, on in rows
         if (habit_id, on) in wanted
     ]
 
 
 def generate(
-    *, days: Iterable[LocalDay], now: datetime, scope: Scope = Scope()
+    *, days: Iterable[LocalDay], now: datetime, scope: Scope = Scope(), fresh: bool = False
 ) -> list[tuple[int, int, str]]:
     if connection.vendor == "postgresql":
-        return insert_instances(days=days, now=now, scope=scope)
+        return insert_instances(days=days, now=now, scope=scope, fresh=fresh)
     # Read what exists, then insert: one transaction, so on SQLite it holds the write lock
     # from its start (IMMEDIATE) rather than upgrading a read lock another writer may block.
     with transaction.atomic():
-        return insert_instances_portable(days=days, now=now, scope=scope)
+        return insert_instances_portable(days=days, now=now, scope=scope, fresh=fresh)

@@ -17,15 +17,22 @@ from zoneinfo import ZoneInfo
 MINUTES_PER_DAY = 24 * 60
 
 
-def occurrence_index(
-    *, start_date: date, periodicity_days: int, repeat_limit: int, on: date
-) -> int | None:
-    """Which occurrence (0-based) falls on `on`, or None when none does."""
+def grid_index(*, start_date: date, periodicity_days: int, on: date) -> int | None:
+    """Which step (0-based) of the date grid `start_date + k * periodicity_days` falls on
+    `on`, or None when none does. Skips stretch a course past `repeat_limit` steps."""
     offset = (on - start_date).days
     if offset < 0 or offset % periodicity_days:
         return None
-    index = offset // periodicity_days
-    return index if index < repeat_limit else None
+    return offset // periodicity_days
+
+
+def occurrence_index(
+    *, start_date: date, periodicity_days: int, repeat_limit: int, on: date
+) -> int | None:
+    """Which of the first `repeat_limit` grid steps falls on `on`, or None when none does
+    (the course without a skip)."""
+    index = grid_index(start_date=start_date, periodicity_days=periodicity_days, on=on)
+    return index if index is not None and index < repeat_limit else None
 
 
 def resolve_local(on: date, at: time, tz: ZoneInfo) -> datetime:

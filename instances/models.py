@@ -12,10 +12,28 @@ class Status(models.TextChoices):
     COMPLETED_LATE = "completed_late"
     MISSED = "missed"
     FIX_EXPIRED = "fix_expired"
+    # Set aside by its owner (a skip, or a pause covering its date): no reminder, and it
+    # neither counts in the course nor breaks a streak (SPEC §7).
+    SKIPPED = "skipped"
 
 
+# What the clock still moves; a skip is allowed from these too.
 OPEN_STATUSES = (Status.SCHEDULED, Status.PENDING, Status.MISSED)
 DONE_STATUSES = (Status.COMPLETED, Status.COMPLETED_LATE)
+# Nothing changes these any more (a skip or a pause refuses them, or leaves them alone).
+FINAL_STATUSES = (*DONE_STATUSES, Status.FIX_EXPIRED)
+
+
+class SkipReason(models.TextChoices):
+    SICK = "sick"
+    TRAVEL = "travel"
+    REST = "rest"
+    OTHER = "other"
+
+
+NOTE_MAX_LENGTH = 1_000
+# The longest pause, in days, end date included.
+PAUSE_MAX_DAYS = 365
 
 
 class Source(models.TextChoices):
@@ -37,6 +55,16 @@ class HabitInstance(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
     completed_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices, blank=True, default="")
+    skip_reason = models.CharField(
+        max_length=8, choices=SkipReason.choices, blank=True, default="", db_default="",
+        help_text="Set exactly when the instance is skipped.",
+    )  # fmt: skip
+    # The pause that skipped it, if one did: deleting the pause gives back only its own.
+    pause = models.ForeignKey(
+        "Pause", null=True, blank=True, on_delete=models.SET_NULL, related_name="instances"
+    )
+    # db_default: the set-based INSERTs (generation, the bench) name only what they set.
+    note = models.TextField(max_length=NOTE_MAX_LENGTH, blank=True, default="", db_default="")
     reminded_at = models.DateTimeField(null=True, blank=True)
     missed_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -57,10 +85,16 @@ class HabitInstance(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    completed_at__isnull=True, status__in=[*OPEN_STATUSES, Status.FIX_EXPIRED]
+                    completed_at__isnull=True,
+                    status__in=[*OPEN_STATUSES, Status.FIX_EXPIRED, Status.SKIPPED],
                 )
                 | Q(completed_at__isnull=False, status__in=DONE_STATUSES),
                 name="instance_completed_at_iff_done",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=Status.SKIPPED, skip_reason__in=SkipReason.values)
+                | (~Q(status=Status.SKIPPED) & Q(skip_reason="") & Q(pause__isnull=True)),
+                name="instance_skip_reason_iff_skipped",
             ),
         ]
         indexes = [
@@ -97,6 +131,35 @@ class HabitInstance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.habit_id} on {self.date}: {self.status}"
+
+
+class Pause(models.Model):
+    """Local dates `start_date..end_date` (inclusive) of the owner on which every habit, or
+    one, is set aside: its instances on those dates are (or are born) skipped."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    habit = models.ForeignKey(
+        Habit, null=True, blank=True, on_delete=models.CASCADE, related_name="pauses",
+        help_text="Empty: every habit of the owner.",
+    )  # fmt: skip
+    start_date = models.DateField()
+    end_date = models.DateField()
+    reason = models.CharField(max_length=8, choices=SkipReason.choices, default=SkipReason.REST)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")), name="pause_dates_in_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=SkipReason.values), name="pause_reason_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "end_date"], name="pause_user_end")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.start_date}..{self.end_date} ({self.habit_id or 'all'})"
 
 
 class GeneratedDay(models.Model):

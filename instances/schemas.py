@@ -1,10 +1,12 @@
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
-from instances.models import HabitInstance
+from core.schemas import InputSchema
+from core.types import MAX_ID
+from instances.models import NOTE_MAX_LENGTH, HabitInstance, SkipReason
 
 
 class InstanceOut(Schema):
@@ -21,6 +23,8 @@ class InstanceOut(Schema):
     status: str
     completed_at: datetime | None
     source: str | None
+    skip_reason: str | None
+    note: str | None
 
     @staticmethod
     def resolve_action(obj: HabitInstance) -> str:
@@ -34,9 +38,38 @@ class InstanceOut(Schema):
     def resolve_source(obj: HabitInstance) -> str | None:
         return obj.source or None
 
+    @staticmethod
+    def resolve_skip_reason(obj: HabitInstance) -> str | None:
+        return obj.skip_reason or None
+
+    @staticmethod
+    def resolve_note(obj: HabitInstance) -> str | None:
+        return obj.note or None
+
+
+class SkipIn(InputSchema):
+    reason: SkipReason = SkipReason.OTHER
+    note: Annotated[str, StringConstraints(max_length=NOTE_MAX_LENGTH)] | None = None
+
+
+class PauseIn(InputSchema):
+    start_date: date
+    end_date: date
+    habit_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    reason: SkipReason = SkipReason.REST
+
+
+class PauseOut(Schema):
+    id: int
+    start_date: date
+    end_date: date
+    habit_id: int | None
+    reason: SkipReason
+
 
 class StatusCounts(Schema):
     scheduled: int
+    skipped: int
     pending: int
     completed: int
     completed_late: int

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from accounts.timezones import local_today
 from habits.models import Habit
-from instances.models import HabitInstance
+from instances.models import HabitInstance, Pause
 
 
 def instance_list_for(*, user: User) -> QuerySet[HabitInstance]:
@@ -17,7 +17,8 @@ def instance_list_for(*, user: User) -> QuerySet[HabitInstance]:
 # What a listed instance's payload (InstanceOut) and the bot's /today read: the busiest list
 # loads only these (a quarter less time per request than whole rows of both tables).
 LISTED_FIELDS = (
-    *("id", "habit_id", "user_id", "date", "status", "completed_at", "source"),
+    *("id", "habit_id", "user_id", "date", "status", "completed_at", "source", "skip_reason"),
+    "note",
     *("scheduled_at", "grace_deadline", "fix_deadline", "habit__action", "habit__place"),
 )
 
@@ -46,3 +47,22 @@ def instances_by_ids(ids: Iterable[int]) -> QuerySet[HabitInstance]:
 def habit_owners_of(ids: Iterable[int]) -> dict[int, int]:
     """`{habit_id: user_id}` of the habits these instances belong to."""
     return dict(HabitInstance.objects.filter(pk__in=list(ids)).values_list("habit_id", "user_id"))
+
+
+def pauses_not_ended(*, user: User) -> QuerySet[Pause]:
+    """The user's pauses under way and to come, soonest first."""
+    return Pause.objects.filter(user=user, end_date__gte=local_today(user.timezone)).order_by(
+        "start_date", "id"
+    )
+
+
+def pause_under_way(*, user: User) -> Pause | None:
+    """The pause of every habit that covers the user's today, if any (the bot's /resume)."""
+    today = local_today(user.timezone)
+    return (
+        Pause.objects.filter(
+            user=user, habit__isnull=True, start_date__lte=today, end_date__gte=today
+        )
+        .order_by("id")
+        .first()
+    )

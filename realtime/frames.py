@@ -10,9 +10,11 @@ from core.presence import online_among
 from core.schemas import as_json
 from habits.events import HABIT_DELETED
 from habits.models import Habit
+from habits.programs import with_programs
 from habits.schemas import HabitOut
-from instances.models import HabitInstance
-from instances.schemas import InstanceOut
+from instances.events import PAUSE_DELETED
+from instances.models import HabitInstance, Pause
+from instances.schemas import InstanceOut, PauseOut
 from instances.selectors import instances_by_ids
 from instances.stats_cache import stats_recompute
 from realtime.broadcast import broadcast, broadcast_batch
@@ -28,7 +30,19 @@ def habit_announce(*, type: str, habit_id: int, user_id: int) -> None:
         return
     habit = Habit.objects.filter(pk=habit_id).first()
     if habit is not None:
+        [habit] = with_programs([habit])  # its program as it is now, committed
         broadcast(user_id=user_id, type=type, data=as_json(HabitOut, habit))
+
+
+def pause_announce(*, type: str, pause_id: int, user_id: int) -> None:
+    """Send the owner the committed pause (nothing when it is gone by now: its own
+    `pause.deleted` follows)."""
+    if type == PAUSE_DELETED:
+        broadcast(user_id=user_id, type=type, data={"id": pause_id})
+        return
+    pause = Pause.objects.filter(pk=pause_id).first()
+    if pause is not None:
+        broadcast(user_id=user_id, type=type, data=as_json(PauseOut, pause))
 
 
 def _frames_by_user(type: str, instances: Iterable[HabitInstance]) -> dict[int, list[dict]]:

@@ -1,38 +1,55 @@
 """The bot's Telethon handlers: parse, call the same services as the web, answer politely.
 
-Identity is the sender id Telegram gives; every "Done" press re-checks that the instance
-belongs to the user bound to that sender.
+Identity is the sender id Telegram gives; every "Done" or "Skip" press re-checks that the
+instance belongs to the user bound to that sender.
 """
 
 import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.utils import timezone
 from telethon import Button, TelegramClient, events
 
-from core.errors import Conflict, NotFound
-from instances.models import OPEN_STATUSES, HabitInstance, Source
-from instances.selectors import instance_list_today
-from instances.services import instance_complete
+from core.errors import Conflict, InvalidInput, NotFound
+from instances.models import (
+    DONE_STATUSES,
+    OPEN_STATUSES,
+    PAUSE_MAX_DAYS,
+    HabitInstance,
+    SkipReason,
+    Source,
+    Status,
+)
+from instances.selectors import instance_list_today, pause_under_way
+from instances.services import instance_complete, instance_skip, pause_create, pause_end
 from telegram import services
+from telegram.selectors import is_reminder
 from telegram.services import BindOutcome, TelegramSender
 
 logger = logging.getLogger(__name__)
 
 DONE_PREFIX = b"done:"
-DONE_DATA = re.compile(rb"^done:(\d{1,18})$")
+SKIP_PREFIX = b"skip:"
+BUTTON_DATA = re.compile(rb"^(done|skip):(\d{1,18})$")
 COMMAND = r"(?:@\w+)?"
+COMMANDS = ("start", "help", "bind", "today", "pause", "resume", "unbind")
 
 HELP = (
     "I remind you of your habits and let you tick them off.\n"
     "Link your account: in the web app open Profile → Connect Telegram, then send me "
     "/bind CODE (or just tap the link there).\n"
-    "Then: /today lists today's habits, /unbind unlinks this chat."
+    "Then: /today lists today's habits, each with Done and Skip; "
+    "/pause 2026-12-24 2026-12-31 pauses every habit from the first day to the last; "
+    "/resume ends the pause under way today; /unbind unlinks this chat."
 )
+OTHER = "I understand /today, /pause FIRST LAST, /resume, /bind CODE, /unbind and /help."
+PAUSE_USAGE = "Send the first and last day to pause, like this: /pause 2026-12-24 2026-12-31"
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 BIND_ANSWERS = {
     BindOutcome.BOUND: "Linked! You will get reminders here. Try /today.",
     BindOutcome.INVALID: "That code is not valid: it may be mistyped, used, replaced or expired. "
@@ -48,9 +65,57 @@ def done_button(instance_id: int, label: str = "Done ✅") -> Button:
     return Button.inline(label[:60], data=DONE_PREFIX + str(instance_id).encode())
 
 
+def skip_button(instance_id: int, label: str = "Skip ⏭") -> Button:
+    return Button.inline(label[:60], data=SKIP_PREFIX + str(instance_id).encode())
+
+
+def open_buttons(instance_id: int, done_label: str = "Done ✅") -> list[Button]:
+    """One row: what an open instance can still become (reminders and `/today` alike)."""
+    return [done_button(instance_id, done_label), skip_button(instance_id)]
+
+
+TODAY_MARKS = {**dict.fromkeys(DONE_STATUSES, "✅"), Status.SKIPPED: "⏭"}
+
+
 def _today_line(instance: HabitInstance) -> str:
-    mark = "✅" if instance.status in ("completed", "completed_late") else "•"
+    mark = TODAY_MARKS.get(instance.status, "•")
     return f"{mark} {instance.habit.action} ({instance.status.replace('_', ' ')})"
+
+
+def _today_view(instances: list[HabitInstance]) -> tuple[str, list[list[Button]] | None]:
+    """`/today`'s text and buttons (a row per open instance)."""
+    if not instances:
+        return "Nothing planned for today.", None
+    lines = [_today_line(i) for i in instances]
+    buttons = [open_buttons(i.pk, f"Done: {i.habit.action}") for i in instances
+               if i.status in OPEN_STATUSES]  # fmt: skip
+    return "Today:\n" + "\n".join(lines), buttons or None
+
+
+def _iso_date(word: str) -> date | None:
+    try:
+        return date.fromisoformat(word) if ISO_DATE.match(word) else None
+    except ValueError:  # 2026-02-30
+        return None
+
+
+def _pause_dates(words: str | None) -> tuple[date, date] | str:
+    """The two days of `/pause FIRST LAST`, or what to answer instead. The order and the length
+    are checked here for the chat's words; `pause_create` checks them again."""
+    parts = (words or "").split()
+    if len(parts) != 2:
+        return PAUSE_USAGE
+    days: list[date] = []
+    for part in parts:
+        if (day := _iso_date(part)) is None:
+            return f"“{part[:20]}” is not a date (YYYY-MM-DD). {PAUSE_USAGE}"
+        days.append(day)
+    first, last = days
+    if last < first:
+        return f"The last day ({last}) comes before the first ({first}). {PAUSE_USAGE}"
+    if (last - first).days + 1 > PAUSE_MAX_DAYS:
+        return f"A pause lasts at most {PAUSE_MAX_DAYS} days; that is {(last - first).days + 1}."
+    return first, last
 
 
 def polite(handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
@@ -101,6 +166,46 @@ def _complete_for(telegram_id: int, instance_id: int) -> HabitInstance | None:
     )
 
 
+@database_sync_to_async
+def _skip_for(
+    telegram_id: int, instance_id: int, message_id: int
+) -> tuple[HabitInstance, list[HabitInstance] | None] | None:
+    """The instance skipped (reason `other`), and today's list again when the pressed message
+    was a `/today` one (a reminder is edited by the outbox, as for a skip from the web)."""
+    profile = services.profile_for(telegram_id=telegram_id)
+    if profile is None:
+        return None
+    instance = instance_skip(
+        instance_id=instance_id, user_id=profile.user_id, reason=SkipReason.OTHER
+    )
+    if is_reminder(instance_id=instance_id, telegram_id=telegram_id, message_id=message_id):
+        return instance, None
+    return instance, list(instance_list_today(user=profile.user))
+
+
+@database_sync_to_async
+def _pause_for(telegram_id: int, first: date, last: date) -> bool:
+    profile = services.profile_for(telegram_id=telegram_id)
+    if profile is None:
+        return False
+    pause_create(user=profile.user, start_date=first, end_date=last, reason=SkipReason.REST)
+    return True
+
+
+@database_sync_to_async
+def _resume_for(telegram_id: int) -> int | None:
+    """How many pauses of every habit covering today were ended (overlapping ones all end:
+    one left would keep the day skipped); None when the chat is not linked."""
+    profile = services.profile_for(telegram_id=telegram_id)
+    if profile is None:
+        return None
+    ended = 0
+    while ended < 100 and (pause := pause_under_way(user=profile.user)) is not None:
+        pause_end(pause_id=pause.pk, user=profile.user)
+        ended += 1
+    return ended
+
+
 class BotHandlers:
     def __init__(self, client: TelegramClient) -> None:
         self.client = client
@@ -110,10 +215,14 @@ class BotHandlers:
         on = self.client.add_event_handler
         on(self.start, events.NewMessage(pattern=rf"^/start{COMMAND}(?:\s+(\S+))?\s*$", **private))
         on(self.bind, events.NewMessage(pattern=rf"^/bind{COMMAND}(?:\s+(\S+))?\s*$", **private))
+        on(self.help, events.NewMessage(pattern=rf"^/help{COMMAND}\s*$", **private))
         on(self.today, events.NewMessage(pattern=rf"^/today{COMMAND}\s*$", **private))
+        on(self.pause, events.NewMessage(pattern=rf"^/pause{COMMAND}(?:\s+(.+?))?\s*$", **private))
+        on(self.resume, events.NewMessage(pattern=rf"^/resume{COMMAND}\s*$", **private))
         on(self.unbind, events.NewMessage(pattern=rf"^/unbind{COMMAND}\s*$", **private))
-        on(self.other, events.NewMessage(pattern=r"^(?!/(start|bind|today|unbind)\b)", **private))
-        on(self.done, events.CallbackQuery())
+        known = "|".join(COMMANDS)
+        on(self.other, events.NewMessage(pattern=rf"^(?!/({known})\b)", **private))
+        on(self.button, events.CallbackQuery())
 
     async def _redeem(self, event: Any, code: str) -> None:
         outcome = await database_sync_to_async(services.bind_redeem)(
@@ -138,18 +247,48 @@ class BotHandlers:
         await self._redeem(event, code)
 
     @polite
+    async def help(self, event: Any) -> None:
+        await event.respond(HELP)
+
+    @polite
     async def today(self, event: Any) -> None:
         instances = await _today_for(event.sender_id)
         if instances is None:
             await event.respond(NOT_LINKED)
             return
-        if not instances:
-            await event.respond("Nothing planned for today.")
+        text, buttons = _today_view(instances)
+        await event.respond(text, buttons=buttons)
+
+    @polite
+    async def pause(self, event: Any) -> None:
+        dates = _pause_dates(event.pattern_match.group(1))
+        if isinstance(dates, str):
+            await event.respond(dates)
             return
-        lines = [_today_line(i) for i in instances]
-        buttons = [[done_button(i.pk, f"Done: {i.habit.action}")] for i in instances
-                   if i.status in OPEN_STATUSES]  # fmt: skip
-        await event.respond("Today:\n" + "\n".join(lines), buttons=buttons or None)
+        first, last = dates
+        try:
+            linked = await _pause_for(event.sender_id, first, last)
+        except InvalidInput as refusal:
+            await event.respond(f"I could not pause: {refusal.message}")
+            return
+        if not linked:
+            await event.respond(NOT_LINKED)
+            return
+        days = (last - first).days + 1
+        await event.respond(
+            f"Paused every habit from {first} to {last} ({days} day{'s' if days > 1 else ''}): "
+            "no reminders, and those days are skipped. /resume ends it early."
+        )
+
+    @polite
+    async def resume(self, event: Any) -> None:
+        ended = await _resume_for(event.sender_id)
+        if ended is None:
+            await event.respond(NOT_LINKED)
+        elif ended == 0:
+            await event.respond("Nothing is paused today.")
+        else:
+            await event.respond("Resumed: your habits are back from today. Try /today.")
 
     @polite
     async def unbind(self, event: Any) -> None:
@@ -162,23 +301,36 @@ class BotHandlers:
 
     @polite
     async def other(self, event: Any) -> None:
-        await event.respond("I understand /today, /bind CODE, /unbind and /start.")
+        await event.respond(OTHER)
 
     @polite
-    async def done(self, event: Any) -> None:
-        match = DONE_DATA.match(event.data or b"")
+    async def button(self, event: Any) -> None:
+        match = BUTTON_DATA.match(event.data or b"")
         if match is None:
             await event.answer("Sorry, I don't know that button.")
             return
+        press = self.done if match.group(1) == b"done" else self.skip
         try:
-            instance = await _complete_for(event.sender_id, int(match.group(1)))
+            await press(event, int(match.group(2)))
         except NotFound as refusal:  # not theirs reads the same as gone
             await event.answer(refusal.message)
-            return
         except Conflict as refusal:  # the reason matters to them: an alert they must dismiss
             await event.answer(refusal.message, alert=True)
-            return
+
+    async def done(self, event: Any, instance_id: int) -> None:
+        instance = await _complete_for(event.sender_id, instance_id)
         if instance is None:
             await event.answer(NOT_LINKED, alert=True)
             return
         await event.answer(f"Done: {instance.habit.action} ✅")
+
+    async def skip(self, event: Any, instance_id: int) -> None:
+        skipped = await _skip_for(event.sender_id, instance_id, event.message_id)
+        if skipped is None:
+            await event.answer(NOT_LINKED, alert=True)
+            return
+        instance, today = skipped
+        await event.answer(f"Skipped: {instance.habit.action} ⏭")
+        if today is not None:  # the pressed `/today` list, as it is now
+            text, buttons = _today_view(today)
+            await event.edit(text, buttons=buttons)

@@ -39,6 +39,13 @@ class OutboxKind(models.TextChoices):
     REMINDER = "reminder"  # the instance became pending
     MISSED = "missed"  # grace passed: "fix it until HH:MM"
     DONE = "done"  # completed elsewhere: edit the earlier message to say so
+    SKIPPED = "skipped"  # skipped (or paused) anywhere: edit the earlier message to say so
+    FINISHED = "finished"  # the habit's course is over: the result (its `text`)
+
+
+# The messages that ask for the instance to be done: they carry the Done and Skip buttons,
+# and an outcome (done, skipped) gives them up unsent or edits them once sent.
+REMINDER_KINDS = (OutboxKind.REMINDER, OutboxKind.MISSED)
 
 
 class OutboxMessage(models.Model):
@@ -49,10 +56,13 @@ class OutboxMessage(models.Model):
     instance = models.ForeignKey(HabitInstance, on_delete=models.CASCADE, related_name="+")
     telegram_id = models.BigIntegerField()
     access_hash = models.BigIntegerField(default=0)
-    # For DONE: the message to edit (a REMINDER or MISSED one that was sent).
+    # For DONE and SKIPPED: the message to edit (a REMINDER or MISSED one that was sent).
     edits = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # Decided when the message was owed (FINISHED: the result then); empty: the text is
+    # built at send time from the instance as it is.
+    text = models.CharField(max_length=255, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     next_attempt_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)

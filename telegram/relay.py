@@ -13,7 +13,7 @@ from telethon import TelegramClient, errors, types
 
 from telegram import services
 from telegram.events import BOT_CHANNEL
-from telegram.handlers import done_button
+from telegram.handlers import open_buttons
 from telegram.services import Delivery
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Relay:
                 peer, delivery.edit_message_id, delivery.text, buttons=None
             )
             return delivery.edit_message_id
-        buttons = [done_button(delivery.instance_id)] if delivery.with_button else None
+        buttons = [open_buttons(delivery.instance_id)] if delivery.with_button else None
         message = await self.client.send_message(peer, delivery.text, buttons=buttons)
         return message.id if message is not None else None
 

@@ -7,6 +7,9 @@ generate.py   the current and next local date, periodic and for some habits or u
 lifecycle.py  instances follow a habit created, changed or deactivated, a timezone change
 completion.py `instance_complete`
 sweep.py      due instances move to the status the clock gives them
+skip.py       an instance skipped by its owner, and back
+pauses.py     dates on which every habit, or one, is set aside
+program.py    a finished course is marked, and told once
 """
 
 from instances.services.completion import instance_complete
@@ -22,6 +25,9 @@ from instances.services.lifecycle import (
     instances_on_habit_created,
     instances_on_timezone_changed,
 )
+from instances.services.pauses import pause_create, pause_delete, pause_end
+from instances.services.program import programs_settle, programs_settle_after
+from instances.services.skip import instance_skip, instance_unskip
 from instances.services.sweep import SWEEP_ARMS, SWEEP_BATCH, _sweep_batch, instances_sweep
 
 __all__ = [
@@ -31,6 +37,8 @@ __all__ = [
     "SWEEP_BATCH",
     "_sweep_batch",
     "instance_complete",
+    "instance_skip",
+    "instance_unskip",
     "instances_delete",
     "instances_generate",
     "instances_generate_for",
@@ -38,4 +46,9 @@ __all__ = [
     "instances_on_habit_created",
     "instances_on_timezone_changed",
     "instances_sweep",
+    "pause_create",
+    "pause_delete",
+    "pause_end",
+    "programs_settle",
+    "programs_settle_after",
 ]

@@ -12,6 +12,8 @@ from instances.clock import completion_status
 from instances.events import INSTANCE_COMPLETED, INSTANCE_UPDATED
 from instances.models import DONE_STATUSES, HabitInstance, Source, Status
 
+SKIPPED_REFUSAL = "This instance is skipped; un-skip it first to mark it done."
+
 
 @dataclass(frozen=True)
 class _Outcome:
@@ -35,6 +37,8 @@ def _complete_locked(*, instance_id: int, user_id: int, at: datetime, source: So
         return _Outcome(instance)
     if instance.status == Status.FIX_EXPIRED:
         return _Outcome(instance, "The fix window of this instance has closed.")
+    if instance.status == Status.SKIPPED:  # a skip won the race, or an old reminder's button
+        return _Outcome(instance, SKIPPED_REFUSAL)
     if instance.date > local_today(instance.user.timezone, at):
         return _Outcome(instance, "This instance is on a future date; it cannot be done yet.")
     status = completion_status(instance.grace_deadline, instance.fix_deadline, at)

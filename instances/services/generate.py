@@ -16,6 +16,7 @@ from instances.events import INSTANCE_CREATED
 from instances.generation import Scope
 from instances.localdays import LocalDay, current_and_next_day, local_day
 from instances.models import GeneratedDay, Status
+from instances.services.program import programs_settle_after
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +41,14 @@ def instances_generate_for(
     user_ids: Sequence[int] = (),
     dates: Sequence[date] = (),
     now: datetime | None = None,
+    fresh: bool = False,
 ) -> list[int]:
     """Generate for some habits or users, on their current and next local date (or `dates`).
 
     Called when a habit is created, re-activated or re-scheduled, or a user changes
     timezone; runs inside the caller's transaction and announces new rows after commit.
+    `fresh` (a habit created or re-activated): no occurrence whose fix deadline has passed,
+    the course starts with the next one.
     """
     now = now or timezone.now()
     users = User.objects.all()
@@ -57,16 +61,28 @@ def instances_generate_for(
         days = [local_day(tz, on) for tz in timezones for on in dates]
     else:
         days = _days_for(timezones, now)
-    created = generation.generate(days=days, now=now, scope=Scope(habit_ids, user_ids))
+    created = generation.generate(days=days, now=now, scope=Scope(habit_ids, user_ids), fresh=fresh)
     _record_instances(
         INSTANCE_CREATED,
         ids=[pk for pk, _, _ in created],
         user_ids={user_id for _, user_id, _ in created},
         # Already under way (created after its time): its reminder is decided now rather
         # than at the next run of Telegram's task.
-        under_way=any(status != Status.SCHEDULED for _, _, status in created),
+        under_way=any(status in UNDER_WAY for _, _, status in created),
     )
+    _settle_expired(created)
     return [row[0] for row in created]
+
+
+UNDER_WAY = (Status.PENDING, Status.MISSED)
+
+
+def _settle_expired(created: list[tuple[int, int, str]]) -> None:
+    """Born expired (generation after an outage): the last occurrence of a course may be
+    among them, and finishing is told (`programs_settle_after`)."""
+    expired = [pk for pk, _, status in created if status == Status.FIX_EXPIRED]
+    if expired:
+        programs_settle_after(instance_ids=expired)
 
 
 @transaction.atomic
@@ -101,4 +117,5 @@ def instances_generate(*, now: datetime | None = None) -> int:
         ids=[pk for pk, user_id, _ in created if user_id in online],
         user_ids={user_id for _, user_id, _ in created},
     )
+    _settle_expired(created)
     return len(created)

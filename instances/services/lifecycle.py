@@ -12,9 +12,10 @@ from core.events import record
 from habits.models import Habit
 from instances.clock import deadlines, status_by_clock
 from instances.events import INSTANCE_DELETED, INSTANCE_UPDATED
-from instances.localdays import local_day, occurrence_index
+from instances.localdays import grid_index, local_day
 from instances.models import HabitInstance, Status
 from instances.services.generate import _record_instances, instances_generate_for
+from instances.services.program import programs_settle
 
 
 def _retime_scheduled(instances: Iterable[HabitInstance], *, now: datetime) -> list[int]:
@@ -49,8 +50,28 @@ SCHEDULE_FIELDS = {
 
 def instances_on_habit_created(*, habit_id: int) -> None:
     """A new habit's instances on its owner's current and next local date (the reaction to
-    `habit.created`, inside its transaction)."""
-    instances_generate_for(habit_ids=[habit_id])
+    `habit.created`, inside its transaction). None whose fix deadline has passed already:
+    a habit created at 21:00 for 07:00 starts tomorrow, not with a failure."""
+    instances_generate_for(habit_ids=[habit_id], fresh=True)
+
+
+def _out_of_course(habit: Habit, instances: QuerySet[HabitInstance]) -> list[int]:
+    """Ids of these instances (not yet pending) that no longer fall in the habit's course: off
+    the date grid, or past it with `repeat_limit` counted instances before them."""
+    counted = sorted(
+        HabitInstance.objects.filter(habit=habit)
+        .exclude(status=Status.SKIPPED)
+        .values_list("date", flat=True)
+    )
+    gone = []
+    for instance in instances:
+        k = grid_index(
+            start_date=habit.start_date, periodicity_days=habit.periodicity_days, on=instance.date
+        )
+        before = sum(1 for on in counted if on < instance.date)
+        if k is None or (k >= habit.repeat_limit and before >= habit.repeat_limit):
+            gone.append(instance.pk)
+    return gone
 
 
 def instances_on_habit_changed(*, habit_id: int, changed: Collection[str]) -> None:
@@ -58,8 +79,9 @@ def instances_on_habit_changed(*, habit_id: int, changed: Collection[str]) -> No
     `habit.updated`, inside its transaction); nothing when no schedule field changed.
 
     Deactivated: its scheduled instances go (history stays). Occurrence rule changed: the
-    scheduled ones that no longer fall on their date go. Then the times of the rest follow
-    the habit, and any occurrence now due is generated.
+    scheduled ones that no longer fall in the course go. Then the times of the rest follow
+    the habit, and any occurrence now due is generated; the course may have finished or
+    reopened.
     """
     changed = set(changed)
     if not changed & SCHEDULE_FIELDS:
@@ -69,24 +91,17 @@ def instances_on_habit_changed(*, habit_id: int, changed: Collection[str]) -> No
     scheduled = HabitInstance.objects.filter(habit=habit, status=Status.SCHEDULED)
     if not habit.is_active:
         scheduled.delete()
+        programs_settle(habit_ids=[habit.pk])
         return
     if changed & {"start_date", "periodicity_days", "repeat_limit"}:
-        gone = [
-            i.pk
-            for i in scheduled
-            if occurrence_index(
-                start_date=habit.start_date,
-                periodicity_days=habit.periodicity_days,
-                repeat_limit=habit.repeat_limit,
-                on=i.date,
-            )
-            is None
-        ]
-        HabitInstance.objects.filter(pk__in=gone).delete()
+        HabitInstance.objects.filter(pk__in=_out_of_course(habit, scheduled)).delete()
     if changed & {"time_of_day", "grace_minutes", "fix_minutes"}:
         retimed = _retime_scheduled(scheduled.select_related("habit__user"), now=now)
         _record_instances(INSTANCE_UPDATED, ids=retimed, user_ids={habit.user_id})
-    instances_generate_for(habit_ids=[habit.pk], now=now)
+    # Re-activated: its first day again, so nothing is born expired.
+    instances_generate_for(habit_ids=[habit.pk], now=now, fresh="is_active" in changed)
+    # A new limit (or schedule) may have finished the course, or reopened it.
+    programs_settle(habit_ids=[habit.pk])
 
 
 def instances_on_timezone_changed(*, user_id: int) -> None:

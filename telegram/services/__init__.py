@@ -1,8 +1,9 @@
 """Binding a Telegram account, and the outbox of messages the bot owes its users.
 
 binding.py   bind codes, redeeming one from the bot, unbinding
-outbox.py    reminders decided once, claimed, marked sent, retried or given up
-messages.py  the texts and the done button of what the bot sends
+outbox.py    reminders decided once, claimed, marked sent, retried or given up; the edits
+             saying an instance was done or skipped; a finished course's result
+messages.py  the texts of what the bot sends, and whether it carries the buttons
 """
 
 from telegram.services.binding import (
@@ -27,7 +28,8 @@ from telegram.services.outbox import (
     outbox_give_up,
     outbox_retry_later,
     outbox_sent,
-    reminders_mark_done,
+    program_finished_owe,
+    reminders_settle,
 )
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "outbox_retry_later",
     "outbox_sent",
     "profile_for",
-    "reminders_mark_done",
+    "program_finished_owe",
+    "reminders_settle",
     "telegram_unbind",
 ]

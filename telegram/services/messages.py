@@ -1,11 +1,11 @@
-"""The messages the bot sends: their texts and whether they carry the done button."""
+"""The messages the bot sends: their texts and whether they carry the Done and Skip buttons."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from instances.models import Status
-from telegram.models import OutboxKind, OutboxMessage
+from telegram.models import REMINDER_KINDS, OutboxKind, OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -19,14 +19,20 @@ class Delivery:
     instance_id: int
     text: str
     edit_message_id: int | None
-    with_button: bool
+    with_button: bool  # the Done and Skip buttons
 
 
 def _local_hhmm(at: datetime, tz: str) -> str:
     return at.astimezone(ZoneInfo(tz)).strftime("%H:%M")
 
 
+def finished_text(*, action: str, done: int, limit: int) -> str:
+    return f"🏁 Course finished: {done} of {limit} done — {action}."[:255]
+
+
 def _text(message: OutboxMessage) -> str:
+    if message.text:
+        return message.text
     instance = message.instance
     habit, tz = instance.habit, instance.user.timezone
     where = f" ({habit.place})" if habit.place else ""
@@ -36,6 +42,8 @@ def _text(message: OutboxMessage) -> str:
     if message.kind == OutboxKind.MISSED:
         until = _local_hhmm(instance.fix_deadline, tz)
         return f"You missed: {habit.action}{where}. Fix it until {until}."
+    if message.kind == OutboxKind.SKIPPED:
+        return f"⏭ {habit.action}{where}: skipped."
     return f"✅ {habit.action}{where}: done."
 
 
@@ -49,5 +57,5 @@ def _delivery(message: OutboxMessage) -> Delivery:
         instance_id=message.instance_id,
         text=_text(message),
         edit_message_id=message.edits.message_id if message.edits else None,
-        with_button=message.kind != OutboxKind.DONE and still_open,
+        with_button=message.kind in REMINDER_KINDS and still_open,
     )

@@ -1,20 +1,23 @@
 """The outbox of messages the bot owes its users: decided once, claimed, sent or given up."""
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from core.events import record
-from instances.models import HabitInstance, Status
+from instances.models import FINAL_STATUSES, HabitInstance, Status
 from telegram.events import OUTBOX_READY
-from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
-from telegram.services.messages import Delivery, _delivery
+from telegram.models import REMINDER_KINDS, OutboxKind, OutboxMessage, TelegramProfile
+from telegram.services.messages import Delivery, _delivery, finished_text
 
 logger = logging.getLogger(__name__)
 
 NOTIFY_BATCH = 5_000
+# An instance in one of these is owed no reminder any more.
+SETTLED = (Status.SKIPPED, *FINAL_STATUSES)
 
 NOTIFICATIONS = (
     (OutboxKind.REMINDER, Status.PENDING, "reminded_at"),
@@ -66,27 +69,61 @@ def notifications_decide(*, now: datetime | None = None) -> int:
     return owed
 
 
-def reminders_mark_done(*, instance_id: int) -> None:
-    """In the completion's transaction (telegram's reaction to `instance.completed`): unsent
-    reminders of it are dropped, sent ones get an edit saying it is done (whoever completed
-    it: web, bot or API)."""
+# What an edit of them says happened (the `kind` of the edit).
+OUTCOMES = {OutboxKind.DONE: "completed", OutboxKind.SKIPPED: "skipped"}
+
+
+def reminders_settle(*, instance_ids: Iterable[int], outcome: OutboxKind) -> None:
+    """In the transaction that completed or skipped the instances (telegram's reaction to
+    `instance.completed` and `instance.skipped`): their unsent reminders are given up, the
+    sent ones get an edit saying the outcome (`DONE` or `SKIPPED`), whoever caused it: web,
+    bot, API or a pause."""
     now = timezone.now()
     earlier = OutboxMessage.objects.filter(
-        instance_id=instance_id, kind__in=[OutboxKind.REMINDER, OutboxKind.MISSED]
+        instance_id__in=list(instance_ids), kind__in=REMINDER_KINDS
     )
     if not earlier.exists():
         return  # never reminded (every instance of a user without Telegram): one query, not two
     earlier.filter(sent_at__isnull=True, given_up_at__isnull=True).update(
-        given_up_at=now, last_error="completed before it was sent"
+        given_up_at=now, last_error=f"{OUTCOMES[outcome]} before it was sent"
     )
     edits = [
-        OutboxMessage(kind=OutboxKind.DONE, instance_id=instance_id, telegram_id=m.telegram_id,
+        OutboxMessage(kind=outcome, instance_id=m.instance_id, telegram_id=m.telegram_id,
                       access_hash=m.access_hash, edits=m, next_attempt_at=now)
         for m in earlier.filter(sent_at__isnull=False, message_id__isnull=False)
     ]  # fmt: skip
     if edits:
         OutboxMessage.objects.bulk_create(edits)
         record(OUTBOX_READY)
+
+
+def program_finished_owe(*, habit_id: int, user_id: int, done: int, limit: int) -> None:
+    """In the transaction that finished the habit's course (telegram's reaction to
+    `program.finished`): the bound owner is owed the result, once per result (told the same
+    again, nothing; a course lengthened and finished anew, its new result). The message
+    hangs on the course's last counted instance, as every outbox row hangs on an instance
+    (its user is checked again when it is sent). A user without Telegram: nothing."""
+    profile = TelegramProfile.objects.filter(user_id=user_id, user__is_active=True).first()
+    if profile is None:
+        return
+    instances = HabitInstance.objects.filter(habit_id=habit_id).select_related("habit")
+    last = (
+        instances.exclude(status=Status.SKIPPED).order_by("-date").first()
+        or instances.order_by("-date").first()
+    )
+    if last is None:
+        return
+    text = finished_text(action=last.habit.action, done=done, limit=limit)
+    told = OutboxMessage.objects.filter(
+        kind=OutboxKind.FINISHED, instance__habit_id=habit_id, text=text
+    )
+    if told.exists():
+        return
+    OutboxMessage.objects.create(
+        kind=OutboxKind.FINISHED, instance=last, telegram_id=profile.telegram_id,
+        access_hash=profile.access_hash, next_attempt_at=timezone.now(), text=text,
+    )  # fmt: skip
+    record(OUTBOX_READY)
 
 
 LEASE = timedelta(seconds=60)
@@ -110,12 +147,17 @@ def outbox_claim(*, now: datetime | None = None, limit: int = 100) -> list[Deliv
 
 
 def _still_served(message: OutboxMessage, now: datetime) -> bool:
-    """False, and the message given up, when its user was deactivated after it was owed."""
-    if message.instance.user.is_active:
+    """False, and the message given up, when its user was deactivated after it was owed, or
+    when it is a reminder of an instance that was skipped, done or expired meanwhile (the
+    reaction to the change gives such reminders up in its transaction; this holds whatever
+    path the change took)."""
+    if not message.instance.user.is_active:
+        error = "the user is deactivated"
+    elif message.kind in REMINDER_KINDS and message.instance.status in SETTLED:
+        error = f"the instance is {message.instance.status}"
+    else:
         return True
-    OutboxMessage.objects.filter(pk=message.pk).update(
-        given_up_at=now, last_error="the user is deactivated"
-    )
+    OutboxMessage.objects.filter(pk=message.pk).update(given_up_at=now, last_error=error)
     return False
 
 

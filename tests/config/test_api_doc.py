@@ -23,7 +23,12 @@ from django.urls import URLPattern
 
 from accounts.events import USER_CHANGED, USER_TIMEZONE_CHANGED, USER_TOKENS_ENDED
 from config import urls
-from instances.events import INSTANCE_COMPLETED, INSTANCE_DELETED
+from instances.events import (
+    INSTANCE_COMPLETED,
+    INSTANCE_DELETED,
+    INSTANCE_SKIPPED,
+    PROGRAM_FINISHED,
+)
 from realtime import consumers, routing
 from telegram.events import BOT_CHANNEL, OUTBOX_READY
 
@@ -34,10 +39,10 @@ INDEX_ROW = re.compile(rf"^\|\s*({METHODS})\s*\|\s*`?(/[^`|\s]*)`?\s*\|")
 HEADING = re.compile(rf"^#{{2,4}}\s+({METHODS})\s+(/\S*)\s*$")
 # Dotted names in the event modules never sent to a client: channel-layer plumbing, and
 # recorded events whose reactions send no frame of their own type (a completion is seen as
-# `instance.updated`).
+# `instance.updated`, a finished program as `habit.updated`).
 NOT_FRAMES = {
     BOT_CHANNEL, OUTBOX_READY, USER_TOKENS_ENDED, USER_TIMEZONE_CHANGED, USER_CHANGED,
-    INSTANCE_COMPLETED, INSTANCE_DELETED,
+    INSTANCE_COMPLETED, INSTANCE_DELETED, INSTANCE_SKIPPED, PROGRAM_FINISHED,
 }  # fmt: skip
 FRAME_TYPE = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
 

@@ -36,7 +36,7 @@ def _counts(api: Api, path: str, add_rows: Callable[[int], None]) -> tuple[int, 
 def test_habit_list(authed, user):
     one, page = _counts(authed, "/api/habits/", lambda n: HabitFactory.create_batch(n, user=user))
 
-    assert one == page == 2  # count, page
+    assert one == page == 3  # count, page, the page's programs (one grouped query)
 
 
 def test_public_feed(user):

@@ -1,6 +1,6 @@
 """core/versioned_cache.py: the one rule of the token state, `today` and stats caches, run
 over each of them (their own behaviour is in tests/accounts/test_token_state.py,
-tests/instances/test_today_cache.py and tests/habits/test_stats.py)."""
+tests/instances/test_today_cache.py and tests/instances/test_stats.py)."""
 
 import pytest
 import redis

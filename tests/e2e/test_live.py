@@ -1,5 +1,6 @@
 """Changes made elsewhere — another tab, the Telegram bot, the deadline sweep — show up live."""
 
+import asyncio
 import re
 from datetime import UTC, datetime, time, timedelta
 
@@ -106,6 +107,47 @@ def test_a_done_pressed_in_telegram_shows_up_live(server: Server, pages: Pages, 
     expect(_row(page, "Drink water")).to_contain_text("via Telegram")
     expect(_row(page, "Drink water").get_by_text("Done", exact=True)).to_be_visible()
     expect(page.get_by_text("1 of 1")).to_be_visible()
+
+
+def skip_pressed_in_telegram(instance: HabitInstance) -> list[str]:
+    """The bound owner presses Skip under the instance in Telegram: a real Telethon update
+    through the bot's handlers (only the send to Telegram's servers is faked); returns the
+    bot's answers."""
+    from telegram.models import TelegramProfile
+    from tests.telegram.conftest import API_HASH, API_ID, BOT_ID, Chat, FakeTelegram, telegram_user
+
+    TelegramProfile.objects.create(user_id=instance.user_id, telegram_id=4242, access_hash=1)
+
+    async def press() -> list[str]:
+        from telethon import TelegramClient
+
+        from telegram.handlers import BotHandlers
+
+        fake = FakeTelegram()
+        client = TelegramClient(None, API_ID, API_HASH)
+        client._mb_entity_cache.set_self_user(BOT_ID, True, 1)
+        client._sender.send = fake.send
+        BotHandlers(client).register()
+        await Chat(client, telegram_user(4242)).press(f"skip:{instance.pk}".encode())
+        return [getattr(a, "message", "") or "" for a in fake.answers()]
+
+    return asyncio.run(press())
+
+
+def test_a_skip_pressed_in_telegram_shows_up_live(server: Server, pages: Pages, backend: Backend):
+    user, _, instance = backend.run(_user_with_habit_later_today, "Read a page")
+    page = pages.new(server.url + "/")
+    sign_in(page, user.email)
+    expect(_row(page, "Read a page")).to_contain_text("Upcoming")
+
+    answers = backend.run(skip_pressed_in_telegram, instance)
+
+    assert any("Skipped" in answer for answer in answers), answers
+    expect(_row(page, "Read a page")).to_contain_text("Skipped")
+    expect(
+        _row(page, "Read a page").get_by_role("button", name=re.compile("Undo skip"))
+    ).to_be_visible()
+    screenshot(page, "17-today-skipped-from-telegram")
 
 
 def test_the_deadline_sweep_moves_statuses_live(server: Server, pages: Pages, backend: Backend):

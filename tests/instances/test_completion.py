@@ -62,6 +62,16 @@ def test_past_the_fix_window_it_is_refused_and_ends_fix_expired(instance):
     assert (instance.status, instance.completed_at) == (Status.FIX_EXPIRED, None)
 
 
+def test_a_skipped_instance_is_refused_and_stays_skipped(instance):
+    HabitInstance.objects.filter(pk=instance.pk).update(status=Status.SKIPPED, skip_reason="sick")
+
+    with pytest.raises(Conflict, match="skipped"):
+        _complete(instance, AT)
+
+    instance.refresh_from_db()
+    assert (instance.status, instance.completed_at) == (Status.SKIPPED, None)
+
+
 def test_an_instance_on_a_future_local_date_cannot_be_done(user):
     habit = HabitFactory(user=user, start_date=DAY)
     tomorrow = make_instance(habit, DAY + timedelta(days=1), AT + timedelta(days=1))
@@ -126,9 +136,10 @@ def test_complete_over_rest_reads_and_writes_the_row_once(user, api, instance):
 
     assert response.status_code == 200
     # The test transaction's savepoint pair, the locking read (the owner check is in it), the
-    # one UPDATE and telegram's reaction to the recorded completion (the outbox's "was it
-    # reminded?"): no lookup of its own before the lock.
-    assert len(ctx.captured_queries) <= 5, ctx.captured_queries
+    # one UPDATE, telegram's reaction to the recorded completion (the outbox's "was it
+    # reminded?") and the program's (did this finish the course? one read in mid-course):
+    # no lookup of its own before the lock.
+    assert len(ctx.captured_queries) <= 6, ctx.captured_queries
 
 
 def test_complete_too_late_over_rest_is_409(user, api, instance):

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 MONDAY = date(2026, 6, 1)
 C, CL, M, FE, P, S = "completed", "completed_late", "missed", "fix_expired", "pending", "scheduled"
+K = "skipped"
 
 
 def _history(habit, statuses: list[str], start: date = MONDAY) -> None:
@@ -27,7 +28,8 @@ def _history(habit, statuses: list[str], start: date = MONDAY) -> None:
         on = start + timedelta(days=n)
         at = datetime(on.year, on.month, on.day, 8, tzinfo=UTC)
         done_at = at if status in (C, CL) else None
-        make_instance(habit, on, at, status=status, completed_at=done_at)
+        reason = "sick" if status == K else ""
+        make_instance(habit, on, at, status=status, completed_at=done_at, skip_reason=reason)
 
 
 def test_counts_rates_and_streaks_of_a_hand_made_history(user):
@@ -43,11 +45,33 @@ def test_counts_rates_and_streaks_of_a_hand_made_history(user):
         "completed_late": 1,
         "missed": 1,
         "fix_expired": 1,
+        "skipped": 0,
     }
     assert (stats["done"], stats["failed"]) == (7, 2)
     assert stats["success_rate"] == round(7 / 9, 4)
     assert stats["on_time_rate"] == round(6 / 7, 4)
     assert stats["streak"] == {"current": 3, "max": 3}  # pending/scheduled neither extend nor break
+
+
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_a_sick_week_neither_breaks_nor_extends_a_streak_nor_moves_rates_or_score(
+    user, monkeypatch, vendor
+):
+    monkeypatch.setattr(type(connection), "vendor", vendor, raising=False)
+    ill = HabitFactory(user=user, start_date=MONDAY)
+    _history(ill, [C, C, K, K, K, C, M, K, C])
+    steady = HabitFactory(user=user, start_date=MONDAY)
+    _history(steady, [C, C, C, M, C])  # the same history without the skipped days
+
+    stats, without = habit_stats(ill.pk), habit_stats(steady.pk)
+
+    assert stats["counts"]["skipped"] == 4
+    assert stats["streak"] == {"current": 1, "max": 3}  # C C (skips) C: three in a row
+    assert (stats["done"], stats["failed"]) == (4, 1)
+    assert stats["success_rate"] == without["success_rate"] == 0.8
+    assert stats["on_time_rate"] == without["on_time_rate"] == 1.0
+    assert stats["score"] == pytest.approx(without["score"], abs=1e-4)
+    assert sum(day["done"] + day["failed"] for day in stats["weekly"]) == 5
 
 
 def test_a_failure_at_the_end_ends_the_current_streak(user):
@@ -115,7 +139,7 @@ def test_sql_and_the_python_rules_agree_on_random_histories(user, monkeypatch):
     habits = []
     for periodicity in (1, 2, 3, 5, 7):
         habit = HabitFactory(user=user, start_date=MONDAY, periodicity_days=periodicity)
-        _history(habit, [rng.choice([C, C, CL, M, FE, P, S]) for _ in range(45)])
+        _history(habit, [rng.choice([C, C, CL, M, FE, P, S, K]) for _ in range(45)])
         habits.append(habit)
 
     sql = habit_stats_many([h.pk for h in habits])

@@ -107,7 +107,7 @@ async def test_pressing_done_twice_answers_twice_and_changes_once(chat_as, fake_
     assert len(fake_telegram.answers()) == 2
 
 
-async def test_today_lists_the_day_with_a_done_button_per_open_instance(chat_as, fake_telegram):
+async def test_today_lists_the_day_with_done_and_skip_per_open_instance(chat_as, fake_telegram):
     user, open_one = await setup()
 
     def finished():
@@ -127,7 +127,10 @@ async def test_today_lists_the_day_with_a_done_button_per_open_instance(chat_as,
     (message,) = fake_telegram.sent()
     assert "stretch" in message.message
     assert "read" in message.message
-    assert fake_telegram.buttons(message) == [("Done: stretch", f"done:{open_one.pk}".encode())]
+    assert fake_telegram.buttons(message) == [
+        ("Done: stretch", f"done:{open_one.pk}".encode()),
+        ("Skip ⏭", f"skip:{open_one.pk}".encode()),
+    ]
 
 
 async def test_today_for_an_unbound_chat_says_how_to_link(chat_as, fake_telegram):

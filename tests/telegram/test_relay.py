@@ -58,8 +58,9 @@ async def test_pending_to_reminder_to_done_press_to_socket_event_end_to_end(
 
     (reminder,) = fake_telegram.sent()
     assert reminder.message.startswith("⏰ Time for: stretch")
-    ((label, data),) = fake_telegram.buttons(reminder)
+    (label, data), (skip_label, _) = fake_telegram.buttons(reminder)
     assert label.startswith("Done")
+    assert skip_label.startswith("Skip")
 
     await chat_as(ANN).press(data)
 
@@ -162,7 +163,7 @@ async def test_missed_says_fix_it_until_the_local_time(bot, fake_telegram):
 
     (message,) = fake_telegram.sent()
     assert message.message.endswith("Fix it until 11:30.")
-    assert len(fake_telegram.buttons(message)) == 1
+    assert [label for label, _ in fake_telegram.buttons(message)] == ["Done ✅", "Skip ⏭"]
 
 
 async def test_a_reminder_not_yet_sent_when_done_elsewhere_is_dropped(bot, fake_telegram):

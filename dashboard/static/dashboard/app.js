@@ -4,8 +4,8 @@ import { logout, onSession, signedIn, api } from './api.js';
 import { h, replace, toast } from './dom.js';
 import { Live } from './live.js';
 import {
-  emit, loadHabits, removeHabit, reloadTodaySoon, reset, setMe, setStats, setToday,
-  store, upsertHabit, upsertInstance,
+  emit, loadHabits, loadPauses, on, removeHabit, removePause, reloadTodaySoon, reset, setMe,
+  setStats, setToday, store, upsertHabit, upsertInstance, upsertPause,
 } from './state.js';
 import * as auth from './views/auth.js';
 import * as habit from './views/habit.js';
@@ -52,7 +52,10 @@ live.addEventListener('state', ({ detail }) => {
 });
 
 const handlers = {
-  hello: () => emit('resync'),
+  hello: () => {
+    emit('resync');
+    loadPauses().catch(() => {});
+  },
   'today.snapshot': (instances) => setToday(instances),
   'instance.created': upsertInstance,
   'instance.updated': upsertInstance,
@@ -60,6 +63,9 @@ const handlers = {
   'habit.updated': (data) => { upsertHabit(data); reloadTodaySoon(); },
   'habit.deleted': (data) => removeHabit(data.id),
   'stats.updated': (data) => setStats(data.habit_id, data.stats),
+  'pause.created': upsertPause,
+  'pause.updated': upsertPause,
+  'pause.deleted': (data) => removePause(data.id),
   'telegram.bound': (data) => {
     emit('telegram', { bound: true, data });
     toast('Telegram connected');
@@ -69,6 +75,10 @@ const handlers = {
 for (const [type, handler] of Object.entries(handlers)) {
   live.addEventListener(type, (event) => handler(event.detail));
 }
+
+on('finished', (habit) => {
+  toast(`“${habit.action}” is finished: ${habit.program.done} of ${habit.program.limit} done`);
+});
 
 // --- session ---------------------------------------------------------------------------------
 

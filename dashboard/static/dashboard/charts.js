@@ -16,7 +16,7 @@ function s(tag, attrs = {}, ...children) {
   return el;
 }
 
-const STATUS_ORDER = ['completed', 'completed_late', 'missed', 'fix_expired', 'pending', 'scheduled'];
+const STATUS_ORDER = ['completed', 'completed_late', 'missed', 'fix_expired', 'skipped', 'pending', 'scheduled'];
 
 /**
  * A donut of instance counts by status, with its legend.
@@ -64,7 +64,8 @@ export function statusPie(counts) {
 
   const legend = document.createElement('ul');
   legend.className = 'legend';
-  for (const key of STATUS_ORDER) {
+  // An answer from before skips has no `skipped` count: leave it out rather than show 0.
+  for (const key of STATUS_ORDER.filter((k) => k in counts)) {
     const item = document.createElement('li');
     const swatch = document.createElement('span');
     swatch.className = `swatch tone-${STATUS[key].tone}`;

@@ -72,7 +72,42 @@ export const STATUS = {
   completed_late: { label: 'Done late', tone: 'late' },
   missed: { label: 'Missed', tone: 'missed' },
   fix_expired: { label: 'Expired', tone: 'expired' },
+  skipped: { label: 'Skipped', tone: 'skipped' },
 };
+
+/** Why an instance was set aside (SPEC §7), in the order the pickers offer them. */
+export const SKIP_REASONS = {
+  sick: 'Sick',
+  travel: 'Travel',
+  rest: 'Rest',
+  other: 'Other',
+};
+
+/** "Skipped (sick)" for a skipped instance; the plain label for any other. */
+export function statusLabel(instance) {
+  const status = STATUS[instance.status] || { label: instance.status };
+  if (instance.status === 'skipped' && instance.skip_reason) {
+    return `${status.label} (${instance.skip_reason})`;
+  }
+  return status.label;
+}
+
+/** A habit's course as words: "12 of 21 done", or null when the answer has no `program`. */
+export function programText(program) {
+  if (!program || !program.limit) return null;
+  return `${program.done} of ${program.limit}`;
+}
+
+/** "2 missed · 1 skipped · 6 to come" for a program (the parts that are not zero). */
+export function programDetail(program) {
+  if (!program) return '';
+  if (program.finished) return 'Finished';
+  return [
+    program.failed ? `${program.failed} missed` : null,
+    program.skipped ? `${program.skipped} skipped` : null,
+    program.remaining ? `${program.remaining} to come` : null,
+  ].filter(Boolean).join(' · ');
+}
 
 export const OPEN = new Set(['scheduled', 'pending', 'missed']);
 

@@ -3,8 +3,9 @@
 // write here.
 //
 // Events: "me", "today", "instance" (one changed instance), "habits", "stats"
-// ({habit_id, stats}), "telegram" ({bound, data}), "resync" (the socket (re)connected:
-// re-read anything not covered by the snapshot), "tick" (every 30 s, for relative times).
+// ({habit_id, stats}), "pauses", "finished" (a habit whose program just finished), "telegram"
+// ({bound, data}), "resync" (the socket (re)connected: re-read anything not covered by the
+// snapshot), "tick" (every 30 s, for relative times).
 
 import { api } from './api.js';
 import { localDate } from './format.js';
@@ -17,6 +18,8 @@ export const store = {
   habits: new Map(),
   habitsLoaded: false,
   stats: new Map(),
+  pauses: new Map(),
+  pausesLoaded: false,
 };
 
 const bus = new EventTarget();
@@ -39,6 +42,8 @@ export function reset() {
   store.habits = new Map();
   store.habitsLoaded = false;
   store.stats = new Map();
+  store.pauses = new Map();
+  store.pausesLoaded = false;
 }
 
 export function timeZone() {
@@ -117,6 +122,10 @@ export function upsertHabit(habit) {
   const known = store.habits.get(habit.id);
   if (known && known.updated_at > habit.updated_at) return; // an older copy arrived late
   store.habits.set(habit.id, habit);
+  // The moment a course ends: the copy we had was still running, this one is finished.
+  if (known && known.program && !known.program.finished && habit.program && habit.program.finished) {
+    emit('finished', habit);
+  }
   for (const instance of store.today.values()) {
     if (instance.habit_id === habit.id) {
       instance.action = habit.action;
@@ -148,6 +157,48 @@ export function habitsSorted() {
 export function setStats(habitId, stats) {
   store.stats.set(habitId, stats);
   emit('stats', { habit_id: habitId, stats });
+}
+
+// --- pauses ---------------------------------------------------------------------------------
+
+/** Pauses not ended yet (under way or to come), soonest first. */
+export function pausesSorted() {
+  return [...store.pauses.values()].sort(
+    (a, b) => a.start_date.localeCompare(b.start_date) || a.id - b.id,
+  );
+}
+
+function pauseToday() {
+  return store.todayDate || localDate(timeZone());
+}
+
+export async function loadPauses() {
+  const pauses = await api('GET', '/pauses/');
+  store.pauses = new Map(pauses.map((pause) => [pause.id, pause]));
+  store.pausesLoaded = true;
+  emit('pauses');
+}
+
+/** A created or changed pause; one ended before today has left the list. */
+export function upsertPause(pause) {
+  if (pause.end_date < pauseToday()) store.pauses.delete(pause.id);
+  else store.pauses.set(pause.id, pause);
+  emit('pauses');
+}
+
+export function removePause(id) {
+  store.pauses.delete(id);
+  emit('pauses');
+}
+
+/** The pause that keeps this instance skipped, if we know of one. */
+export function pauseCovering(instance) {
+  return pausesSorted().find(
+    (pause) =>
+      pause.start_date <= instance.date &&
+      instance.date <= pause.end_date &&
+      (pause.habit_id === null || pause.habit_id === instance.habit_id),
+  ) || null;
 }
 
 setInterval(() => {

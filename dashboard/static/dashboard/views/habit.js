@@ -1,10 +1,12 @@
-// One habit: streaks, rates, strength, a pie by status, a bar per weekday and recent days.
-// The numbers follow `stats.updated` frames live.
+// One habit: its program ("12 of 21"), streaks, rates, strength, a pie by status, a bar per
+// weekday and recent days. The numbers follow `stats.updated` and `habit.updated` live.
 
 import { api } from '../api.js';
 import { statusPie, weeklyBars } from '../charts.js';
 import { h, replace } from '../dom.js';
-import { EVERY, STATUS, clock, percent, shortDate } from '../format.js';
+import {
+  EVERY, STATUS, clock, percent, programDetail, programText, shortDate, statusLabel,
+} from '../format.js';
 import { on, setStats, store, timeZone, upsertHabit } from '../state.js';
 
 const HISTORY = 14;
@@ -56,6 +58,29 @@ export function mount(root, { id }) {
         h('p', { class: 'muted' }, [habit.time_of_day, EVERY[habit.periodicity_days], habit.place, reward].filter(Boolean).join(' · ')),
       ),
       habit.is_active ? null : h('span', { class: 'badge tone-paused' }, 'Paused'),
+      program(habit.program),
+    );
+  }
+
+  /** The course: "12 of 21" done with a bar, or nothing when the answer has no `program`. */
+  function program(course) {
+    const text = programText(course);
+    if (!text) return null;
+    const fraction = course.done / course.limit;
+    const bar = meterBar(fraction);
+    bar.removeAttribute('aria-hidden');
+    bar.setAttribute('role', 'progressbar');
+    bar.setAttribute('aria-label', 'Program');
+    bar.setAttribute('aria-valuemin', '0');
+    bar.setAttribute('aria-valuemax', String(course.limit));
+    bar.setAttribute('aria-valuenow', String(course.done));
+    bar.setAttribute('aria-valuetext', `${text} done`);
+    return h(
+      'div',
+      { class: `program${course.finished ? ' finished' : ''}`, role: 'group', 'aria-label': 'Program' },
+      h('div', { class: 'program-numbers' }, h('strong', {}, text), h('span', { class: 'muted' }, 'done')),
+      bar,
+      h('div', { class: 'muted small' }, programDetail(course)),
     );
   }
 
@@ -83,7 +108,14 @@ export function mount(root, { id }) {
       tiles,
       tile('Current streak', values['Current streak'], { detail: 'done in a row' }),
       tile('Best streak', values['Best streak'], { detail: 'longest run' }),
-      tile('Success rate', values['Success rate'], { detail: `${stats.done} done · ${stats.failed} missed` }),
+      tile('Success rate', values['Success rate'], {
+        detail: [
+          `${stats.done} done`,
+          `${stats.failed} missed`,
+          // Left out of the rate; only answers that know of skips have the count.
+          stats.counts && stats.counts.skipped !== undefined ? `${stats.counts.skipped} skipped` : null,
+        ].filter(Boolean).join(' · '),
+      }),
       tile('On time', values['On time'], { detail: 'of the done ones' }),
       tile('Strength', values.Strength, { meter: stats.score }),
     );
@@ -110,7 +142,7 @@ export function mount(root, { id }) {
           {},
           h('span', { class: 'history-date' }, shortDate(instance.date)),
           h('span', { class: 'muted' }, clock(instance.scheduled_at, tz)),
-          h('span', { class: `badge tone-${status.tone}` }, status.label),
+          h('span', { class: `badge tone-${status.tone}` }, statusLabel(instance)),
           h('span', { class: 'muted small' }, instance.completed_at ? `done ${clock(instance.completed_at, tz)}` : ''),
         );
       }),

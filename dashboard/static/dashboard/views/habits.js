@@ -2,7 +2,7 @@
 
 import { api } from '../api.js';
 import { h, replace, toast } from '../dom.js';
-import { EVERY, shortDate } from '../format.js';
+import { EVERY, programDetail, programText, shortDate } from '../format.js';
 import { busy, clearErrors, field, formError, showErrors } from '../forms.js';
 import {
   habitsSorted, on, reloadTodaySoon, removeHabit, store, upsertHabit,
@@ -106,7 +106,9 @@ export function mount(root) {
       ),
       h('p', { class: 'meta' }, [habit.time_of_day, EVERY[habit.periodicity_days], habit.place].filter(Boolean).join(' · ')),
       h('p', { class: 'meta' }, reward),
-      h('p', { class: 'meta small muted' }, `${habit.repeat_limit} times from ${shortDate(habit.start_date)}`),
+      h('p', { class: 'meta small muted' }, programText(habit.program)
+        ? [`${programText(habit.program)} done`, programDetail(habit.program)].filter(Boolean).join(' · ')
+        : `${habit.repeat_limit} times from ${shortDate(habit.start_date)}`),
       problem ? h('p', { class: 'inline-error', role: 'alert' }, problem) : null,
       actions,
     );

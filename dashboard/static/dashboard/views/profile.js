@@ -1,10 +1,13 @@
-// Profile: time zone, Telegram connection, and ending sessions.
+// Profile: time zone, pauses (every habit or one, for a range of days), Telegram connection,
+// and ending sessions.
 
 import { api, logout, logoutEverywhere } from '../api.js';
 import { h, replace, toast } from '../dom.js';
-import { clock, localDate, longDate, relative } from '../format.js';
-import { busy, field, formError, showErrors } from '../forms.js';
-import { on, setMe, store, timeZone } from '../state.js';
+import { SKIP_REASONS, clock, localDate, longDate, relative, shortDate } from '../format.js';
+import { busy, clearErrors, field, formError, showErrors } from '../forms.js';
+import {
+  habitsSorted, loadPauses, on, pausesSorted, removePause, setMe, store, timeZone, upsertPause,
+} from '../state.js';
 import { timeZoneSelect } from './auth.js';
 
 const UNAVAILABLE = 'Connecting Telegram is not available on this server yet. Please try again later.';
@@ -33,6 +36,8 @@ export function mount(root) {
     });
   });
 
+  const pauses = pauseSection();
+
   const telegramBody = h('div', { class: 'stack' });
   const telegram = { status: 'loading', name: null, code: null, problem: null, busy: false };
 
@@ -43,6 +48,7 @@ export function mount(root) {
       { class: 'page narrow' },
       h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Profile'), h('p', { class: 'muted' }, me.email))),
       h('section', { class: 'card' }, h('h2', {}, 'Time zone'), zoneForm),
+      pauses.element,
       h('section', { class: 'card', 'aria-labelledby': 'telegram-title' }, h('h2', { id: 'telegram-title' }, 'Telegram'), telegramBody),
       h(
         'section',
@@ -186,8 +192,189 @@ export function mount(root) {
     }),
     on('tick', () => { if (telegram.code) renderTelegram(); }),
     on('resync', loadTelegram),
+    on('pauses', pauses.render),
+    on('habits', () => { pauses.refreshHabits(); pauses.render(); }),
+    on('tick', pauses.dayChanged),
   ];
   renderTelegram();
   loadTelegram();
+  pauses.render();
+  if (!store.pausesLoaded) loadPauses().catch((error) => pauses.fail(error));
   return () => offs.forEach((off) => off());
+}
+
+// --- pauses ---------------------------------------------------------------------------------
+
+const PAUSE_WORDS = { start_date: 'the first day', end_date: 'the last day', habit_id: 'the habit' };
+
+/** The pauses under way and to come (kept live by the pause frames), and the form for one. */
+function pauseSection() {
+  const list = h('ul', { class: 'pause-list', 'aria-label': 'Your pauses' });
+  const problems = new Map(); // pause id -> the API's refusal
+  const working = new Set(); // pause ids with a request in flight
+  let loadProblem = null;
+
+  const today = () => store.todayDate || localDate(timeZone());
+  const habit = h('select', {});
+  const start = h('input', { type: 'date', required: true });
+  const end = h('input', { type: 'date', required: true });
+  const reason = h('select', {}, Object.entries(SKIP_REASONS).map(([value, text]) => h('option', { value }, text)));
+  reason.value = 'rest';
+  start.value = today();
+  end.value = today();
+
+  const form = h(
+    'form',
+    { class: 'stack pause-form', novalidate: true, 'aria-labelledby': 'pause-form-title' },
+    h('h3', { id: 'pause-form-title' }, 'New pause'),
+    formError(),
+    field('habit_id', 'What to pause', habit),
+    h(
+      'div',
+      { class: 'grid-2' },
+      field('start_date', 'From', start),
+      field('end_date', 'Until', end, { hint: 'Both days included; at most 365 days.' }),
+    ),
+    field('reason', 'Reason', reason),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Pause')),
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    await busy(form, async () => {
+      clearErrors(form);
+      const body = { start_date: start.value, end_date: end.value, reason: reason.value };
+      if (habit.value) body.habit_id = Number(habit.value);
+      try {
+        const pause = await api('POST', '/pauses/', body);
+        upsertPause(pause);
+        toast(`Paused: ${whatOf(pause)}, ${range(pause)}`);
+      } catch (error) {
+        showErrors(form, error, PAUSE_WORDS);
+      }
+    });
+  });
+
+  const element = h(
+    'section',
+    { class: 'card stack', 'aria-labelledby': 'pauses-title' },
+    h('h2', { id: 'pauses-title' }, 'Pauses'),
+    h('p', { class: 'muted' }, 'Ill, away or resting? Pause every habit, or one, for some days: those days are skipped — no reminders, and your streaks wait for you.'),
+    list,
+    form,
+  );
+
+  function whatOf(pause) {
+    if (pause.habit_id === null) return 'Every habit';
+    const known = store.habits.get(pause.habit_id);
+    return known ? known.action : 'A habit';
+  }
+
+  function range(pause) {
+    return pause.start_date === pause.end_date
+      ? shortDate(pause.start_date)
+      : `${shortDate(pause.start_date)} – ${shortDate(pause.end_date)}`;
+  }
+
+  function refreshHabits() {
+    const chosen = habit.value;
+    replace(
+      habit,
+      h('option', { value: '' }, 'Every habit'),
+      habitsSorted().map((one) => h('option', { value: String(one.id) }, one.action)),
+    );
+    habit.value = store.habits.has(Number(chosen)) ? chosen : '';
+  }
+
+  function item(pause) {
+    const underWay = pause.start_date <= today();
+    const what = whatOf(pause);
+    const label = `${what}, ${range(pause)}`;
+    const problem = problems.get(pause.id);
+    const inFlight = working.has(pause.id);
+    return h(
+      'li',
+      { dataset: { pauseId: pause.id } },
+      h(
+        'div',
+        { class: 'pause-what' },
+        h('strong', {}, what),
+        h('span', { class: 'muted' }, `${range(pause)} · ${SKIP_REASONS[pause.reason] || pause.reason}`),
+      ),
+      h('span', { class: `badge ${underWay ? 'tone-skipped' : 'tone-upcoming'}` }, underWay ? 'Under way' : 'To come'),
+      underWay
+        ? h('button', {
+          type: 'button',
+          class: 'btn btn-ghost btn-small',
+          disabled: inFlight,
+          'aria-label': `End now: ${label}`,
+          onclick: () => endNow(pause),
+        }, 'End now')
+        : h('button', {
+          type: 'button',
+          class: 'btn btn-ghost btn-small btn-danger-text',
+          disabled: inFlight,
+          'aria-label': `Delete: ${label}`,
+          onclick: () => remove(pause),
+        }, 'Delete'),
+      problem ? h('p', { class: 'inline-error', role: 'alert' }, problem) : null,
+    );
+  }
+
+  let shownDay = null; // the day "under way" and "to come" were judged on
+
+  /** At midnight a pause to come may be under way, or one under way over. */
+  function dayChanged() {
+    if (shownDay !== today()) render();
+  }
+
+  function render() {
+    shownDay = today();
+    if (!store.pausesLoaded) {
+      replace(list, h('li', { class: loadProblem ? 'inline-error' : 'empty' }, loadProblem || 'Loading pauses…'));
+      return;
+    }
+    const all = pausesSorted().filter((pause) => pause.end_date >= today());
+    replace(list, all.length ? all.map(item) : h('li', { class: 'empty' }, 'No pause under way or to come.'));
+  }
+
+  async function act(pause, work) {
+    working.add(pause.id);
+    problems.delete(pause.id);
+    render();
+    try {
+      await work();
+    } catch (error) {
+      if (error.status === 404) removePause(pause.id);
+      else problems.set(pause.id, error.message);
+    } finally {
+      working.delete(pause.id);
+      render();
+    }
+  }
+
+  function endNow(pause) {
+    return act(pause, async () => {
+      const ended = await api('POST', `/pauses/${pause.id}/end/`);
+      if (ended) upsertPause(ended); // ended before today: it leaves the list
+      else removePause(pause.id); // it had not begun: deleted
+      toast(`Pause ended: ${whatOf(pause)}`);
+    });
+  }
+
+  function remove(pause) {
+    return act(pause, async () => {
+      await api('DELETE', `/pauses/${pause.id}/`);
+      removePause(pause.id);
+      toast(`Pause deleted: ${whatOf(pause)}`);
+    });
+  }
+
+  function fail(error) {
+    if (error.status === 401) return;
+    loadProblem = error.message;
+    render();
+  }
+
+  refreshHabits();
+  return { element, render, dayChanged, refreshHabits, fail };
 }

@@ -1,13 +1,19 @@
-// Today: the day's instances in time order, each with its status, deadlines and "Done".
+// Today: the day's instances in time order, each with its status, deadlines, "Done" and
+// "Skip" (with a reason), and "Undo skip" on a skipped one.
 
 import { api } from '../api.js';
 import { progressRing } from '../charts.js';
 import { h, replace, toast } from '../dom.js';
-import { OPEN, STATUS, clock, longDate, relative } from '../format.js';
-import { emit, loadToday, on, store, timeZone, todayList, upsertInstance } from '../state.js';
+import {
+  OPEN, SKIP_REASONS, STATUS, clock, longDate, relative, shortDate, statusLabel,
+} from '../format.js';
+import {
+  emit, loadToday, on, pauseCovering, store, timeZone, todayList, upsertInstance,
+} from '../state.js';
 
-const working = new Set(); // instance ids with a "Done" request in flight
+const working = new Set(); // instance ids with a request ("Done", "Skip", "Undo") in flight
 const problems = new Map(); // instance id -> the API's refusal
+const choosing = new Map(); // instance id -> the reason picked in its open "Skip" picker
 
 export function mount(root) {
   const heading = h('h1', {}, 'Today');
@@ -33,10 +39,22 @@ export function mount(root) {
     date.textContent = `${longDate(store.todayDate)} · ${timeZone().replace(/_/g, ' ')}`;
     const instances = todayList();
     const done = instances.filter((i) => i.status === 'completed' || i.status === 'completed_late').length;
+    // A skipped one neither counts for the day nor against it.
+    const skipped = instances.filter((i) => i.status === 'skipped').length;
+    const counted = instances.length - skipped;
     replace(
       summary,
       instances.length
-        ? [progressRing(done, instances.length), h('div', {}, h('strong', {}, `${done} of ${instances.length}`), h('span', { class: 'muted' }, ' done'))]
+        ? [
+          progressRing(done, counted),
+          h(
+            'div',
+            {},
+            h('strong', {}, counted ? `${done} of ${counted}` : 'Nothing due'),
+            counted ? h('span', { class: 'muted' }, ' done') : null,
+            skipped ? h('span', { class: 'muted' }, ` · ${skipped} skipped`) : null,
+          ),
+        ]
         : null,
     );
     if (!instances.length) {
@@ -52,13 +70,30 @@ export function mount(root) {
       );
       return;
     }
+    // The list is drawn anew on every change; keep the keyboard where it was.
+    const focused = document.activeElement && list.contains(document.activeElement)
+      ? document.activeElement.dataset.focus
+      : null;
     replace(list, instances.map(item));
+    if (focused) {
+      const again = list.querySelector(`[data-focus="${CSS.escape(focused)}"]`);
+      if (again) again.focus();
+    }
   }
 
-  const offs = [on('today', render), on('tick', render), on('habits', render)];
+  const offs = [
+    on('today', render),
+    // Relative times move; not while a reason picker is open (a redraw would close its list).
+    on('tick', () => { if (!choosing.size) render(); }),
+    on('habits', render),
+    on('pauses', render),
+  ];
   if (!store.todayLoaded) loadToday().catch((error) => toast(error.message, 'error'));
   render();
-  return () => offs.forEach((off) => off());
+  return () => {
+    offs.forEach((off) => off());
+    choosing.clear(); // an open picker does not wait for the user's return
+  };
 }
 
 function item(instance) {
@@ -67,6 +102,10 @@ function item(instance) {
   const open = OPEN.has(instance.status);
   const inFlight = working.has(instance.id);
   const problem = problems.get(instance.id);
+  if (!open) choosing.delete(instance.id); // done or skipped elsewhere meanwhile
+  const picking = choosing.has(instance.id);
+  const skippedRow = instance.status === 'skipped';
+  const cover = skippedRow ? pauseCovering(instance) : null;
 
   return h(
     'li',
@@ -92,22 +131,129 @@ function item(instance) {
     h(
       'div',
       { class: 'instance-side' },
-      h('span', { class: `badge tone-${status.tone}` }, status.label),
-      open
+      h('span', { class: `badge tone-${status.tone}` }, statusLabel(instance)),
+      open && !picking
+        ? [
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn btn-primary',
+              disabled: inFlight,
+              'aria-label': `Done: ${instance.action}`,
+              dataset: { focus: `done-${instance.id}` },
+              onclick: () => complete(instance),
+            },
+            inFlight ? 'Saving…' : 'Done',
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn btn-ghost',
+              disabled: inFlight,
+              'aria-label': `Skip: ${instance.action}`,
+              dataset: { focus: `skip-${instance.id}` },
+              onclick: () => openPicker(instance),
+            },
+            'Skip',
+          ),
+        ]
+        : null,
+      skippedRow && !cover
         ? h(
           'button',
           {
             type: 'button',
-            class: 'btn btn-primary',
+            class: 'btn btn-ghost',
             disabled: inFlight,
-            'aria-label': `Done: ${instance.action}`,
-            onclick: () => complete(instance),
+            'aria-label': `Undo skip: ${instance.action}`,
+            dataset: { focus: `unskip-${instance.id}` },
+            onclick: () => unskip(instance),
           },
-          inFlight ? 'Saving…' : 'Done',
+          inFlight ? 'Saving…' : 'Undo skip',
         )
         : null,
+      skippedRow && cover
+        ? h('a', { class: 'btn btn-ghost', href: '#/profile', dataset: { focus: `pauses-${instance.id}` } }, 'Manage pauses')
+        : null,
     ),
+    open && picking ? picker(instance, inFlight) : null,
   );
+}
+
+/** The reason picker under an open instance: a labelled select, "Skip it" and "Cancel". */
+function picker(instance, inFlight) {
+  const id = `skip-reason-${instance.id}`;
+  const reason = h(
+    'select',
+    {
+      id,
+      dataset: { focus: `reason-${instance.id}` },
+      onchange: () => choosing.set(instance.id, reason.value),
+    },
+    Object.entries(SKIP_REASONS).map(([value, text]) => h('option', { value }, text)),
+  );
+  reason.value = choosing.get(instance.id) || 'other';
+  const form = h(
+    'form',
+    {
+      class: 'skip-picker',
+      'aria-label': `Skip ${instance.action}`,
+      novalidate: true,
+      onkeydown: (event) => {
+        if (event.key === 'Escape') closePicker(instance);
+      },
+    },
+    h('label', { for: id }, 'Why skip it?'),
+    reason,
+    h(
+      'button',
+      {
+        type: 'submit',
+        class: 'btn btn-primary btn-small',
+        disabled: inFlight,
+        'aria-label': `Skip it: ${instance.action}`,
+        dataset: { focus: `confirm-${instance.id}` },
+      },
+      inFlight ? 'Saving…' : 'Skip it',
+    ),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn-ghost btn-small',
+        dataset: { focus: `cancel-${instance.id}` },
+        onclick: () => closePicker(instance),
+      },
+      'Cancel',
+    ),
+    h('p', { class: 'hint' }, 'A skipped day gets no reminder, keeps your streak as it is, and adds a day at the end of the course.'),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    skip(instance, reason.value);
+  });
+  return form;
+}
+
+function openPicker(instance) {
+  choosing.set(instance.id, choosing.get(instance.id) || 'other');
+  problems.delete(instance.id);
+  emit('today');
+  const select = document.getElementById(`skip-reason-${instance.id}`);
+  if (select) select.focus();
+}
+
+function closePicker(instance) {
+  choosing.delete(instance.id);
+  emit('today');
+  focusOn(`skip-${instance.id}`);
+}
+
+function focusOn(key) {
+  const el = document.querySelector(`[data-focus="${CSS.escape(key)}"]`);
+  if (el) el.focus();
 }
 
 /** The deadlines that matter for the instance's current state, in words. */
@@ -128,9 +274,53 @@ function deadlines(instance, tz) {
     }
     case 'fix_expired':
       return `The fix window closed at ${fix}`;
+    case 'skipped': {
+      const cover = pauseCovering(instance);
+      const why = cover
+        ? `Paused until ${shortDate(cover.end_date)} — no reminder`
+        : 'Set aside — no reminder, the streak waits';
+      return instance.note ? `${why} · “${instance.note}”` : why;
+    }
     default:
       return '';
   }
+}
+
+async function skip(instance, reason) {
+  working.add(instance.id);
+  problems.delete(instance.id);
+  emit('today');
+  try {
+    const updated = await api('POST', `/instances/${instance.id}/skip/`, { reason });
+    choosing.delete(instance.id);
+    upsertInstance(updated);
+  } catch (error) {
+    problems.set(instance.id, error.message);
+    if (error.status === 409 || error.status === 404) {
+      choosing.delete(instance.id);
+      await loadToday().catch(() => {});
+    }
+  } finally {
+    working.delete(instance.id);
+    emit('today');
+  }
+  focusOn(choosing.has(instance.id) ? `reason-${instance.id}` : `unskip-${instance.id}`);
+}
+
+async function unskip(instance) {
+  working.add(instance.id);
+  problems.delete(instance.id);
+  emit('today');
+  try {
+    upsertInstance(await api('DELETE', `/instances/${instance.id}/skip/`));
+  } catch (error) {
+    problems.set(instance.id, error.message);
+    if (error.status === 409 || error.status === 404) await loadToday().catch(() => {});
+  } finally {
+    working.delete(instance.id);
+    emit('today');
+  }
+  focusOn(`skip-${instance.id}`);
 }
 
 async function complete(instance) {

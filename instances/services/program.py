@@ -1,0 +1,86 @@
+"""Finishing a program (SPEC §7) is an event, told once per habit.
+
+Runs inside the transaction of the change that may have finished (or reopened) a course, as
+a WITHIN reaction (config/reactions.py): a completion, the sweep, a skip, a pause, generation,
+an instance deleted, a schedule change of the habit.
+"""
+
+from collections.abc import Collection, Iterable
+
+from django.db import transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from core.events import record
+from habits.models import Habit
+from instances.events import PROGRAM_FINISHED
+from instances.models import FINAL_STATUSES, HabitInstance, Status
+from instances.program import programs_of
+
+
+def programs_settle(*, habit_ids: Iterable[int]) -> list[int]:
+    """Mark the habits whose course is now finished, recording `program.finished` for each
+    newly finished one, and clear the mark of those whose course reopened (a skip undone, a
+    limit raised). Returns the ids of the newly finished habits.
+
+    The habit rows are locked first (in id order), so two changes finishing the last two
+    open occurrences at once cannot both read the other as still open.
+    """
+    ids = sorted(set(habit_ids))
+    if not ids:
+        return []
+    with transaction.atomic():
+        return _settle(ids)
+
+
+def _settle(ids: list[int]) -> list[int]:
+    habits = list(Habit.objects.filter(pk__in=ids).order_by("pk").select_for_update(of=("self",)))
+    now = timezone.now()
+    finished, reopened = [], []
+    for habit_id, program in programs_of(habits).items():
+        habit = next(h for h in habits if h.pk == habit_id)
+        if program.finished and habit.program_finished_at is None:
+            finished.append((habit, program))
+        elif not program.finished and habit.program_finished_at is not None:
+            reopened.append(habit.pk)
+    if reopened:
+        Habit.objects.filter(pk__in=reopened).update(program_finished_at=None)
+    if finished:
+        Habit.objects.filter(pk__in=[h.pk for h, _ in finished]).update(program_finished_at=now)
+    for habit, program in finished:
+        record(
+            PROGRAM_FINISHED,
+            habit_id=habit.pk,
+            user_id=habit.user_id,
+            done=program.done,
+            limit=program.limit,
+        )
+    return [h.pk for h, _ in finished]
+
+
+def programs_settle_after(*, instance_ids: Collection[int]) -> list[int]:
+    """`programs_settle` for the habits of these changed instances whose course may have
+    finished or reopened, found in one read: a course finishes only when an occurrence is
+    resolved or skipped while `repeat_limit` counted ones exist, and reopens only once
+    finished. So a completion in mid-course, or the sweep's moves to pending or missed, cost
+    that read alone (nothing is locked)."""
+    if not instance_ids:
+        return []
+    counted = (
+        HabitInstance.objects.filter(habit_id=OuterRef("habit_id"))
+        .exclude(status=Status.SKIPPED)
+        .order_by()
+        .values("habit_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    finished = Q(habit__program_finished_at__isnull=False)
+    habit_ids = (
+        HabitInstance.objects.filter(pk__in=list(instance_ids))
+        .filter(Q(status__in=(*FINAL_STATUSES, Status.SKIPPED)) | finished)
+        .annotate(counted=Subquery(counted))
+        .filter(finished | Q(counted__gte=F("habit__repeat_limit")))
+        .values_list("habit_id", flat=True)
+        .distinct()
+    )
+    return programs_settle(habit_ids=list(habit_ids))

@@ -1,0 +1,67 @@
+"""Skips (SPEC §7): an open instance set aside by its owner, and back by the clock."""
+
+from datetime import datetime
+
+from django.db import transaction
+
+from core.errors import Conflict, NotFound
+from core.events import record
+from instances.clock import status_by_clock
+from instances.events import INSTANCE_SKIPPED, INSTANCE_UPDATED
+from instances.models import OPEN_STATUSES, HabitInstance, SkipReason, Status
+
+FINAL_REFUSAL = "This instance is {status}; only an open instance can be skipped."
+
+
+def _locked(*, instance_id: int, user_id: int) -> HabitInstance:
+    try:
+        return (
+            HabitInstance.objects.select_for_update(of=("self",))
+            .select_related("habit")
+            .get(pk=instance_id, user_id=user_id)
+        )
+    except HabitInstance.DoesNotExist:
+        raise NotFound from None
+
+
+@transaction.atomic
+def instance_skip(
+    *,
+    instance_id: int,
+    user_id: int,
+    reason: SkipReason = SkipReason.OTHER,
+    note: str | None = None,
+) -> HabitInstance:
+    """Set the user's open instance aside. Skipping a skipped one changes nothing (so a
+    second press, or a skip racing another, is harmless); a done or expired one: Conflict."""
+    instance = _locked(instance_id=instance_id, user_id=user_id)
+    if instance.status == Status.SKIPPED:
+        return instance
+    if instance.status not in OPEN_STATUSES:
+        raise Conflict(FINAL_REFUSAL.format(status=instance.status))
+    instance.status, instance.skip_reason = Status.SKIPPED, reason
+    fields = ["status", "skip_reason", "updated_at"]
+    if note is not None:
+        instance.note = note
+        fields.append("note")
+    instance.save(update_fields=fields)
+    record(INSTANCE_SKIPPED, ids=[instance.pk], user_ids={user_id})
+    return instance
+
+
+@transaction.atomic
+def instance_unskip(*, instance_id: int, user_id: int, now: datetime) -> HabitInstance:
+    """Back to the status the clock gives it now (an old day comes back expired). A pause
+    still covering it keeps it skipped: Conflict, as for an instance not skipped."""
+    instance = _locked(instance_id=instance_id, user_id=user_id)
+    if instance.status != Status.SKIPPED:
+        raise Conflict("This instance is not skipped.")
+    if instance.pause_id is not None:
+        raise Conflict("A pause covers this instance; end the pause to bring it back.")
+    instance.status = status_by_clock(
+        instance.scheduled_at, instance.grace_deadline, instance.fix_deadline, now
+    )
+    instance.skip_reason = ""
+    instance.save(update_fields=["status", "skip_reason", "updated_at"])
+    record(INSTANCE_UPDATED, ids=[instance.pk], user_ids={user_id})
+    return instance
