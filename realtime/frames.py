@@ -4,7 +4,9 @@ the stats); the event types are the apps' own (habits/events.py, instances/event
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+from ninja import Schema
 
 from core.presence import online_among
 from core.schemas import as_json
@@ -22,27 +24,31 @@ from realtime.broadcast import broadcast, broadcast_batch
 STATS_UPDATED = "stats.updated"
 
 
+def _announce_row(
+    *, type: str, gone: str, user_id: int, pk: int, load: Callable[[int], object | None],
+    schema: type[Schema],
+) -> None:  # fmt: skip
+    """Send the owner the committed row as `schema`, or `{"id": pk}` for its `gone` event
+    (nothing when the row is gone again by now: its own `gone` event follows)."""
+    if type == gone:
+        broadcast(user_id=user_id, type=type, data={"id": pk})
+    elif (row := load(pk)) is not None:
+        broadcast(user_id=user_id, type=type, data=as_json(schema, row))
+
+
+def _habit_with_program(pk: int) -> Habit | None:
+    habit = Habit.objects.filter(pk=pk).first()
+    return with_programs([habit])[0] if habit else None  # its program as committed now
+
+
 def habit_announce(*, type: str, habit_id: int, user_id: int) -> None:
-    """Send the owner the committed habit (nothing when it is gone again by now: its own
-    `habit.deleted` follows)."""
-    if type == HABIT_DELETED:
-        broadcast(user_id=user_id, type=type, data={"id": habit_id})
-        return
-    habit = Habit.objects.filter(pk=habit_id).first()
-    if habit is not None:
-        [habit] = with_programs([habit])  # its program as it is now, committed
-        broadcast(user_id=user_id, type=type, data=as_json(HabitOut, habit))
+    _announce_row(type=type, gone=HABIT_DELETED, user_id=user_id, pk=habit_id,
+                  load=_habit_with_program, schema=HabitOut)  # fmt: skip
 
 
 def pause_announce(*, type: str, pause_id: int, user_id: int) -> None:
-    """Send the owner the committed pause (nothing when it is gone by now: its own
-    `pause.deleted` follows)."""
-    if type == PAUSE_DELETED:
-        broadcast(user_id=user_id, type=type, data={"id": pause_id})
-        return
-    pause = Pause.objects.filter(pk=pause_id).first()
-    if pause is not None:
-        broadcast(user_id=user_id, type=type, data=as_json(PauseOut, pause))
+    _announce_row(type=type, gone=PAUSE_DELETED, user_id=user_id, pk=pause_id,
+                  load=lambda pk: Pause.objects.filter(pk=pk).first(), schema=PauseOut)  # fmt: skip
 
 
 def _frames_by_user(type: str, instances: Iterable[HabitInstance]) -> dict[int, list[dict]]:

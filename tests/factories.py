@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from habits.models import Habit
-from instances.models import HabitInstance
+from instances.models import DONE_STATUSES, HabitInstance, SkipReason, Status
 
 DEFAULT_PASSWORD = "a-long-enough-passphrase"
 
@@ -49,8 +49,16 @@ class PleasantHabitFactory(HabitFactory):
 def make_instance(
     habit: Habit, on: datetime.date, at: datetime.datetime, **fields: Any
 ) -> HabitInstance:
-    """An instance of `habit` on local date `on` at instant `at`, with the habit's windows."""
+    """An instance of `habit` on local date `on` at instant `at`, with the habit's windows.
+
+    A done one is done at `at` and a skipped one skipped as `sick`, unless `fields` say
+    otherwise (the database holds both rules)."""
     grace = at + datetime.timedelta(minutes=habit.grace_minutes)
+    status = fields.get("status")
+    if status in DONE_STATUSES:
+        fields.setdefault("completed_at", at)
+    elif status == Status.SKIPPED:
+        fields.setdefault("skip_reason", SkipReason.SICK)
     return HabitInstance.objects.create(
         habit=habit,
         user_id=habit.user_id,

@@ -38,13 +38,7 @@ def _history(habit, statuses: list[Status]) -> None:
     """Instances on the habit's first grid dates, in these statuses."""
     for k, status in enumerate(statuses):
         on = habit.start_date + timedelta(days=k * habit.periodicity_days)
-        at = datetime.combine(on, habit.time_of_day, UTC)
-        extra = {}
-        if status in (Status.COMPLETED, Status.COMPLETED_LATE):
-            extra["completed_at"] = at
-        if status == Status.SKIPPED:
-            extra["skip_reason"] = SkipReason.SICK
-        make_instance(habit, on, at, status=status, **extra)
+        make_instance(habit, on, datetime.combine(on, habit.time_of_day, UTC), status=status)
 
 
 def _rows(habit) -> list[tuple[date, str, str, int | None]]:

@@ -9,7 +9,7 @@ import time_machine
 from config.dispatch import Dispatcher
 from habits.models import Habit
 from instances.events import PROGRAM_FINISHED
-from instances.models import HabitInstance, SkipReason, Source, Status
+from instances.models import HabitInstance, Source, Status
 from instances.services import instance_complete, instances_sweep, programs_settle
 from tests.concurrency import raised, run_together
 from tests.factories import HabitFactory, make_instance
@@ -53,12 +53,7 @@ def _history(habit, statuses, *, last_at: datetime | None = None):
     for k, status in enumerate(statuses):
         on = TODAY - timedelta(days=len(statuses) - 1 - k)
         at = datetime.combine(on, habit.time_of_day, UTC)
-        extra = {}
-        if status in (Status.COMPLETED, Status.COMPLETED_LATE):
-            extra["completed_at"] = at
-        if status == Status.SKIPPED:
-            extra["skip_reason"] = SkipReason.SICK
-        made.append(make_instance(habit, on, at, status=status, **extra))
+        made.append(make_instance(habit, on, at, status=status))
     return made
 
 
