@@ -1,7 +1,7 @@
 """The bot's Telethon handlers: parse, call the same services as the web, answer politely.
 
-Identity is the sender id Telegram gives; every "Done" or "Skip" press re-checks that the
-instance belongs to the user bound to that sender.
+Identity is the sender id Telegram gives; every "Done" or "Skip" press, and every reply that
+becomes a note, re-checks that the instance belongs to the user bound to that sender.
 """
 
 import functools
@@ -18,6 +18,7 @@ from telethon import Button, TelegramClient, events
 from core.errors import Conflict, InvalidInput, NotFound
 from instances.models import (
     DONE_STATUSES,
+    NOTE_MAX_LENGTH,
     OPEN_STATUSES,
     PAUSE_MAX_DAYS,
     HabitInstance,
@@ -26,9 +27,15 @@ from instances.models import (
     Status,
 )
 from instances.selectors import instance_list_today, pause_under_way
-from instances.services import instance_complete, instance_skip, pause_create, pause_end
+from instances.services import (
+    instance_complete,
+    instance_note,
+    instance_skip,
+    pause_create,
+    pause_end,
+)
 from telegram import services
-from telegram.selectors import is_reminder
+from telegram.selectors import instance_replied_to, is_reminder
 from telegram.services import BindOutcome, TelegramSender
 
 logger = logging.getLogger(__name__)
@@ -45,7 +52,8 @@ HELP = (
     "/bind CODE (or just tap the link there).\n"
     "Then: /today lists today's habits, each with Done and Skip; "
     "/pause 2026-12-24 2026-12-31 pauses every habit from the first day to the last; "
-    "/resume ends the pause under way today; /unbind unlinks this chat."
+    "/resume ends the pause under way today; /unbind unlinks this chat.\n"
+    "Reply to a reminder (or its “done” message) with a few words: they become that day's note."
 )
 OTHER = "I understand /today, /pause FIRST LAST, /resume, /bind CODE, /unbind and /help."
 PAUSE_USAGE = "Send the first and last day to pause, like this: /pause 2026-12-24 2026-12-31"
@@ -59,6 +67,12 @@ BIND_ANSWERS = {
     "Unlink it there first (/unbind).",
 }
 NOT_LINKED = "This chat is not linked to an account yet. Send /bind CODE (see /start)."
+NOTE_HOW = (
+    "I keep a note only as a reply to a reminder of mine (or its “done” message): reply to one "
+    "of those with a few words and they become that day's note."
+)
+NOTE_EMPTY = "Reply with some text to keep it as the note."
+NOTE_TOO_LONG = "That note is too long: at most {limit:,} characters, and yours has {length:,}."
 
 
 def done_button(instance_id: int, label: str = "Done ✅") -> Button:
@@ -184,6 +198,33 @@ def _skip_for(
 
 
 @database_sync_to_async
+def _note_for(telegram_id: int, replied_to: int, text: str) -> str:
+    """What to answer a reply: the note kept on the instance the replied-to message is about
+    ("Noted on <action>."), or why not. Only the chat's bound user's instances: the message
+    id is looked up among what the bot sent this chat about them."""
+    profile = services.profile_for(telegram_id=telegram_id)
+    if profile is None:
+        return NOT_LINKED
+    instance_id = instance_replied_to(
+        telegram_id=telegram_id, message_id=replied_to, user_id=profile.user_id
+    )
+    if instance_id is None:
+        return NOTE_HOW
+    text = text.strip()
+    if not text:  # a sticker or a photo without a caption: not a way to clear the note
+        return NOTE_EMPTY
+    if len(text) > NOTE_MAX_LENGTH:
+        return NOTE_TOO_LONG.format(limit=NOTE_MAX_LENGTH, length=len(text))
+    try:
+        instance = instance_note(instance_id=instance_id, user_id=profile.user_id, note=text)
+    except NotFound:  # deleted meanwhile
+        return NOTE_HOW
+    except InvalidInput as refusal:
+        return f"I could not keep that note: {refusal.problems[0].msg}."
+    return f"Noted on {instance.habit.action}."
+
+
+@database_sync_to_async
 def _pause_for(telegram_id: int, first: date, last: date) -> bool:
     profile = services.profile_for(telegram_id=telegram_id)
     if profile is None:
@@ -221,7 +262,17 @@ class BotHandlers:
         on(self.resume, events.NewMessage(pattern=rf"^/resume{COMMAND}\s*$", **private))
         on(self.unbind, events.NewMessage(pattern=rf"^/unbind{COMMAND}\s*$", **private))
         known = "|".join(COMMANDS)
-        on(self.other, events.NewMessage(pattern=rf"^(?!/({known})\b)", **private))
+        # Anything but a known command: a reply to a message becomes a note, the rest is
+        # answered with what the bot understands.
+        anything_else = rf"^(?!/({known})\b)"
+        on(self.note, events.NewMessage(
+            pattern=anything_else, incoming=True,
+            func=lambda e: e.is_private and e.message.reply_to_msg_id is not None,
+        ))  # fmt: skip
+        on(self.other, events.NewMessage(
+            pattern=anything_else, incoming=True,
+            func=lambda e: e.is_private and e.message.reply_to_msg_id is None,
+        ))  # fmt: skip
         on(self.button, events.CallbackQuery())
 
     async def _redeem(self, event: Any, code: str) -> None:
@@ -302,6 +353,13 @@ class BotHandlers:
     @polite
     async def other(self, event: Any) -> None:
         await event.respond(OTHER)
+
+    @polite
+    async def note(self, event: Any) -> None:
+        answer = await _note_for(
+            event.sender_id, event.message.reply_to_msg_id, event.raw_text or ""
+        )
+        await event.respond(answer)
 
     @polite
     async def button(self, event: Any) -> None:

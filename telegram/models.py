@@ -79,6 +79,12 @@ class OutboxMessage(models.Model):
                 name="outbox_due",
             ),
             models.Index(fields=["instance"], name="outbox_by_instance"),
+            # A reply in the chat names the message it answers: which instance it is about.
+            models.Index(
+                fields=["telegram_id", "message_id"],
+                condition=Q(message_id__isnull=False),
+                name="outbox_by_message",
+            ),
         ]
 
     def __str__(self) -> str:
