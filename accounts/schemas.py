@@ -95,11 +95,11 @@ def _not_null(value: object) -> object:
     return value
 
 
-HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
 def _wall_time(value: str) -> str:
-    if not HHMM.match(value):
+    if not HHMM.fullmatch(value):
         raise ValueError("must be a local time HH:MM, from 00:00 to 23:59")
     return value
 

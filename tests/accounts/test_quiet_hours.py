@@ -39,6 +39,7 @@ def test_none_by_default_then_set_wrapping_midnight_then_cleared_with_null(authe
         ({"start": "24:00", "end": "07:00"}, ["body", "quiet_hours", "start"]),
         ({"start": "22:00", "end": "7:00"}, ["body", "quiet_hours", "end"]),
         ({"start": "22:00", "end": "07:00:00"}, ["body", "quiet_hours", "end"]),
+        ({"start": "22:00\n", "end": "07:00"}, ["body", "quiet_hours", "start"]),
         ({"start": "22:00", "end": 7}, ["body", "quiet_hours", "end"]),
         ({"start": "22:00"}, ["body", "quiet_hours", "end"]),
         ({"start": "22:00", "end": "07:00", "mood": "calm"}, ["body", "quiet_hours", "mood"]),
