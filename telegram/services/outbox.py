@@ -132,7 +132,9 @@ LEASE = timedelta(seconds=60)
 
 @transaction.atomic
 def outbox_claim(*, now: datetime | None = None, limit: int = 100) -> list[Delivery]:
-    """The due messages, leased for a minute: a crash mid-send retries them after the lease."""
+    """The due messages, leased for a minute: a crash mid-send retries them after the lease.
+    Those no longer served are given up, and reminders due in their owner's quiet hours are
+    moved to their end (or given up), here, under the row lock: each is claimed once."""
     now = now or timezone.now()
     due = (
         OutboxMessage.objects.filter(
