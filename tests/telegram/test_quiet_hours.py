@@ -9,9 +9,10 @@ from channels.db import database_sync_to_async
 
 from instances.models import HabitInstance, Source, Status
 from instances.services import instance_complete, instance_skip
+from telegram.admin import QuietHoursFilter
 from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
 from telegram.relay import Relay
-from telegram.services import LEASE, outbox_claim, outbox_sent
+from telegram.services import LEASE, instance_snooze, outbox_claim, outbox_sent
 from telegram.services.messages import NOT_TWICE
 from tests.concurrency import raised, run_together
 from tests.factories import HabitFactory, UserFactory, make_instance
@@ -234,3 +235,20 @@ def test_a_snooze_in_the_fix_window_after_a_miss_says_so_too():
     text = _text_after(Status.FIX_EXPIRED, kind=OutboxKind.SNOOZE, status=Status.MISSED)
 
     assert text == f"⏰ Still time for: run. Fix it until 11:30. {NOT_TWICE}"
+
+
+def test_a_snooze_due_in_quiet_hours_waits_too_and_the_admin_filters_it():
+    instance = _instance(_bound(**NIGHT), utc(4, 0))  # fix until 06:30 UTC
+    snoozed = instance_snooze(
+        instance_id=instance.pk, user_id=instance.user_id, minutes=5, now=utc(3, 50)
+    )
+
+    assert outbox_claim(now=snoozed.remind_at) == []
+
+    (row,) = OutboxMessage.objects.filter(kind=OutboxKind.SNOOZE)
+    assert (row.next_attempt_at, row.last_error) == (END, "quiet hours: waits until 07:00")
+    waiting = OutboxMessage.objects.filter(pk=row.pk)
+    admin_filter = QuietHoursFilter(None, {"quiet": ["waiting"]}, OutboxMessage, None)
+    assert list(admin_filter.queryset(None, OutboxMessage.objects.all())) == list(waiting)
+    given_up = QuietHoursFilter(None, {"quiet": ["given_up"]}, OutboxMessage, None)
+    assert list(given_up.queryset(None, OutboxMessage.objects.all())) == []
