@@ -7,7 +7,7 @@ becomes a note, re-checks that the instance belongs to the user bound to that se
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -42,7 +42,10 @@ logger = logging.getLogger(__name__)
 
 DONE_PREFIX = b"done:"
 SKIP_PREFIX = b"skip:"
+SNOOZE_PREFIX = b"snooze:"
 BUTTON_DATA = re.compile(rb"^(done|skip):(\d{1,18})$")
+SNOOZE_DATA = re.compile(rb"^snooze:(\d{1,18}):(\d{1,4})$")  # snooze:{instance id}:{minutes}
+SNOOZE_LABELS = {15: "+15 min", 60: "+1 h"}
 COMMAND = r"(?:@\w+)?"
 COMMANDS = ("start", "help", "bind", "today", "pause", "resume", "unbind")
 
@@ -53,7 +56,8 @@ HELP = (
     "Then: /today lists today's habits, each with Done and Skip; "
     "/pause 2026-12-24 2026-12-31 pauses every habit from the first day to the last; "
     "/resume ends the pause under way today; /unbind unlinks this chat.\n"
-    "Reply to a reminder (or its “done” message) with a few words: they become that day's note."
+    "Reply to a reminder (or its “done” message) with a few words: they become that day's note.\n"
+    "Under a reminder, +15 min and +1 h remind you once more that much later."
 )
 OTHER = "I understand /today, /pause FIRST LAST, /resume, /bind CODE, /unbind and /help."
 PAUSE_USAGE = "Send the first and last day to pause, like this: /pause 2026-12-24 2026-12-31"
@@ -86,6 +90,16 @@ def skip_button(instance_id: int, label: str = "Skip ⏭") -> Button:
 def open_buttons(instance_id: int, done_label: str = "Done ✅") -> list[Button]:
     """One row: what an open instance can still become (reminders and `/today` alike)."""
     return [done_button(instance_id, done_label), skip_button(instance_id)]
+
+
+def snooze_buttons(instance_id: int, minutes: Iterable[int]) -> list[Button]:
+    """The row under a reminder: one more reminder that many minutes from the press."""
+    return [
+        Button.inline(
+            SNOOZE_LABELS.get(m, f"+{m} min"), data=SNOOZE_PREFIX + f"{instance_id}:{m}".encode()
+        )
+        for m in minutes
+    ]
 
 
 TODAY_MARKS = {**dict.fromkeys(DONE_STATUSES, "✅"), Status.SKIPPED: "⏭"}
@@ -222,6 +236,18 @@ def _note_for(telegram_id: int, replied_to: int, text: str) -> str:
     except InvalidInput as refusal:
         return f"I could not keep that note: {refusal.problems[0].msg}."
     return f"Noted on {instance.habit.action}."
+
+
+@database_sync_to_async
+def _snooze_for(telegram_id: int, instance_id: int, minutes: int) -> tuple[str, str] | None:
+    """The habit's action and the local time of the reminder owed; None when not linked."""
+    profile = services.profile_for(telegram_id=telegram_id)
+    if profile is None:
+        return None
+    snoozed = services.instance_snooze(
+        instance_id=instance_id, user_id=profile.user_id, minutes=minutes
+    )
+    return snoozed.instance.habit.action, snoozed.local_time
 
 
 @database_sync_to_async
@@ -363,17 +389,24 @@ class BotHandlers:
 
     @polite
     async def button(self, event: Any) -> None:
-        match = BUTTON_DATA.match(event.data or b"")
-        if match is None:
+        data = event.data or b""
+        if (snooze := SNOOZE_DATA.match(data)) is not None:
+            press = functools.partial(self.snooze, minutes=int(snooze.group(2)))
+            instance_id = int(snooze.group(1))
+        elif (match := BUTTON_DATA.match(data)) is not None:
+            press = self.done if match.group(1) == b"done" else self.skip
+            instance_id = int(match.group(2))
+        else:
             await event.answer("Sorry, I don't know that button.")
             return
-        press = self.done if match.group(1) == b"done" else self.skip
         try:
-            await press(event, int(match.group(2)))
+            await press(event, instance_id)
         except NotFound as refusal:  # not theirs reads the same as gone
             await event.answer(refusal.message)
         except Conflict as refusal:  # the reason matters to them: an alert they must dismiss
             await event.answer(refusal.message, alert=True)
+        except InvalidInput as refusal:  # a snooze past the fix deadline
+            await event.answer(f"I could not snooze it: {refusal.problems[0].msg}.", alert=True)
 
     async def done(self, event: Any, instance_id: int) -> None:
         instance = await _complete_for(event.sender_id, instance_id)
@@ -381,6 +414,14 @@ class BotHandlers:
             await event.answer(NOT_LINKED, alert=True)
             return
         await event.answer(f"Done: {instance.habit.action} ✅")
+
+    async def snooze(self, event: Any, instance_id: int, minutes: int) -> None:
+        snoozed = await _snooze_for(event.sender_id, instance_id, minutes)
+        if snoozed is None:
+            await event.answer(NOT_LINKED, alert=True)
+            return
+        action, at = snoozed
+        await event.answer(f"Snoozed: I will remind you of {action} at {at} ⏰"[:200])
 
     async def skip(self, event: Any, instance_id: int) -> None:
         skipped = await _skip_for(event.sender_id, instance_id, event.message_id)

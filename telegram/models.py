@@ -38,14 +38,16 @@ class BindCode(models.Model):
 class OutboxKind(models.TextChoices):
     REMINDER = "reminder"  # the instance became pending
     MISSED = "missed"  # grace passed: "fix it until HH:MM"
+    SNOOZE = "snooze"  # one more reminder the owner asked for (SPEC §8), due at `remind_at`
     DONE = "done"  # completed elsewhere: edit the earlier message to say so
     SKIPPED = "skipped"  # skipped (or paused) anywhere: edit the earlier message to say so
     FINISHED = "finished"  # the habit's course is over: the result (its `text`)
 
 
 # The messages that ask for the instance to be done: they carry the Done and Skip buttons,
-# and an outcome (done, skipped) gives them up unsent or edits them once sent.
-REMINDER_KINDS = (OutboxKind.REMINDER, OutboxKind.MISSED)
+# and an outcome (done, skipped) gives them up unsent or edits them once sent; quiet hours
+# hold them back (SPEC §8).
+REMINDER_KINDS = (OutboxKind.REMINDER, OutboxKind.MISSED, OutboxKind.SNOOZE)
 
 
 class OutboxMessage(models.Model):
