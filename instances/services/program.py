@@ -8,13 +8,13 @@ an instance deleted, a schedule change of the habit.
 from collections.abc import Collection, Iterable
 
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from core.events import record
 from habits.models import Habit
 from instances.events import PROGRAM_FINISHED
-from instances.models import FINAL_STATUSES, HabitInstance, Status
+from instances.models import FINAL_STATUSES, OPEN_STATUSES, HabitInstance, Status
 from instances.program import programs_of
 
 
@@ -74,12 +74,17 @@ def programs_settle_after(*, instance_ids: Collection[int]) -> list[int]:
         .annotate(n=Count("id"))
         .values("n")
     )
+    # An open instance (never a skipped one) means the course is not over: probed first, by
+    # the habit's newest instances, it spares the count for nearly every habit under way.
+    still_open = HabitInstance.objects.filter(
+        habit_id=OuterRef("habit_id"), status__in=OPEN_STATUSES
+    )
     finished = Q(habit__program_finished_at__isnull=False)
     habit_ids = (
         HabitInstance.objects.filter(pk__in=list(instance_ids))
         .filter(Q(status__in=(*FINAL_STATUSES, Status.SKIPPED)) | finished)
         .annotate(counted=Subquery(counted))
-        .filter(finished | Q(counted__gte=F("habit__repeat_limit")))
+        .filter(finished | (~Exists(still_open) & Q(counted__gte=F("habit__repeat_limit"))))
         .values_list("habit_id", flat=True)
         .distinct()
     )
