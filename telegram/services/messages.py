@@ -36,6 +36,12 @@ def _text(message: OutboxMessage) -> str:
     instance = message.instance
     habit, tz = instance.habit, instance.user.timezone
     where = f" ({habit.place})" if habit.place else ""
+    if message.kind == OutboxKind.REMINDER and (message.offset_minutes or 0) < 0:
+        at = _local_hhmm(instance.scheduled_at, tz)
+        return f"⏰ Coming up at {at}: {habit.action}{where}."
+    if message.kind == OutboxKind.REMINDER and (message.offset_minutes or 0) > habit.grace_minutes:
+        until = _local_hhmm(instance.fix_deadline, tz)
+        return f"⏰ Still open: {habit.action}{where}. Fix it until {until}."
     if message.kind == OutboxKind.REMINDER:
         until = _local_hhmm(instance.grace_deadline, tz)
         return f"⏰ Time for: {habit.action}{where}. Done by {until}."

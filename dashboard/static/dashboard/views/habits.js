@@ -12,8 +12,15 @@ import {
 const FIELD_WORDS = {
   reward_text: 'a treat',
   related_pleasant_habit: 'one of your pleasant habits',
+  reminders: 'reminders',
 };
-const SCHEDULE_FIELDS = new Set(['periodicity_days', 'repeat_limit', 'grace_minutes', 'fix_minutes', 'start_date']);
+const SCHEDULE_FIELDS = new Set(['periodicity_days', 'repeat_limit', 'grace_minutes', 'fix_minutes', 'start_date', 'reminders']);
+
+// "-15, 0, 30" -> [-15, 0, 30]; a word that is not a whole number goes as it is, so the
+// API names the field (the rules — how many, distinct, in range — are the API's).
+function parseOffsets(text) {
+  return text.split(/[\s,]+/).filter(Boolean).map((word) => (/^[-+]?\d+$/.test(word) ? Number(word) : word));
+}
 
 export function mount(root) {
   const confirming = new Set(); // habit ids asking "really delete?"
@@ -170,6 +177,7 @@ function habitForm() {
   const grace = h('input', { type: 'number', min: 0, max: 720, step: 1, value: 30, inputmode: 'numeric' });
   const fix = h('input', { type: 'number', min: 0, max: 1440, step: 1, value: 120, inputmode: 'numeric' });
   const start = h('input', { type: 'date' });
+  const reminders = h('input', { type: 'text', value: '0', placeholder: '-15, 0, 30', autocomplete: 'off', inputmode: 'numeric' });
   const isPublic = h('input', { type: 'checkbox', name: 'is_public' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create habit');
   const cancel = h('button', { type: 'button', class: 'btn btn-ghost', hidden: true, onclick: () => reset() }, 'Cancel');
@@ -195,6 +203,7 @@ function habitForm() {
       field('grace_minutes', 'On time within (min)', grace, { hint: 'Done within this after its time counts as on time.' }),
       field('fix_minutes', 'Can fix for (min)', fix, { hint: 'After that, still fixable (done late) for this long.' }),
       field('start_date', 'Starting', start, { hint: 'Leave empty for today.' }),
+      field('reminders', 'Reminders (min from its time)', reminders, { hint: 'Up to five, e.g. -15, 0, 30: before (-), at (0) or after its time.' }),
     ),
   );
 
@@ -261,6 +270,7 @@ function habitForm() {
     grace.value = String(habit ? habit.grace_minutes : 30);
     fix.value = String(habit ? habit.fix_minutes : 120);
     start.value = habit ? habit.start_date : '';
+    reminders.value = habit ? habit.reminders.join(', ') : '0';
     isPublic.checked = Boolean(habit && habit.is_public);
     kindChanged();
   }
@@ -302,6 +312,7 @@ function habitForm() {
       repeat_limit: Number(repeat.value),
       grace_minutes: number(grace),
       fix_minutes: number(fix),
+      reminders: parseOffsets(reminders.value),
       is_public: isPublic.checked,
     };
     if (start.value) data.start_date = start.value;
