@@ -35,11 +35,13 @@ timed AS (
            (d.local_date - h.start_date) / h.periodicity_days AS k, s.at AS scheduled_at,
            s.at + make_interval(mins => h.grace_minutes) AS grace_deadline,
            s.at + make_interval(mins => h.grace_minutes + h.fix_minutes) AS fix_deadline,
-           -- The earliest reminder offset other than 0 still ahead (instances/reminders.py).
-           (SELECT min(s.at + make_interval(mins => o::int))
-            FROM jsonb_array_elements_text(h.reminders) o
-            WHERE o::int <> 0 AND s.at + make_interval(mins => o::int) >= %(now)s
-           ) AS next_reminder_at
+           -- The earliest reminder offset other than 0 still ahead (instances/reminders.py);
+           -- none for the default, offset 0 alone, without unpacking it.
+           CASE WHEN h.reminders <> '[0]'::jsonb THEN (
+               SELECT min(s.at + make_interval(mins => o::int))
+               FROM jsonb_array_elements_text(h.reminders) o
+               WHERE o::int <> 0 AND s.at + make_interval(mins => o::int) >= %(now)s
+           ) END AS next_reminder_at
     FROM days d
     JOIN accounts_user u ON u.timezone = d.timezone
     JOIN habits_habit h ON h.user_id = u.id

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.events import record
@@ -189,36 +190,35 @@ def cue_reminders_owe(*, instance_ids: Iterable[int]) -> None:
     """In the transaction that completed the instances (telegram's reaction to
     `instance.completed`): each habit stacked on a completed one (its `cue_habit`) has its
     open instance on the same local date reminded at completion + its `cue_delay_minutes`,
-    once per instance (a unique row; a retried completion records nothing anyway)."""
-    done = list(
+    once per instance (a unique row; a retried completion records nothing anyway). One read
+    (nothing stacked, or an owner without Telegram: nothing more)."""
+    cue = "habit__cue_habit__instances__"
+    stacked = (
         HabitInstance.objects.filter(
-            pk__in=list(instance_ids), completed_at__isnull=False
-        ).values_list("habit_id", "date", "completed_at", "habit__action")
-    )
-    if not done:
-        return
-    rows = []
-    for cue_habit_id, on, completed_at, cue_action in done:
-        stacked = HabitInstance.objects.filter(
-            habit__cue_habit_id=cue_habit_id, date=on, status__in=OPEN_STATUSES,
-            habit__is_active=True, user__is_active=True,
-        ).select_related("habit")  # fmt: skip
-        for instance in stacked:
-            rows.append((instance, completed_at, cue_action))
-    profiles = _profiles(instance.user_id for instance, _, _ in rows)
+            **{f"{cue}pk__in": list(instance_ids), f"{cue}completed_at__isnull": False},
+            date=F(f"{cue}date"), status__in=OPEN_STATUSES, habit__is_active=True,
+            user__is_active=True, user__telegram__isnull=False,
+        )
+        .annotate(
+            cue_done_at=F(f"{cue}completed_at"), cue_action=F("habit__cue_habit__action"),
+            telegram_id=F("user__telegram__telegram_id"),
+            access_hash=F("user__telegram__access_hash"),
+        )
+        .select_related("habit")
+    )  # fmt: skip
     owed = [
         OutboxMessage(
-            kind=OutboxKind.CUE, instance=instance,
-            telegram_id=profiles[instance.user_id].telegram_id,
-            access_hash=profiles[instance.user_id].access_hash,
-            next_attempt_at=completed_at + timedelta(minutes=instance.habit.cue_delay_minutes),
-            text=cue_text(cue_action=cue_action, action=instance.habit.action,
+            kind=OutboxKind.CUE, instance=instance, telegram_id=instance.telegram_id,
+            access_hash=instance.access_hash,
+            next_attempt_at=instance.cue_done_at
+            + timedelta(minutes=instance.habit.cue_delay_minutes),
+            text=cue_text(cue_action=instance.cue_action, action=instance.habit.action,
                           place=instance.habit.place),
         )
-        for instance, completed_at, cue_action in rows
-        if instance.user_id in profiles
+        for instance in stacked
     ]  # fmt: skip
-    if OutboxMessage.objects.bulk_create(owed, ignore_conflicts=True):
+    if owed:
+        OutboxMessage.objects.bulk_create(owed, ignore_conflicts=True)
         record(OUTBOX_READY)
 
 
