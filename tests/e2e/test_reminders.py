@@ -60,3 +60,41 @@ def test_the_form_sets_edits_and_refuses_reminder_offsets(
 
     _card(page, "Stretch").get_by_role("button", name="Edit").click()
     expect(page.get_by_label("Reminders (min from its time)")).to_have_value("-15, 0, 30")
+
+
+def _user_with_two_habits() -> User:
+    user = _user_with_a_habit()
+    habit_create(
+        user=user,
+        data={"action": "Pour coffee", "time_of_day": time(23, 58), "reward_text": "smell"},
+    )
+    return user
+
+
+def _cue_of(action: str) -> tuple[str | None, int]:
+    habit = Habit.objects.select_related("cue_habit").get(action=action)
+    return (habit.cue_habit.action if habit.cue_habit else None), habit.cue_delay_minutes
+
+
+def test_the_form_stacks_a_habit_on_another_and_refuses_a_cycle(
+    server: Server, pages: Pages, backend: Backend
+):
+    user = backend.run(_user_with_two_habits)
+    page = pages.new(server.url + "/#/habits")
+    sign_in(page, user.email)
+
+    _card(page, "Stretch").get_by_role("button", name="Edit").click()
+    page.get_by_text("Schedule and deadlines").click()
+    page.get_by_label("After which habit").select_option(label="Pour coffee")
+    page.get_by_label("Remind me after (min)").fill("10")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("heading", name="New habit")).to_be_visible()
+    assert backend.run(_cue_of, "Stretch") == ("Pour coffee", 10)
+
+    _card(page, "Pour coffee").get_by_role("button", name="Edit").click()
+    page.get_by_label("After which habit").select_option(label="Stretch")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_label("After which habit")).to_have_accessible_description(
+        re.compile("cycle")
+    )
+    assert backend.run(_cue_of, "Pour coffee") == (None, 0)

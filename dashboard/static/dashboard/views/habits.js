@@ -13,8 +13,9 @@ const FIELD_WORDS = {
   reward_text: 'a treat',
   related_pleasant_habit: 'one of your pleasant habits',
   reminders: 'reminders',
+  cue_habit_id: 'the habit it follows',
 };
-const SCHEDULE_FIELDS = new Set(['periodicity_days', 'repeat_limit', 'grace_minutes', 'fix_minutes', 'start_date', 'reminders']);
+const SCHEDULE_FIELDS = new Set(['periodicity_days', 'repeat_limit', 'grace_minutes', 'fix_minutes', 'start_date', 'reminders', 'cue_habit_id', 'cue_delay_minutes']);
 
 // "-15, 0, 30" -> [-15, 0, 30]; a word that is not a whole number goes as it is, so the
 // API names the field (the rules — how many, distinct, in range — are the API's).
@@ -178,6 +179,8 @@ function habitForm() {
   const fix = h('input', { type: 'number', min: 0, max: 1440, step: 1, value: 120, inputmode: 'numeric' });
   const start = h('input', { type: 'date' });
   const reminders = h('input', { type: 'text', value: '0', placeholder: '-15, 0, 30', autocomplete: 'off', inputmode: 'numeric' });
+  const cue = h('select', {});
+  const cueDelay = h('input', { type: 'number', min: 0, max: 240, step: 1, value: 0, inputmode: 'numeric' });
   const isPublic = h('input', { type: 'checkbox', name: 'is_public' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create habit');
   const cancel = h('button', { type: 'button', class: 'btn btn-ghost', hidden: true, onclick: () => reset() }, 'Cancel');
@@ -204,6 +207,8 @@ function habitForm() {
       field('fix_minutes', 'Can fix for (min)', fix, { hint: 'After that, still fixable (done late) for this long.' }),
       field('start_date', 'Starting', start, { hint: 'Leave empty for today.' }),
       field('reminders', 'Reminders (min from its time)', reminders, { hint: 'Up to five, e.g. -15, 0, 30: before (-), at (0) or after its time.' }),
+      field('cue_habit_id', 'After which habit', cue, { hint: 'Habit stacking: once that one is done, you get a reminder for this one.' }),
+      field('cue_delay_minutes', 'Remind me after (min)', cueDelay, { hint: '0 to 240 minutes after the cue is done.' }),
     ),
   );
 
@@ -252,6 +257,14 @@ function habitForm() {
       options.map((habit) => h('option', { value: String(habit.id) }, habit.action)),
     );
     related.value = options.some((habit) => String(habit.id) === chosen) ? chosen : '';
+    const cueChosen = cue.value;
+    const cues = [...store.habits.values()].filter((habit) => !editing || habit.id !== editing.id);
+    replace(
+      cue,
+      h('option', { value: '' }, '— none —'),
+      cues.map((habit) => h('option', { value: String(habit.id) }, habit.action)),
+    );
+    cue.value = cues.some((habit) => String(habit.id) === cueChosen) ? cueChosen : '';
     relatedHint.textContent = options.length
       ? 'Do the useful one, then enjoy this.'
       : 'You have no pleasant habits yet; create one to use it as a reward.';
@@ -271,6 +284,8 @@ function habitForm() {
     fix.value = String(habit ? habit.fix_minutes : 120);
     start.value = habit ? habit.start_date : '';
     reminders.value = habit ? habit.reminders.join(', ') : '0';
+    cue.value = habit && habit.cue_habit_id ? String(habit.cue_habit_id) : '';
+    cueDelay.value = String(habit ? habit.cue_delay_minutes : 0);
     isPublic.checked = Boolean(habit && habit.is_public);
     kindChanged();
   }
@@ -313,6 +328,8 @@ function habitForm() {
       grace_minutes: number(grace),
       fix_minutes: number(fix),
       reminders: parseOffsets(reminders.value),
+      cue_habit_id: cue.value ? Number(cue.value) : null,
+      cue_delay_minutes: number(cueDelay),
       is_public: isPublic.checked,
     };
     if (start.value) data.start_date = start.value;
