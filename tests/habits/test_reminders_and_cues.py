@@ -118,3 +118,39 @@ def test_deleting_the_cue_habit_clears_the_link(authed, user):
     body = authed.get(f"{HABITS}{stretch.pk}/").json()
     assert body["cue_habit_id"] is None
     assert authed.patch(f"{HABITS}{stretch.pk}/", {"cue_habit_id": None}).status_code == 200
+
+
+def test_the_habit_frame_carries_the_offsets_and_the_cue(
+    authed, user, events_of, django_capture_on_commit_callbacks
+):
+    coffee = HabitFactory(user=user)
+    habit = HabitFactory(user=user)
+    probe = events_of(user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        body = authed.patch(
+            f"{HABITS}{habit.pk}/",
+            {"reminders": [-5, 0], "cue_habit_id": coffee.pk, "cue_delay_minutes": 15},
+        ).json()
+
+    (event,) = probe.of_type("habit.")
+    assert event["type"] == "habit.updated"
+    assert event["data"] == body
+    assert (body["reminders"], body["cue_habit_id"], body["cue_delay_minutes"]) == (
+        [-5, 0],
+        coffee.pk,
+        15,
+    )
+
+
+def test_a_refused_patch_sends_no_frame(
+    authed, user, events_of, django_capture_on_commit_callbacks
+):
+    habit = HabitFactory(user=user)
+    probe = events_of(user)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert authed.patch(f"{HABITS}{habit.pk}/", {"reminders": [1, 1]}).status_code == 422
+
+    assert callbacks == []
+    assert probe.drain() == []
