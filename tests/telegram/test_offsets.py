@@ -4,10 +4,13 @@ open, at scheduled_at + offset to within the decision tick, never early, across 
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
-from habits.services import habit_update
-from instances.models import HabitInstance, Source, Status
+from habits.services import habit_create, habit_update
+from instances import generation
+from instances.localdays import local_day
+from instances.models import HabitInstance, Pause, Source, Status
 from instances.reminders import reminder_next
 from instances.services import (
     instance_complete,
@@ -206,3 +209,49 @@ def test_the_texts_say_before_at_or_after():
 
     assert texts[0].startswith("⏰ Coming up at ")
     assert texts[1].startswith("⏰ Still open: stretch. Fix it until ")
+
+
+@pytest.mark.parametrize(
+    "generate",
+    [generation.insert_instances, generation.insert_instances_portable],
+    ids=["sql", "portable"],
+)
+def test_both_generators_arm_the_first_offset_still_ahead(generate):
+    now = datetime(2026, 6, 15, 7, 40, tzinfo=UTC)
+    user = _bound()
+    ahead = HabitFactory(user=user, time_of_day=time(8, 0), start_date=now.date(),
+                         reminders=[-30, -15, 0, 45])  # fmt: skip
+    default = HabitFactory(user=user, time_of_day=time(9, 0), start_date=now.date())
+    paused = HabitFactory(user=user, time_of_day=time(9, 0), start_date=now.date(),
+                          reminders=[-30])  # fmt: skip
+    Pause.objects.create(user=user, habit=paused, start_date=now.date(), end_date=now.date())
+    today, tomorrow = now.date(), now.date() + timedelta(days=1)
+
+    generate(days=[local_day("UTC", today), local_day("UTC", tomorrow)], now=now)
+
+    armed = dict(
+        HabitInstance.objects.filter(date=today).values_list("habit_id", "next_reminder_at")
+    )
+    # -30 (07:30) has passed at 07:40: -15 is the first still ahead.
+    assert armed[ahead.pk] == datetime(2026, 6, 15, 7, 45, tzinfo=UTC)
+    assert armed[default.pk] is None  # offset 0 alone: the pending reminder
+    assert armed[paused.pk] is None  # born skipped
+    assert HabitInstance.objects.get(habit=ahead, date=tomorrow).next_reminder_at == datetime(
+        2026, 6, 16, 7, 30, tzinfo=UTC
+    )
+
+
+def test_a_new_time_moves_the_offsets_with_the_instance():
+    with time_machine.travel(datetime(2026, 6, 15, 6, 0, tzinfo=UTC), tick=False):
+        habit = habit_create(
+            user=_bound(),
+            data={"action": "stretch", "time_of_day": time(8, 0), "reward_text": "tea",
+                  "reminders": [-30, 0]},
+        )  # fmt: skip
+        instance = HabitInstance.objects.get(habit=habit, date=date(2026, 6, 15))
+        assert instance.next_reminder_at == datetime(2026, 6, 15, 7, 30, tzinfo=UTC)
+
+        habit_update(habit=habit, data={"time_of_day": time(9, 0)})
+
+    instance.refresh_from_db()
+    assert instance.next_reminder_at == datetime(2026, 6, 15, 8, 30, tzinfo=UTC)
