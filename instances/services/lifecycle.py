@@ -17,6 +17,7 @@ from instances.models import OPEN_STATUSES, HabitInstance, Status
 from instances.reminders import reminder_next
 from instances.services.generate import _record_instances, instances_generate_for
 from instances.services.program import programs_settle
+from instances.services.rearm import reminders_rearm
 
 
 def _retime_scheduled(instances: Iterable[HabitInstance], *, now: datetime) -> list[int]:
@@ -48,14 +49,9 @@ def _retime_scheduled(instances: Iterable[HabitInstance], *, now: datetime) -> l
 
 
 def _rearm_reminders(habit: Habit, *, now: datetime) -> None:
-    """New reminder offsets for the habit's open instances: from now on (an offset whose
-    moment has passed is not sent late; one already decided is never owed again)."""
-    rows = list(HabitInstance.objects.filter(habit=habit, status__in=OPEN_STATUSES))
-    for instance in rows:
-        instance.next_reminder_at = reminder_next(
-            scheduled_at=instance.scheduled_at, reminders=habit.reminders, after=now, strict=False
-        )
-    HabitInstance.objects.bulk_update(rows, ["next_reminder_at"])
+    """New reminder offsets for the habit's open instances, from now on."""
+    open_ids = HabitInstance.objects.filter(habit=habit, status__in=OPEN_STATUSES)
+    reminders_rearm(instance_ids=open_ids.values_list("id", flat=True), now=now)
 
 
 # Edits of these habit fields re-plan the habit's instances that are not yet pending.

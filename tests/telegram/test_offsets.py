@@ -15,6 +15,7 @@ from instances.reminders import reminder_next
 from instances.services import (
     instance_complete,
     instance_skip,
+    instance_unskip,
     instances_generate,
     instances_sweep,
 )
@@ -255,3 +256,20 @@ def test_a_new_time_moves_the_offsets_with_the_instance():
 
     instance.refresh_from_db()
     assert instance.next_reminder_at == datetime(2026, 6, 15, 8, 30, tzinfo=UTC)
+
+
+def test_an_unskipped_instance_gets_its_offsets_still_ahead():
+    user = _bound()
+    at = timezone.now() + 30 * MINUTE
+    habit = HabitFactory(user=user, start_date=at.date(), reminders=[-20, 10])
+    instance = _armed(habit, at, since=timezone.now())
+    instance_skip(instance_id=instance.pk, user_id=user.pk)
+    notifications_decide(now=at - 20 * MINUTE)  # skipped at the moment: nothing, row let go
+    instance.refresh_from_db()
+    assert (instance.next_reminder_at, _offsets(instance)) == (None, [])
+
+    instance_unskip(instance_id=instance.pk, user_id=user.pk, now=timezone.now())
+    notifications_decide(now=at - 20 * MINUTE)
+    notifications_decide(now=at + 10 * MINUTE)
+
+    assert _offsets(instance) == [-20, 10]
