@@ -20,6 +20,10 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ("date_joined", "last_login", "token_version")
     fieldsets = (
         (None, {"fields": ("email", "password", "timezone")}),
+        (
+            "Quiet hours (local time; the end may be past midnight)",
+            {"fields": ("quiet_start", "quiet_end")},
+        ),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "token_version")}),
         ("Dates", {"fields": ("date_joined", "last_login")}),
     )

@@ -77,4 +77,11 @@ def me(request: AuthedRequest) -> User:
     "/me/", auth=JWTAuth(), response={200: UserOut, 401: Message, 422: ValidationErrorOut}
 )
 def me_update(request: AuthedRequest, payload: MePatch) -> User:
-    return services.user_update(user=request.auth, timezone_name=payload.timezone)
+    """Only the fields sent change; `"quiet_hours": null` clears them."""
+    quiet = payload.quiet_hours
+    sent = "quiet_hours" in payload.model_fields_set
+    return services.user_update(
+        user=request.auth,
+        timezone_name=payload.timezone,
+        quiet_hours=(quiet and quiet.times()) if sent else ...,
+    )

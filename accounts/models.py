@@ -1,10 +1,11 @@
 import uuid
 from collections.abc import Iterable
+from datetime import time
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models, router, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils.timezone import now
 
@@ -46,6 +47,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Carried in every token; bumping it ends every token issued before (logout-all,
     # password change, deactivation).
     token_version = models.PositiveIntegerField(default=0)
+    # Quiet hours (SPEC §8), local wall-clock times in `timezone`; both or neither. Reminders
+    # due from `quiet_start` until `quiet_end` (which may be past midnight) wait for the end.
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -56,10 +61,25 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=Q(quiet_start__isnull=True, quiet_end__isnull=True)
+                | (
+                    Q(quiet_start__isnull=False, quiet_end__isnull=False)
+                    & ~Q(quiet_start=models.F("quiet_end"))
+                ),
+                name="user_quiet_hours_both_or_neither",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def quiet_hours(self) -> tuple[time, time] | None:
+        """(start, end) of the quiet hours, local wall-clock times; None: none set."""
+        if self.quiet_start is None or self.quiet_end is None:
+            return None
+        return self.quiet_start, self.quiet_end
 
     # --- who may log in: the one place every door goes through -----------------------------
     # A password set by any door (the API, the admin's password form, `manage.py

@@ -1,12 +1,21 @@
-from datetime import datetime
-from typing import Annotated
+import re
+from datetime import datetime, time
+from typing import Annotated, Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from ninja import Schema
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    model_validator,
+)
 
+from accounts.models import User
+from accounts.quiet_hours import hhmm
 from accounts.timezones import is_known_timezone
 from core.schemas import InputSchema
 
@@ -86,12 +95,55 @@ def _not_null(value: object) -> object:
     return value
 
 
-class MePatch(InputSchema):
-    """A partial update: a field left out keeps its value; `null` is refused, not a reset."""
+HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"timezone": "America/Denver"}]})
+
+def _wall_time(value: str) -> str:
+    if not HHMM.fullmatch(value):
+        raise ValueError("must be a local time HH:MM, from 00:00 to 23:59")
+    return value
+
+
+WallTime = Annotated[str, AfterValidator(_wall_time)]
+
+
+class QuietHours(InputSchema):
+    """Local wall-clock times in the user's time zone; `end` may be past midnight."""
+
+    start: WallTime
+    end: WallTime
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "QuietHours":
+        if self.start == self.end:
+            raise ValueError("start and end must differ")
+        return self
+
+    def times(self) -> tuple[time, time]:
+        return time.fromisoformat(self.start), time.fromisoformat(self.end)
+
+
+class MePatch(InputSchema):
+    """A partial update: a field left out keeps its value; `null` is refused for `timezone`,
+    and clears `quiet_hours`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"timezone": "America/Denver"},
+                {"quiet_hours": {"start": "22:00", "end": "07:00"}},
+                {"quiet_hours": None},
+            ]
+        }
+    )
 
     timezone: Annotated[TimezoneName | None, BeforeValidator(_not_null)] = None
+    quiet_hours: QuietHours | None = None
+
+
+class QuietHoursOut(Schema):
+    start: str
+    end: str
 
 
 class UserOut(Schema):
@@ -99,6 +151,12 @@ class UserOut(Schema):
     email: str
     timezone: str
     date_joined: datetime
+    quiet_hours: QuietHoursOut | None
+
+    @staticmethod
+    def resolve_quiet_hours(obj: User) -> dict[str, Any] | None:
+        quiet = obj.quiet_hours
+        return None if quiet is None else {"start": hhmm(quiet[0]), "end": hhmm(quiet[1])}
 
 
 class TokenPairOut(Schema):

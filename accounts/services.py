@@ -2,7 +2,8 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
+from types import EllipsisType
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -195,11 +196,24 @@ def user_deactivate(*, user: User) -> None:
 
 
 @transaction.atomic
-def user_update(*, user: User, timezone_name: str | None = None) -> User:
+def user_update(
+    *,
+    user: User,
+    timezone_name: str | None = None,
+    quiet_hours: tuple[time, time] | EllipsisType | None = ...,
+) -> User:
+    """Change what is given (`quiet_hours`: `...` keeps them, None clears them); every field
+    is checked before anything is written."""
+    problems = [] if timezone_name is None else _timezone_problems(timezone_name)
+    if quiet_hours is not ... and quiet_hours is not None and quiet_hours[0] == quiet_hours[1]:
+        problems.append(FieldProblem("quiet_hours", "start and end must differ"))
+    if problems:
+        raise InvalidInput(problems)
+    if quiet_hours is not ... and quiet_hours != user.quiet_hours:
+        # Read when the outbox is claimed (telegram/services/outbox.py): nothing to tell.
+        user.quiet_start, user.quiet_end = quiet_hours or (None, None)
+        user.save(update_fields=["quiet_start", "quiet_end"])
     if timezone_name is not None and timezone_name != user.timezone:
-        problems = _timezone_problems(timezone_name)
-        if problems:
-            raise InvalidInput(problems)
         user.timezone = timezone_name
         user.save(update_fields=["timezone"])
         # Its instances are re-planned in this transaction by the reaction to the event.

@@ -23,6 +23,7 @@ from habits.api import router as habits_router
 from instances.api import habit_router as habit_instances_router
 from instances.api import pauses_router
 from instances.api import router as instances_router
+from telegram.api import instance_router as telegram_instance_router
 from telegram.api import router as telegram_router
 
 logger = logging.getLogger(__name__)
@@ -178,6 +179,7 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 # Django tries URL patterns in order: the instances' first, for `GET today` (the most read
 # path) matches third instead of nineteenth (docs/PERFORMANCE.md, per-request cost).
 api.add_router("/instances/", instances_router)
+api.add_router("/instances/", telegram_instance_router)  # snooze: one more reminder
 api.add_router("/auth/", auth_router)
 api.add_router("/habits/", habits_router)
 api.add_router("/habits/", habit_instances_router)

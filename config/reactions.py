@@ -89,10 +89,13 @@ def settle_programs(event: Event) -> None:
     """Did the change finish a habit's course, or reopen one? Marked in its transaction, and
     `program.finished` recorded once per finished habit."""
     facts = event.facts
-    if "ids" in facts:
-        programs_settle_after(instance_ids=facts["ids"])
-    else:
+    if "ids" not in facts:
         programs_settle(habit_ids=facts["owners"])
+    elif facts.get("swept"):
+        # Moves to pending or missed finish no course; the sweep names what it expired.
+        programs_settle_after(instance_ids=facts["expired"])
+    else:
+        programs_settle_after(instance_ids=facts["ids"])
 
 
 def send_finished_habit(event: Event) -> None:

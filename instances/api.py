@@ -13,7 +13,7 @@ from core.types import ObjectId
 from habits.selectors import habit_list_for
 from instances import services
 from instances.models import HabitInstance, Pause, Source
-from instances.schemas import InstanceOut, PauseIn, PauseOut, SkipIn, StatsOut
+from instances.schemas import InstanceOut, NoteIn, PauseIn, PauseOut, SkipIn, StatsOut
 from instances.selectors import instance_list_for_habit, pauses_not_ended
 from instances.stats_cache import habit_stats_cached
 from instances.today_cache import today_json, today_keys
@@ -39,6 +39,19 @@ def instances_today(request: AuthedRequest) -> HttpResponse:
     # Already the JSON of list[InstanceOut] (instances/today_cache.py): sent as it is.
     body = today_json(request.auth, request.prefetched)
     return HttpResponse(body, content_type=JSON_CONTENT_TYPE)
+
+
+@router.patch(
+    "/{instance_id}/",
+    response={200: InstanceOut, 401: Message, 404: Message, 422: ValidationErrorOut},
+)
+def instance_update(
+    request: AuthedRequest, instance_id: ObjectId, payload: NoteIn
+) -> HabitInstance:
+    """Write, change or clear (`null` or `""`) your note on an instance, whatever its status."""
+    return services.instance_note(
+        instance_id=instance_id, user_id=request.auth.pk, note=payload.note
+    )
 
 
 @router.post(

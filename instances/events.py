@@ -7,7 +7,8 @@ go stale).
 """
 
 INSTANCE_CREATED = "instance.created"  # also `under_way`: some are due already
-INSTANCE_UPDATED = "instance.updated"  # also `swept`: the sweep moved them (messages follow)
+INSTANCE_UPDATED = "instance.updated"  # also `swept` (the sweep moved them: messages follow)
+# and `expired` (which of them it made fix_expired)
 # Done (web, bot or API). Not a frame of its own: the owner sees `instance.updated`.
 INSTANCE_COMPLETED = "instance.completed"
 # Deleted by hand (the admin). Facts: `owners` {habit_id: user_id}. No frame.

@@ -78,25 +78,32 @@ candidates AS (
 -- skipped) instances come before it: those stored, plus those this statement inserts
 -- counted on an earlier date of the same habit (new and not paused; once one is out of
 -- the course every later one is too, so no more is needed).
-stretched AS (
+stretched AS MATERIALIZED (
     SELECT c.habit_id, c.local_date, c.k, c.repeat_limit,
-           c.pause_id IS NULL AND NOT EXISTS (
-               SELECT 1 FROM instances_habitinstance e
-               WHERE e.habit_id = c.habit_id AND e.date = c.local_date) AS counted_new
+           c.pause_id IS NULL AND e.id IS NULL AS counted_new
     FROM candidates c
+    LEFT JOIN instances_habitinstance e ON e.habit_id = c.habit_id AND e.date = c.local_date
     WHERE c.habit_id IN (SELECT habit_id FROM candidates WHERE k >= repeat_limit)
 ),
-beyond AS (
-    SELECT habit_id, local_date,
-           count(*) FILTER (WHERE counted_new) OVER (
-               PARTITION BY habit_id ORDER BY local_date
-               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-           + CASE WHEN k >= repeat_limit THEN (
-                 SELECT count(*) FROM instances_habitinstance i
-                 WHERE i.habit_id = s.habit_id AND i.date < s.local_date
-                   AND i.status <> 'skipped')
-             ELSE 0 END AS counted_before
+-- The stored counted instances before each date past the plain limit, as one grouped join
+-- read before the insert writes (a correlated count per row, planned on an analyzed empty
+-- table, scans the heap this very statement is filling: quadratic).
+prior AS MATERIALIZED (
+    SELECT s.habit_id, s.local_date, count(*) AS n
     FROM stretched s
+    JOIN instances_habitinstance i
+      ON i.habit_id = s.habit_id AND i.date < s.local_date AND i.status <> 'skipped'
+    WHERE s.k >= s.repeat_limit
+    GROUP BY s.habit_id, s.local_date
+),
+beyond AS (
+    SELECT s.habit_id, s.local_date,
+           count(*) FILTER (WHERE s.counted_new) OVER (
+               PARTITION BY s.habit_id ORDER BY s.local_date
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+           + COALESCE(p.n, 0) AS counted_before
+    FROM stretched s
+    LEFT JOIN prior p ON p.habit_id = s.habit_id AND p.local_date = s.local_date
 )
 INSERT INTO instances_habitinstance
     (habit_id, user_id, date, scheduled_at, grace_deadline, fix_deadline, status, skip_reason,

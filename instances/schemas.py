@@ -52,6 +52,12 @@ class SkipIn(InputSchema):
     note: Annotated[str, StringConstraints(max_length=NOTE_MAX_LENGTH)] | None = None
 
 
+class NoteIn(InputSchema):
+    """The note, required: a string of up to 1,000 characters, or null (or "") to clear it."""
+
+    note: Annotated[str, StringConstraints(max_length=NOTE_MAX_LENGTH)] | None
+
+
 class PauseIn(InputSchema):
     start_date: date
     end_date: date

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from accounts.timezones import local_today
 from habits.models import Habit
-from instances.models import HabitInstance, Pause
+from instances.models import DONE_STATUSES, HabitInstance, Pause, Status
 
 
 def instance_list_for(*, user: User) -> QuerySet[HabitInstance]:
@@ -38,6 +38,18 @@ def instance_list_for_habit(*, habit: Habit) -> QuerySet[HabitInstance]:
     return (
         HabitInstance.objects.filter(habit=habit).select_related("habit").order_by("-date", "-id")
     )
+
+
+# Resolved one way or the other by now (a skip is neither: it is passed over).
+RESOLVED_STATUSES = (*DONE_STATUSES, Status.MISSED, Status.FIX_EXPIRED)
+
+
+def instance_previous_resolved(*, instance: HabitInstance) -> HabitInstance | None:
+    """The newest resolved instance of the same habit before this one (status loaded)."""
+    earlier = HabitInstance.objects.filter(
+        habit_id=instance.habit_id, date__lt=instance.date, status__in=RESOLVED_STATUSES
+    )
+    return earlier.only("id", "status").order_by("-date").first()
 
 
 def instances_by_ids(ids: Iterable[int]) -> QuerySet[HabitInstance]:

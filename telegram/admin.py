@@ -1,6 +1,27 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from telegram.models import OutboxMessage, TelegramProfile
+
+
+class QuietHoursFilter(admin.SimpleListFilter):
+    """The reminders quiet hours held back (waiting for their end) or gave up (the fix
+    deadline came first): `last_error` says which, and until when."""
+
+    title = "quiet hours"
+    parameter_name = "quiet"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("waiting", "waiting for their end"), ("given_up", "given up")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        quiet = queryset.filter(last_error__startswith="quiet hours")
+        if self.value() == "waiting":
+            return quiet.filter(given_up_at__isnull=True, sent_at__isnull=True)
+        if self.value() == "given_up":
+            return quiet.filter(given_up_at__isnull=False)
+        return queryset
 
 
 @admin.register(TelegramProfile)
@@ -18,6 +39,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
                     "sent_at", "given_up_at", "last_error")  # fmt: skip
     list_filter = (
         "kind",
+        QuietHoursFilter,
         ("sent_at", admin.EmptyFieldListFilter),
         ("given_up_at", admin.EmptyFieldListFilter),
     )

@@ -1,12 +1,17 @@
 from ninja import Router, Status
 
 from accounts.auth import AuthedRequest, JWTAuth
-from core.schemas import Message
+from core.schemas import Message, ValidationErrorOut
+from core.types import ObjectId
 from telegram import services
 from telegram.models import TelegramProfile
-from telegram.schemas import BindCodeOut, BindingOut
+from telegram.schemas import BindCodeOut, BindingOut, SnoozeIn, SnoozeOut
 
 router = Router(tags=["telegram"], auth=JWTAuth())
+# Snoozing an instance is owing one more reminder, which is Telegram's: config/api.py mounts
+# this router under /instances/ beside the instances' own (as instances/ serves routes under
+# /habits/).
+instance_router = Router(tags=["instances"], auth=JWTAuth())
 
 
 @router.get("/", response={200: BindingOut, 401: Message})
@@ -30,3 +35,16 @@ def bind_code(request: AuthedRequest) -> Status:
     return Status(
         201, BindCodeOut(code=issued.code, expires_at=issued.expires_at, link=issued.link)
     )
+
+
+@instance_router.post(
+    "/{instance_id}/snooze/",
+    response={200: SnoozeOut, 401: Message, 404: Message, 409: Message, 422: ValidationErrorOut},
+)
+def instance_snooze(request: AuthedRequest, instance_id: ObjectId, payload: SnoozeIn) -> dict:
+    """One more reminder at `remind_at` (now + minutes), sent in Telegram only if the instance
+    is still open and its fix deadline has not passed by then."""
+    snoozed = services.instance_snooze(
+        instance_id=instance_id, user_id=request.auth.pk, minutes=payload.minutes
+    )
+    return {"instance": snoozed.instance, "remind_at": snoozed.remind_at}

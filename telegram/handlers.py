@@ -1,13 +1,13 @@
 """The bot's Telethon handlers: parse, call the same services as the web, answer politely.
 
-Identity is the sender id Telegram gives; every "Done" or "Skip" press re-checks that the
-instance belongs to the user bound to that sender.
+Identity is the sender id Telegram gives; every "Done" or "Skip" press, and every reply that
+becomes a note, re-checks that the instance belongs to the user bound to that sender.
 """
 
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -18,6 +18,7 @@ from telethon import Button, TelegramClient, events
 from core.errors import Conflict, InvalidInput, NotFound
 from instances.models import (
     DONE_STATUSES,
+    NOTE_MAX_LENGTH,
     OPEN_STATUSES,
     PAUSE_MAX_DAYS,
     HabitInstance,
@@ -26,16 +27,25 @@ from instances.models import (
     Status,
 )
 from instances.selectors import instance_list_today, pause_under_way
-from instances.services import instance_complete, instance_skip, pause_create, pause_end
+from instances.services import (
+    instance_complete,
+    instance_note,
+    instance_skip,
+    pause_create,
+    pause_end,
+)
 from telegram import services
-from telegram.selectors import is_reminder
+from telegram.selectors import instance_replied_to, is_reminder
 from telegram.services import BindOutcome, TelegramSender
 
 logger = logging.getLogger(__name__)
 
 DONE_PREFIX = b"done:"
 SKIP_PREFIX = b"skip:"
+SNOOZE_PREFIX = b"snooze:"
 BUTTON_DATA = re.compile(rb"^(done|skip):(\d{1,18})$")
+SNOOZE_DATA = re.compile(rb"^snooze:(\d{1,18}):(\d{1,4})$")  # snooze:{instance id}:{minutes}
+SNOOZE_LABELS = {15: "+15 min", 60: "+1 h"}
 COMMAND = r"(?:@\w+)?"
 COMMANDS = ("start", "help", "bind", "today", "pause", "resume", "unbind")
 
@@ -45,7 +55,9 @@ HELP = (
     "/bind CODE (or just tap the link there).\n"
     "Then: /today lists today's habits, each with Done and Skip; "
     "/pause 2026-12-24 2026-12-31 pauses every habit from the first day to the last; "
-    "/resume ends the pause under way today; /unbind unlinks this chat."
+    "/resume ends the pause under way today; /unbind unlinks this chat.\n"
+    "Reply to a reminder (or its “done” message) with a few words: they become that day's note.\n"
+    "Under a reminder, +15 min and +1 h remind you once more that much later."
 )
 OTHER = "I understand /today, /pause FIRST LAST, /resume, /bind CODE, /unbind and /help."
 PAUSE_USAGE = "Send the first and last day to pause, like this: /pause 2026-12-24 2026-12-31"
@@ -59,6 +71,12 @@ BIND_ANSWERS = {
     "Unlink it there first (/unbind).",
 }
 NOT_LINKED = "This chat is not linked to an account yet. Send /bind CODE (see /start)."
+NOTE_HOW = (
+    "I keep a note only as a reply to a reminder of mine (or its “done” message): reply to one "
+    "of those with a few words and they become that day's note."
+)
+NOTE_EMPTY = "Reply with some text to keep it as the note."
+NOTE_TOO_LONG = "That note is too long: at most {limit:,} characters, and yours has {length:,}."
 
 
 def done_button(instance_id: int, label: str = "Done ✅") -> Button:
@@ -72,6 +90,16 @@ def skip_button(instance_id: int, label: str = "Skip ⏭") -> Button:
 def open_buttons(instance_id: int, done_label: str = "Done ✅") -> list[Button]:
     """One row: what an open instance can still become (reminders and `/today` alike)."""
     return [done_button(instance_id, done_label), skip_button(instance_id)]
+
+
+def snooze_buttons(instance_id: int, minutes: Iterable[int]) -> list[Button]:
+    """The row under a reminder: one more reminder that many minutes from the press."""
+    return [
+        Button.inline(
+            SNOOZE_LABELS.get(m, f"+{m} min"), data=SNOOZE_PREFIX + f"{instance_id}:{m}".encode()
+        )
+        for m in minutes
+    ]
 
 
 TODAY_MARKS = {**dict.fromkeys(DONE_STATUSES, "✅"), Status.SKIPPED: "⏭"}
@@ -184,6 +212,45 @@ def _skip_for(
 
 
 @database_sync_to_async
+def _note_for(telegram_id: int, replied_to: int, text: str) -> str:
+    """What to answer a reply: the note kept on the instance the replied-to message is about
+    ("Noted on <action>."), or why not. Only the chat's bound user's instances: the message
+    id is looked up among what the bot sent this chat about them."""
+    profile = services.profile_for(telegram_id=telegram_id)
+    if profile is None:
+        return NOT_LINKED
+    instance_id = instance_replied_to(
+        telegram_id=telegram_id, message_id=replied_to, user_id=profile.user_id
+    )
+    if instance_id is None:
+        return NOTE_HOW
+    text = text.strip()
+    if not text:  # a sticker or a photo without a caption: not a way to clear the note
+        return NOTE_EMPTY
+    if len(text) > NOTE_MAX_LENGTH:
+        return NOTE_TOO_LONG.format(limit=NOTE_MAX_LENGTH, length=len(text))
+    try:
+        instance = instance_note(instance_id=instance_id, user_id=profile.user_id, note=text)
+    except NotFound:  # deleted meanwhile
+        return NOTE_HOW
+    except InvalidInput as refusal:
+        return f"I could not keep that note: {refusal.problems[0].msg}."
+    return f"Noted on {instance.habit.action}."
+
+
+@database_sync_to_async
+def _snooze_for(telegram_id: int, instance_id: int, minutes: int) -> tuple[str, str] | None:
+    """The habit's action and the local time of the reminder owed; None when not linked."""
+    profile = services.profile_for(telegram_id=telegram_id)
+    if profile is None:
+        return None
+    snoozed = services.instance_snooze(
+        instance_id=instance_id, user_id=profile.user_id, minutes=minutes
+    )
+    return snoozed.instance.habit.action, snoozed.local_time
+
+
+@database_sync_to_async
 def _pause_for(telegram_id: int, first: date, last: date) -> bool:
     profile = services.profile_for(telegram_id=telegram_id)
     if profile is None:
@@ -221,7 +288,17 @@ class BotHandlers:
         on(self.resume, events.NewMessage(pattern=rf"^/resume{COMMAND}\s*$", **private))
         on(self.unbind, events.NewMessage(pattern=rf"^/unbind{COMMAND}\s*$", **private))
         known = "|".join(COMMANDS)
-        on(self.other, events.NewMessage(pattern=rf"^(?!/({known})\b)", **private))
+        # Anything but a known command: a reply to a message becomes a note, the rest is
+        # answered with what the bot understands.
+        anything_else = rf"^(?!/({known})\b)"
+        on(self.note, events.NewMessage(
+            pattern=anything_else, incoming=True,
+            func=lambda e: e.is_private and e.message.reply_to_msg_id is not None,
+        ))  # fmt: skip
+        on(self.other, events.NewMessage(
+            pattern=anything_else, incoming=True,
+            func=lambda e: e.is_private and e.message.reply_to_msg_id is None,
+        ))  # fmt: skip
         on(self.button, events.CallbackQuery())
 
     async def _redeem(self, event: Any, code: str) -> None:
@@ -304,18 +381,32 @@ class BotHandlers:
         await event.respond(OTHER)
 
     @polite
+    async def note(self, event: Any) -> None:
+        answer = await _note_for(
+            event.sender_id, event.message.reply_to_msg_id, event.raw_text or ""
+        )
+        await event.respond(answer)
+
+    @polite
     async def button(self, event: Any) -> None:
-        match = BUTTON_DATA.match(event.data or b"")
-        if match is None:
+        data = event.data or b""
+        if (snooze := SNOOZE_DATA.match(data)) is not None:
+            press = functools.partial(self.snooze, minutes=int(snooze.group(2)))
+            instance_id = int(snooze.group(1))
+        elif (match := BUTTON_DATA.match(data)) is not None:
+            press = self.done if match.group(1) == b"done" else self.skip
+            instance_id = int(match.group(2))
+        else:
             await event.answer("Sorry, I don't know that button.")
             return
-        press = self.done if match.group(1) == b"done" else self.skip
         try:
-            await press(event, int(match.group(2)))
+            await press(event, instance_id)
         except NotFound as refusal:  # not theirs reads the same as gone
             await event.answer(refusal.message)
         except Conflict as refusal:  # the reason matters to them: an alert they must dismiss
             await event.answer(refusal.message, alert=True)
+        except InvalidInput as refusal:  # a snooze past the fix deadline
+            await event.answer(f"I could not snooze it: {refusal.problems[0].msg}.", alert=True)
 
     async def done(self, event: Any, instance_id: int) -> None:
         instance = await _complete_for(event.sender_id, instance_id)
@@ -323,6 +414,14 @@ class BotHandlers:
             await event.answer(NOT_LINKED, alert=True)
             return
         await event.answer(f"Done: {instance.habit.action} ✅")
+
+    async def snooze(self, event: Any, instance_id: int, minutes: int) -> None:
+        snoozed = await _snooze_for(event.sender_id, instance_id, minutes)
+        if snoozed is None:
+            await event.answer(NOT_LINKED, alert=True)
+            return
+        action, at = snoozed
+        await event.answer(f"Snoozed: I will remind you of {action} at {at} ⏰"[:200])
 
     async def skip(self, event: Any, instance_id: int) -> None:
         skipped = await _skip_for(event.sender_id, instance_id, event.message_id)

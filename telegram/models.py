@@ -38,6 +38,7 @@ class BindCode(models.Model):
 class OutboxKind(models.TextChoices):
     REMINDER = "reminder"  # the instance became pending
     MISSED = "missed"  # grace passed: "fix it until HH:MM"
+    SNOOZE = "snooze"  # one more reminder the owner asked for (SPEC §8), due at `remind_at`
     DONE = "done"  # completed elsewhere: edit the earlier message to say so
     SKIPPED = "skipped"  # skipped (or paused) anywhere: edit the earlier message to say so
     FINISHED = "finished"  # the habit's course is over: the result (its `text`)
@@ -45,8 +46,9 @@ class OutboxKind(models.TextChoices):
 
 
 # The messages that ask for the instance to be done: they carry the Done and Skip buttons,
-# and an outcome (done, skipped) gives them up unsent or edits them once sent.
-REMINDER_KINDS = (OutboxKind.REMINDER, OutboxKind.MISSED, OutboxKind.CUE)
+# and an outcome (done, skipped) gives them up unsent or edits them once sent; quiet hours
+# hold them back (SPEC §8).
+REMINDER_KINDS = (OutboxKind.REMINDER, OutboxKind.MISSED, OutboxKind.SNOOZE, OutboxKind.CUE)
 
 
 class OutboxMessage(models.Model):
@@ -82,6 +84,12 @@ class OutboxMessage(models.Model):
                 name="outbox_due",
             ),
             models.Index(fields=["instance"], name="outbox_by_instance"),
+            # A reply in the chat names the message it answers: which instance it is about.
+            models.Index(
+                fields=["telegram_id", "message_id"],
+                condition=Q(message_id__isnull=False),
+                name="outbox_by_message",
+            ),
         ]
         constraints = [
             # At most once per (instance, offset), and one cue reminder per instance, however

@@ -13,7 +13,7 @@ from telethon import TelegramClient, errors, types
 
 from telegram import services
 from telegram.events import BOT_CHANNEL
-from telegram.handlers import open_buttons
+from telegram.handlers import open_buttons, snooze_buttons
 from telegram.services import Delivery
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,11 @@ class Relay:
                 peer, delivery.edit_message_id, delivery.text, buttons=None
             )
             return delivery.edit_message_id
-        buttons = [open_buttons(delivery.instance_id)] if delivery.with_button else None
+        buttons = None
+        if delivery.with_button:
+            buttons = [open_buttons(delivery.instance_id)]
+            if delivery.snooze_minutes:
+                buttons.append(snooze_buttons(delivery.instance_id, delivery.snooze_minutes))
         message = await self.client.send_message(peer, delivery.text, buttons=buttons)
         return message.id if message is not None else None
 

@@ -8,6 +8,7 @@ lifecycle.py  instances follow a habit created, changed or deactivated, a timezo
 completion.py `instance_complete`
 sweep.py      due instances move to the status the clock gives them
 skip.py       an instance skipped by its owner, and back
+notes.py      the owner's note on an instance
 pauses.py     dates on which every habit, or one, is set aside
 program.py    a finished course is marked, and told once
 """
@@ -25,6 +26,7 @@ from instances.services.lifecycle import (
     instances_on_habit_created,
     instances_on_timezone_changed,
 )
+from instances.services.notes import instance_note
 from instances.services.pauses import pause_create, pause_delete, pause_end
 from instances.services.program import programs_settle, programs_settle_after
 from instances.services.skip import instance_skip, instance_unskip
@@ -37,6 +39,7 @@ __all__ = [
     "SWEEP_BATCH",
     "_sweep_batch",
     "instance_complete",
+    "instance_note",
     "instance_skip",
     "instance_unskip",
     "instances_delete",

@@ -22,9 +22,9 @@ SWEEP_ARMS = (
 )
 
 
-def _due(now: datetime) -> list[tuple[int, int]]:
-    """(instance id, user id) of the due instances, at most SWEEP_BATCH."""
-    due_rows: list[tuple[int, int]] = []
+def _due(now: datetime) -> list[tuple[int, int, datetime]]:
+    """(instance id, user id, fix deadline) of the due instances, at most SWEEP_BATCH."""
+    due_rows: list[tuple[int, int, datetime]] = []
     for status, deadline, lookup in SWEEP_ARMS:
         # SKIP LOCKED: rows another sweep or a completion holds are theirs to change; a
         # second sweep running at once takes disjoint rows, so each instance changes once.
@@ -33,20 +33,26 @@ def _due(now: datetime) -> list[tuple[int, int]]:
             .order_by(deadline)
             .select_for_update(skip_locked=True)
         )
-        due_rows += due.values_list("id", "user_id")[: SWEEP_BATCH - len(due_rows)]
+        due_rows += due.values_list("id", "user_id", "fix_deadline")[: SWEEP_BATCH - len(due_rows)]
     return due_rows
 
 
 @transaction.atomic
 def _sweep_batch(now: datetime) -> list[int]:
     due = _due(now)
-    ids = [pk for pk, _ in due]
+    ids = [pk for pk, _, _ in due]
     if ids:
         HabitInstance.objects.filter(pk__in=ids, status__in=OPEN_STATUSES).update(
             status=status_by_clock_expression(now), updated_at=now
         )
         _record_instances(
-            INSTANCE_UPDATED, ids=ids, user_ids={user_id for _, user_id in due}, swept=True
+            INSTANCE_UPDATED,
+            ids=ids,
+            user_ids={user_id for _, user_id, _ in due},
+            swept=True,
+            # Those the clock made final (fix_expired): only they can finish a course, so the
+            # program check reads these alone (a tick of moves to pending reads nothing).
+            expired=[pk for pk, _, fix in due if fix < now],
         )
     return ids
 

@@ -4,6 +4,7 @@ binding.py   bind codes, redeeming one from the bot, unbinding
 outbox.py    reminders decided once, claimed, marked sent, retried or given up; the edits
              saying an instance was done or skipped; a finished course's result
 messages.py  the texts of what the bot sends, and whether it carries the buttons
+snooze.py    one more reminder of an open instance, when its owner asks (API and bot)
 """
 
 from telegram.services.binding import (
@@ -32,6 +33,12 @@ from telegram.services.outbox import (
     program_finished_owe,
     reminders_settle,
 )
+from telegram.services.snooze import (
+    SNOOZE_MAX_MINUTES,
+    SNOOZE_MIN_MINUTES,
+    Snoozed,
+    instance_snooze,
+)
 
 __all__ = [
     "BIND_CODE_TTL",
@@ -40,13 +47,17 @@ __all__ = [
     "LEASE",
     "MAX_ATTEMPTS",
     "NOTIFY_BATCH",
+    "SNOOZE_MAX_MINUTES",
+    "SNOOZE_MIN_MINUTES",
     "BindOutcome",
     "Delivery",
     "IssuedCode",
+    "Snoozed",
     "TelegramSender",
     "bind_code_issue",
     "bind_redeem",
     "cue_reminders_owe",
+    "instance_snooze",
     "notifications_decide",
     "outbox_claim",
     "outbox_give_up",

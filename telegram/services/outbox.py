@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.quiet_hours import hhmm, quiet_hours_end
 from core.events import record
 from instances.models import FINAL_STATUSES, OPEN_STATUSES, HabitInstance, Status
 from instances.reminders import reminder_next, reminders_due
@@ -227,7 +228,9 @@ LEASE = timedelta(seconds=60)
 
 @transaction.atomic
 def outbox_claim(*, now: datetime | None = None, limit: int = 100) -> list[Delivery]:
-    """The due messages, leased for a minute: a crash mid-send retries them after the lease."""
+    """The due messages, leased for a minute: a crash mid-send retries them after the lease.
+    Those no longer served are given up, and reminders due in their owner's quiet hours are
+    moved to their end (or given up), here, under the row lock: each is claimed once."""
     now = now or timezone.now()
     due = (
         OutboxMessage.objects.filter(
@@ -237,24 +240,53 @@ def outbox_claim(*, now: datetime | None = None, limit: int = 100) -> list[Deliv
         .select_related("instance__habit", "instance__user", "edits")
         .order_by("next_attempt_at", "id")[:limit]
     )
-    claimed = [m for m in due if _still_served(m, now)]
+    claimed = [m for m in due if _still_served(m, now) and not _held_for_quiet_hours(m, now)]
     OutboxMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(next_attempt_at=now + LEASE)
-    return [_delivery(m) for m in claimed]
+    return [_delivery(m, now) for m in claimed]
 
 
 def _still_served(message: OutboxMessage, now: datetime) -> bool:
     """False, and the message given up, when its user was deactivated after it was owed, or
     when it is a reminder of an instance that was skipped, done or expired meanwhile (the
     reaction to the change gives such reminders up in its transaction; this holds whatever
-    path the change took)."""
-    if not message.instance.user.is_active:
+    path the change took); a snooze also once the fix deadline has passed, and a first
+    reminder once the instance is missed (held by quiet hours: its missed note says it)."""
+    instance = message.instance
+    if not instance.user.is_active:
         error = "the user is deactivated"
-    elif message.kind in REMINDER_KINDS and message.instance.status in SETTLED:
-        error = f"the instance is {message.instance.status}"
+    elif message.kind in REMINDER_KINDS and instance.status in SETTLED:
+        error = f"the instance is {instance.status}"
+    elif message.kind == OutboxKind.SNOOZE and now > instance.fix_deadline:
+        error = "the fix deadline passed"
+    elif message.kind == OutboxKind.REMINDER and instance.status == Status.MISSED:
+        error = "the instance is missed by now: its missed note tells it"
     else:
         return True
     OutboxMessage.objects.filter(pk=message.pk).update(given_up_at=now, last_error=error)
     return False
+
+
+def _held_for_quiet_hours(message: OutboxMessage, now: datetime) -> bool:
+    """True when a reminder-like message is due inside its owner's quiet hours: it waits until
+    they end (in the owner's zone) if the instance's fix deadline is still ahead then, else it
+    is given up. Either way `last_error` says so; the next claim looks again (the instance
+    may be done by then, or the quiet hours changed)."""
+    user = message.instance.user
+    if message.kind not in REMINDER_KINDS or user.quiet_hours is None:
+        return False
+    start, end = user.quiet_hours
+    until = quiet_hours_end(start=start, end=end, timezone_name=user.timezone, at=now)
+    if until is None:
+        return False
+    rows = OutboxMessage.objects.filter(pk=message.pk)
+    if until < message.instance.fix_deadline:
+        rows.update(next_attempt_at=until, last_error=f"quiet hours: waits until {hhmm(end)}")
+    else:
+        rows.update(
+            given_up_at=now,
+            last_error=f"quiet hours until {hhmm(end)}: the fix deadline passes before they end",
+        )
+    return True
 
 
 def outbox_sent(*, message_id: int, telegram_message_id: int | None) -> None:

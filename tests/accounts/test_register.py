@@ -24,7 +24,8 @@ def test_register_creates_a_user_who_can_log_in(api):
     body = response.json()
     assert body["email"] == "ann@example.com"
     assert body["timezone"] == "Europe/Berlin"
-    assert set(body) == {"id", "email", "timezone", "date_joined"}
+    assert set(body) == {"id", "email", "timezone", "date_joined", "quiet_hours"}
+    assert body["quiet_hours"] is None
     assert (
         api.post(
             "/api/auth/login/", {"email": "ANN@example.com", "password": GOOD["password"]}

@@ -110,14 +110,18 @@ class Chat:
         update._entities = {self.user.id: self.user}
         await self.client._dispatch_update(update)
 
-    async def say(self, text: str) -> None:
+    async def say(self, text: str, *, reply_to: int | None = None) -> None:
+        """A message from the user; `reply_to`: the id of the chat message it answers."""
         message = types.Message(
             id=next(_ids),
             peer_id=types.PeerUser(self.user.id),
             date=datetime.now(UTC),
             message=text,
             out=False,
-        )
+            reply_to=None if reply_to is None else types.MessageReplyHeader(
+                reply_to_msg_id=reply_to
+            ),
+        )  # fmt: skip
         await self._dispatch(types.UpdateNewMessage(message=message, pts=1, pts_count=1))
 
     async def press(self, data: bytes, msg_id: int = 1) -> None:

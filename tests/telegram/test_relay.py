@@ -58,7 +58,8 @@ async def test_pending_to_reminder_to_done_press_to_socket_event_end_to_end(
 
     (reminder,) = fake_telegram.sent()
     assert reminder.message.startswith("⏰ Time for: stretch")
-    (label, data), (skip_label, _) = fake_telegram.buttons(reminder)
+    (label, data), (skip_label, _), *snooze = fake_telegram.buttons(reminder)
+    assert [label for label, _ in snooze] == ["+15 min", "+1 h"]
     assert label.startswith("Done")
     assert skip_label.startswith("Skip")
 

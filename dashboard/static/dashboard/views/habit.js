@@ -1,5 +1,6 @@
 // One habit: its program ("12 of 21"), streaks, rates, strength, a pie by status, a bar per
-// weekday and recent days. The numbers follow `stats.updated` and `habit.updated` live.
+// weekday and recent days, each with its note ("Add note"). The numbers follow
+// `stats.updated` and `habit.updated` live, the days `instance.*`.
 
 import { api } from '../api.js';
 import { statusPie, weeklyBars } from '../charts.js';
@@ -7,6 +8,9 @@ import { h, replace } from '../dom.js';
 import {
   EVERY, STATUS, clock, percent, programDetail, programText, shortDate, statusLabel,
 } from '../format.js';
+import {
+  forgetDrafts, keepingFocus, noteButton, noteEditor, noteText,
+} from '../notes.js';
 import { on, setStats, store, timeZone, upsertHabit } from '../state.js';
 
 const HISTORY = 14;
@@ -133,20 +137,24 @@ export function mount(root, { id }) {
       replace(history, h('li', { class: 'empty' }, 'No days yet.'));
       return;
     }
-    replace(
+    keepingFocus(history, () => replace(
       history,
       items.map((instance) => {
         const status = STATUS[instance.status] || { label: instance.status, tone: 'upcoming' };
+        const day = shortDate(instance.date);
         return h(
           'li',
-          {},
-          h('span', { class: 'history-date' }, shortDate(instance.date)),
+          { dataset: { date: instance.date } },
+          h('span', { class: 'history-date' }, day),
           h('span', { class: 'muted' }, clock(instance.scheduled_at, tz)),
           h('span', { class: `badge tone-${status.tone}` }, statusLabel(instance)),
-          h('span', { class: 'muted small' }, instance.completed_at ? `done ${clock(instance.completed_at, tz)}` : ''),
+          h('span', { class: 'muted small history-done' }, instance.completed_at ? `done ${clock(instance.completed_at, tz)}` : ''),
+          h('span', { class: 'history-note-action' }, noteButton(instance, day, renderHistory)),
+          noteText(instance),
+          noteEditor(instance, day, renderHistory),
         );
       }),
-    );
+    ));
   }
 
   async function load() {
@@ -195,7 +203,10 @@ export function mount(root, { id }) {
   renderHead();
   if (store.stats.has(habitId)) renderStats(store.stats.get(habitId));
   load();
-  return () => offs.forEach((off) => off());
+  return () => {
+    offs.forEach((off) => off());
+    forgetDrafts();
+  };
 }
 
 function meterBar(fraction) {

@@ -1,4 +1,4 @@
-// Profile: time zone, pauses (every habit or one, for a range of days), Telegram connection,
+// Profile: time zone, quiet hours, pauses (every habit or one, for a range of days), Telegram connection,
 // and ending sessions.
 
 import { api, logout, logoutEverywhere } from '../api.js';
@@ -36,6 +36,7 @@ export function mount(root) {
     });
   });
 
+  const quiet = quietSection();
   const pauses = pauseSection();
 
   const telegramBody = h('div', { class: 'stack' });
@@ -48,6 +49,7 @@ export function mount(root) {
       { class: 'page narrow' },
       h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Profile'), h('p', { class: 'muted' }, me.email))),
       h('section', { class: 'card' }, h('h2', {}, 'Time zone'), zoneForm),
+      quiet.element,
       pauses.element,
       h('section', { class: 'card', 'aria-labelledby': 'telegram-title' }, h('h2', { id: 'telegram-title' }, 'Telegram'), telegramBody),
       h(
@@ -192,15 +194,85 @@ export function mount(root) {
     }),
     on('tick', () => { if (telegram.code) renderTelegram(); }),
     on('resync', loadTelegram),
+    on('me', quiet.render),
     on('pauses', pauses.render),
     on('habits', () => { pauses.refreshHabits(); pauses.render(); }),
     on('tick', pauses.dayChanged),
   ];
   renderTelegram();
   loadTelegram();
+  quiet.render();
   pauses.render();
   if (!store.pausesLoaded) loadPauses().catch((error) => pauses.fail(error));
   return () => offs.forEach((off) => off());
+}
+
+// --- quiet hours ----------------------------------------------------------------------------
+
+/** Quiet hours: reminders due inside them wait in Telegram until they end (SPEC §8). */
+function quietSection() {
+  const start = h('input', { type: 'time', required: true });
+  const end = h('input', { type: 'time', required: true });
+  const state = h('p', { class: 'quiet-state', 'aria-live': 'polite' });
+  const clear = h('button', { type: 'button', class: 'btn btn-ghost btn-danger-text' }, 'Clear quiet hours');
+  const form = h(
+    'form',
+    { class: 'stack', novalidate: true, 'aria-labelledby': 'quiet-title' },
+    formError(),
+    state,
+    h(
+      'div',
+      { class: 'grid-2' },
+      field('quiet_start', 'Quiet from', start),
+      field('quiet_end', 'Quiet until', end, { hint: 'Your local time; the end may be after midnight.' }),
+    ),
+    // The API names the pair `quiet_hours`; its refusals show here.
+    h('p', { class: 'field-error', 'data-error-for': 'quiet_hours', hidden: true }),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save quiet hours'), clear),
+  );
+
+  async function save(quietHours, done) {
+    await busy(form, async () => {
+      clearErrors(form);
+      try {
+        setMe(await api('PATCH', '/auth/me/', { quiet_hours: quietHours }));
+        toast(done);
+      } catch (error) {
+        showErrors(form, error, { quiet_hours: 'quiet hours' });
+      }
+    });
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (!start.value || !end.value) {
+      showErrors(form, { status: 422, fieldErrors: () => ({ quiet_hours: ['Choose when they start and end.'] }) });
+      return;
+    }
+    save({ start: start.value, end: end.value }, `Quiet hours set: ${start.value} – ${end.value}`);
+  });
+  clear.addEventListener('click', () => save(null, 'Quiet hours cleared'));
+
+  function render() {
+    const quiet = store.me && store.me.quiet_hours;
+    state.textContent = quiet
+      ? `Reminders wait from ${quiet.start} until ${quiet.end}, then come if there is still time.`
+      : 'No quiet hours: reminders come when they are due.';
+    clear.hidden = !quiet;
+    if (quiet && document.activeElement !== start && document.activeElement !== end) {
+      start.value = quiet.start;
+      end.value = quiet.end;
+    }
+  }
+
+  const element = h(
+    'section',
+    { class: 'card stack', 'aria-labelledby': 'quiet-title' },
+    h('h2', { id: 'quiet-title' }, 'Quiet hours'),
+    h('p', { class: 'muted' }, 'No Telegram reminders in these hours: one due then waits until they end, or is dropped if its time to fix it has passed by then.'),
+    form,
+  );
+  return { element, render };
 }
 
 // --- pauses ---------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 // Today: the day's instances in time order, each with its status, deadlines, "Done" and
-// "Skip" (with a reason), and "Undo skip" on a skipped one.
+// "Skip" (with a reason), "Undo skip" on a skipped one, and its note ("Add note").
 
 import { api } from '../api.js';
 import { progressRing } from '../charts.js';
 import { h, replace, toast } from '../dom.js';
+import {
+  forgetDrafts, keepingFocus, noteButton, noteEditor, noteText, writing,
+} from '../notes.js';
 import {
   OPEN, SKIP_REASONS, STATUS, clock, longDate, relative, shortDate, statusLabel,
 } from '../format.js';
@@ -70,21 +73,16 @@ export function mount(root) {
       );
       return;
     }
-    // The list is drawn anew on every change; keep the keyboard where it was.
-    const focused = document.activeElement && list.contains(document.activeElement)
-      ? document.activeElement.dataset.focus
-      : null;
-    replace(list, instances.map(item));
-    if (focused) {
-      const again = list.querySelector(`[data-focus="${CSS.escape(focused)}"]`);
-      if (again) again.focus();
-    }
+    // The list is drawn anew on every change; keep the keyboard (and a note's caret) where
+    // it was.
+    keepingFocus(list, () => replace(list, instances.map(item)));
   }
 
   const offs = [
     on('today', render),
-    // Relative times move; not while a reason picker is open (a redraw would close its list).
-    on('tick', () => { if (!choosing.size) render(); }),
+    // Relative times move; not while a reason picker is open (a redraw would close its list)
+    // or a note is being written.
+    on('tick', () => { if (!choosing.size && !writing()) render(); }),
     on('habits', render),
     on('pauses', render),
   ];
@@ -93,6 +91,7 @@ export function mount(root) {
   return () => {
     offs.forEach((off) => off());
     choosing.clear(); // an open picker does not wait for the user's return
+    forgetDrafts();
   };
 }
 
@@ -126,6 +125,7 @@ function item(instance) {
         instance.place ? h('span', { class: 'muted' }, ` · ${instance.place}`) : null,
       ),
       h('p', { class: 'instance-when' }, deadlines(instance, tz)),
+      noteText(instance),
       problem ? h('p', { class: 'inline-error', role: 'alert' }, problem) : null,
     ),
     h(
@@ -177,8 +177,10 @@ function item(instance) {
       skippedRow && cover
         ? h('a', { class: 'btn btn-ghost', href: '#/profile', dataset: { focus: `pauses-${instance.id}` } }, 'Manage pauses')
         : null,
+      picking ? null : noteButton(instance, instance.action, redraw),
     ),
     open && picking ? picker(instance, inFlight) : null,
+    noteEditor(instance, instance.action, redraw),
   );
 }
 
@@ -251,6 +253,10 @@ function closePicker(instance) {
   focusOn(`skip-${instance.id}`);
 }
 
+function redraw() {
+  emit('today');
+}
+
 function focusOn(key) {
   const el = document.querySelector(`[data-focus="${CSS.escape(key)}"]`);
   if (el) el.focus();
@@ -276,10 +282,10 @@ function deadlines(instance, tz) {
       return `The fix window closed at ${fix}`;
     case 'skipped': {
       const cover = pauseCovering(instance);
-      const why = cover
+      // The note has its own line (notes.js).
+      return cover
         ? `Paused until ${shortDate(cover.end_date)} — no reminder`
         : 'Set aside — no reminder, the streak waits';
-      return instance.note ? `${why} · “${instance.note}”` : why;
     }
     default:
       return '';

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('instances', '0004_reminders_and_cues'),
-        ('telegram', '0002_outbox_skipped_and_finished'),
+        ('telegram', '0004_outbox_snooze'),
     ]
 
     operations = [

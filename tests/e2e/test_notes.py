@@ -1,0 +1,104 @@
+"""Notes in the browser (SPEC §8): written on Today, seen live on another page, edited on the
+habit's recent days; one too long is refused next to the field."""
+
+import re
+from datetime import time, timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from accounts.models import User
+from habits.services import habit_create
+from instances.models import HabitInstance
+from tests.e2e.conftest import Backend, Pages, Server, screenshot, sign_in
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _user_with_habit_later_today(action: str) -> User:
+    """A UTC user whose habit, created as the API would, has an upcoming instance today."""
+    user = UserFactory()
+    now = timezone.now()
+    at = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
+    habit_create(
+        user=user,
+        data={"action": action, "time_of_day": time(at.hour, at.minute), "reward_text": "tea"},
+    )
+    return user
+
+
+def _row(page: Page, action: str):
+    return page.get_by_role("listitem").filter(has_text=action)
+
+
+def _note_of(user: User) -> str:
+    return HabitInstance.objects.get(user=user, date=timezone.now().date()).note
+
+
+def test_a_note_written_on_today_shows_live_elsewhere_and_one_too_long_is_refused(
+    server: Server, pages: Pages, backend: Backend
+):
+    user = backend.run(_user_with_habit_later_today, "Swim")
+    phone = pages.new(server.url + "/", width=390, height=844)
+    sign_in(phone, user.email)
+    laptop = pages.new(server.url + "/")
+    sign_in(laptop, user.email)
+    expect(_row(laptop, "Swim")).to_contain_text("Upcoming")
+    loads = []
+    laptop.on("load", lambda _: loads.append(1))
+
+    phone.get_by_role("button", name="Add note: Swim").click()
+    editor = phone.get_by_role("form", name="Note on Swim")
+    note = editor.get_by_label("Note", exact=True)
+    expect(note).to_be_focused()
+    note.fill("Cold water, 20 lengths")
+    editor.get_by_role("button", name="Save note: Swim").click()
+
+    expect(editor).to_have_count(0)
+    expect(_row(phone, "Swim")).to_contain_text("Note: Cold water, 20 lengths")
+    expect(phone.get_by_role("button", name="Edit note: Swim")).to_be_focused()
+    expect(_row(laptop, "Swim")).to_contain_text("Note: Cold water, 20 lengths")
+    expect(laptop.get_by_role("button", name="Edit note: Swim")).to_be_visible()
+    screenshot(laptop, "19-today-note")
+
+    # Too long: the API's 422 lands under the field, nothing is written, the draft stays.
+    phone.get_by_role("button", name="Edit note: Swim").click()
+    expect(note).to_have_value("Cold water, 20 lengths")
+    note.fill("x" * 1001)
+    expect(editor).to_contain_text("1,001 / 1,000")
+    editor.get_by_role("button", name="Save note: Swim").click()
+
+    expect(note).to_have_accessible_description(re.compile("at most 1000 characters"))
+    expect(note).to_have_attribute("aria-invalid", "true")
+    expect(note).to_be_focused()
+    expect(note).to_have_value("x" * 1001)
+    expect(_row(laptop, "Swim")).to_contain_text("Note: Cold water, 20 lengths")
+    assert backend.run(_note_of, user) == "Cold water, 20 lengths"
+    screenshot(phone, "20-today-note-too-long")
+    phone.keyboard.press("Escape")  # cancels: the note stays as it was
+    expect(editor).to_have_count(0)
+    expect(phone.get_by_role("button", name="Edit note: Swim")).to_be_focused()
+
+    # The habit's recent days show it, and an edit there reaches Today on the phone.
+    laptop.get_by_role("link", name="Swim").click()
+    days = laptop.get_by_role("list", name="Recent days")
+    expect(days).to_contain_text("Note: Cold water, 20 lengths")
+    days.get_by_role("button", name=re.compile("^Edit note: ")).click()
+    day_editor = laptop.get_by_role("form", name=re.compile("^Note on "))
+    day_editor.get_by_label("Note", exact=True).fill("Cold, then 25 lengths")
+    day_editor.get_by_role("button", name=re.compile("^Save note: ")).click()
+
+    expect(days).to_contain_text("Note: Cold, then 25 lengths")
+    expect(_row(phone, "Swim")).to_contain_text("Note: Cold, then 25 lengths")
+    screenshot(laptop, "21-habit-day-note")
+
+    # Saved empty, the note goes, everywhere.
+    phone.get_by_role("button", name="Edit note: Swim").click()
+    note.fill("")
+    editor.get_by_role("button", name="Save note: Swim").click()
+    expect(phone.get_by_role("button", name="Add note: Swim")).to_be_visible()
+    expect(days).not_to_contain_text("Note:")
+    assert backend.run(_note_of, user) == ""
+    assert loads == []  # nobody reloaded
