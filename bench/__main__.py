@@ -1,6 +1,8 @@
 """Run the benchmark scenarios and print one markdown table.
 
-    .venv/bin/python -m bench [--only generation|sweep|today|stats|sockets|rest] [--scale 0.01]
+    .venv/bin/python -m bench [--only NAME] [--scale 0.01]
+
+NAME: generation, sweep, reminders, today, stats, sockets or rest.
 
 A full run (every scenario, scale 1) also rewrites its section of docs/PERFORMANCE.md.
 """
@@ -15,7 +17,7 @@ from typing import Any
 
 from bench import database, report
 
-SCENARIOS = ("generation", "sweep", "today", "stats", "sockets", "rest")
+SCENARIOS = ("generation", "sweep", "reminders", "today", "stats", "sockets", "rest")
 # Every statement of the run stops by itself, even under a pathological plan.
 STATEMENT_TIMEOUT = "600s"
 

@@ -15,7 +15,7 @@ Budgets of the performance issue, measured by the benchmark suite in `bench/`:
     make bench                              # installs wrk if missing, then the full run
     .venv/bin/python -m bench               # full size (about fifteen minutes on 2 CPUs)
     .venv/bin/python -m bench --scale 0.01  # a quick smoke run (not written here)
-    .venv/bin/python -m bench --only sweep  # generation, sweep, today, stats, sockets, rest
+    .venv/bin/python -m bench --only sweep  # or generation, reminders, today, stats, sockets, rest
 
 The suite creates and drops its own PostgreSQL database (`bench_habits`) and empties its own
 Redis database (12), fills them with set-based SQL and times the production code paths.

@@ -49,7 +49,7 @@ from telegram import tasks as telegram_tasks
 from telegram.events import OUTBOX_READY, TELEGRAM_BOUND, TELEGRAM_UNBOUND, poke_bot
 from telegram.models import OutboxKind
 from telegram.selectors import bound_username
-from telegram.services import program_finished_owe, reminders_settle
+from telegram.services import cue_reminders_owe, program_finished_owe, reminders_settle
 
 Reaction = Callable[[Event], None]
 
@@ -176,6 +176,12 @@ def settle_reminders(event: Event) -> None:
     reminders_settle(instance_ids=event.facts["ids"], outcome=outcome)
 
 
+def owe_cue_reminders(event: Event) -> None:
+    """Habits stacked on a completed one: their open instance that day is reminded at the
+    completion + the habit's cue delay (an outbox row, with the change)."""
+    cue_reminders_owe(instance_ids=event.facts["ids"])
+
+
 def tell_program_finished(event: Event) -> None:
     """The bound owner is owed the course's result ("19 of 21 done"), with the change."""
     facts = event.facts
@@ -215,7 +221,7 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
     HABIT_CREATED: (plan_new_habit,),
     HABIT_UPDATED: (replan_habit,),
     INSTANCE_UPDATED: (settle_programs,),
-    INSTANCE_COMPLETED: (settle_reminders, settle_programs),
+    INSTANCE_COMPLETED: (settle_reminders, owe_cue_reminders, settle_programs),
     INSTANCE_SKIPPED: (settle_reminders, settle_programs),
     INSTANCE_DELETED: (settle_programs,),
     PROGRAM_FINISHED: (tell_program_finished,),

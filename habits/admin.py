@@ -14,7 +14,7 @@ class HabitAdmin(admin.ModelAdmin):
     )  # fmt: skip
     list_filter = ("is_pleasant", "is_active", "is_public", "periodicity_days", "repeat_limit")
     search_fields = ("action", "place", "reward_text", "user__email")
-    raw_id_fields = ("user", "related_pleasant_habit")
+    raw_id_fields = ("user", "related_pleasant_habit", "cue_habit")
     list_select_related = ("user",)
     date_hierarchy = "start_date"
     readonly_fields = ("created_at", "updated_at")

@@ -8,6 +8,17 @@ PERIODICITY_CHOICES = (1, 2, 3, 5, 7)
 REPEAT_LIMIT_CHOICES = (21, 30, 45)
 MAX_GRACE_MINUTES = 720
 MAX_FIX_MINUTES = 1440
+# Reminder offsets (SPEC §8): minutes from `scheduled_at`, 1 to 5 distinct ones, each from 12 h
+# before up to the fix deadline (grace + fix minutes after).
+MIN_REMINDER_OFFSET = -720
+MAX_REMINDERS = 5
+DEFAULT_REMINDERS = (0,)
+MAX_CUE_DELAY_MINUTES = 240
+
+
+def default_reminders() -> list[int]:
+    return list(DEFAULT_REMINDERS)
+
 
 NO_REWARD = Q(reward_text__isnull=True) & Q(related_pleasant_habit__isnull=True)
 ONLY_REWARD_TEXT = Q(reward_text__isnull=False) & Q(related_pleasant_habit__isnull=True)
@@ -46,6 +57,14 @@ class Habit(models.Model):
     start_date = models.DateField(help_text="Local date of the first occurrence.")
     is_public = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    # Minutes from `scheduled_at`, ascending, distinct (the rules: `clean`).
+    reminders = models.JSONField(default=default_reminders, db_default=[0])
+    # Habit stacking: after an instance of the cue habit is done, this one's open instance on
+    # the same local date gets one more reminder, `cue_delay_minutes` later.
+    cue_habit = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="stacked_habits"
+    )
+    cue_delay_minutes = models.PositiveSmallIntegerField(default=0, db_default=0)
     # Always true: the third column of the composite foreign key that makes the database
     # refuse a related habit that is not pleasant or not the owner's (migration 0002).
     related_is_pleasant = models.GeneratedField(
@@ -90,6 +109,13 @@ class Habit(models.Model):
                 condition=Q(fix_minutes__gte=0, fix_minutes__lte=MAX_FIX_MINUTES),
                 name="habit_fix_minutes_range",
             ),
+            models.CheckConstraint(
+                condition=Q(cue_delay_minutes__gte=0, cue_delay_minutes__lte=MAX_CUE_DELAY_MINUTES),
+                name="habit_cue_delay_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(cue_habit=models.F("id")), name="habit_cue_not_itself"
+            ),
             # The target of the composite "same owner, pleasant" foreign key (migration 0002).
             models.UniqueConstraint(
                 fields=["id", "user", "is_pleasant"], name="habit_id_user_pleasant_unique"
@@ -123,5 +149,28 @@ class Habit(models.Model):
             related = self.related_pleasant_habit
             if related.user_id != self.user_id or not related.is_pleasant:
                 errors["related_pleasant_habit"] = "Must be one of your own pleasant habits."
+        if problem := reminders_problem(self.reminders, self.grace_minutes, self.fix_minutes):
+            errors["reminders"] = problem
+        if self.cue_habit_id is not None and self.cue_habit.user_id != self.user_id:
+            errors["cue_habit"] = "Must be one of your own habits."
         if errors:
             raise ValidationError(errors)
+
+
+def reminders_problem(reminders: object, grace_minutes: int, fix_minutes: int) -> str | None:
+    """What is wrong with a list of reminder offsets, or None."""
+    if not isinstance(reminders, list) or not all(
+        isinstance(o, int) and not isinstance(o, bool) for o in reminders
+    ):
+        return "Must be a list of whole minutes."
+    if not 1 <= len(reminders) <= MAX_REMINDERS:
+        return f"Give 1 to {MAX_REMINDERS} reminder offsets."
+    if len(set(reminders)) != len(reminders):
+        return "Reminder offsets must be distinct."
+    latest = grace_minutes + fix_minutes
+    if any(not MIN_REMINDER_OFFSET <= o <= latest for o in reminders):
+        return (
+            f"Each offset must be from {MIN_REMINDER_OFFSET} to {latest} minutes "
+            "(grace + fix minutes) from the scheduled time."
+        )
+    return None

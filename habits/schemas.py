@@ -15,7 +15,14 @@ from pydantic import (
 
 from core.schemas import InputSchema
 from core.types import MAX_ID
-from habits.models import MAX_FIX_MINUTES, MAX_GRACE_MINUTES, Habit
+from habits.models import (
+    MAX_CUE_DELAY_MINUTES,
+    MAX_FIX_MINUTES,
+    MAX_GRACE_MINUTES,
+    MAX_REMINDERS,
+    MIN_REMINDER_OFFSET,
+    Habit,
+)
 from habits.programs import ProgramOut, program_of
 
 
@@ -48,6 +55,12 @@ LocalTime = Annotated[
 HourMinute = Annotated[time, PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
 
 
+def _distinct(value: list[int]) -> list[int]:
+    if len(set(value)) != len(value):
+        raise ValueError("reminder offsets must be distinct")
+    return value
+
+
 class HabitIn(InputSchema):
     model_config = ConfigDict(
         json_schema_extra={
@@ -78,6 +91,17 @@ class HabitIn(InputSchema):
     )
     is_public: bool = False
     is_active: bool = True
+    reminders: Annotated[
+        list[Annotated[int, Field(ge=MIN_REMINDER_OFFSET, le=MAX_GRACE_MINUTES + MAX_FIX_MINUTES)]],
+        Field(min_length=1, max_length=MAX_REMINDERS),
+        AfterValidator(_distinct),
+    ] = Field(
+        default_factory=lambda: [0],
+        description="Minutes from the scheduled time, 1 to 5 distinct, each from -720 to "
+        "grace_minutes + fix_minutes.",
+    )
+    cue_habit_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    cue_delay_minutes: Annotated[int, Field(ge=0, le=MAX_CUE_DELAY_MINUTES)] = 0
 
 
 class HabitOut(Schema):
@@ -95,6 +119,9 @@ class HabitOut(Schema):
     start_date: date
     is_public: bool
     is_active: bool
+    reminders: list[int]
+    cue_habit_id: int | None
+    cue_delay_minutes: int
     created_at: datetime
     updated_at: datetime
     program: ProgramOut

@@ -16,9 +16,11 @@ from habits.selectors import habits_rewarded_by
 EDITABLE = (
     "action", "place", "time_of_day", "is_pleasant", "reward_text", "related_pleasant_habit",
     "periodicity_days", "repeat_limit", "grace_minutes", "fix_minutes", "start_date",
-    "is_public", "is_active",
+    "is_public", "is_active", "reminders", "cue_habit", "cue_delay_minutes",
 )  # fmt: skip
 NOT_YOURS = "Must be one of your own pleasant habits."
+NOT_YOUR_HABIT = "Must be one of your own habits."
+CUE_CYCLE = "This cue would make a cycle: the cue habit is stacked on this one."
 
 
 def _resolve_related(*, user: User, habit_id: int | None) -> Habit | None:
@@ -30,10 +32,36 @@ def _resolve_related(*, user: User, habit_id: int | None) -> Habit | None:
     return related
 
 
+def _resolve_cue(habit: Habit, cue_id: int | None) -> Habit | None:
+    """One of the owner's habits whose own chain of cues never leads back to `habit`."""
+    if cue_id is None:
+        return None
+    cue = Habit.objects.filter(pk=cue_id, user=habit.user).first()
+    if cue is None:
+        raise InvalidInput.field("cue_habit_id", NOT_YOUR_HABIT)
+    # The owner's row is the lock: two edits that would each close half of a cycle run one
+    # after the other, and the second sees the first's link.
+    list(User.objects.select_for_update().filter(pk=habit.user_id).values_list("pk"))
+    links = dict(Habit.objects.filter(user=habit.user).values_list("id", "cue_habit_id"))
+    seen: set[int] = set()
+    at: int | None = cue.pk
+    while at is not None and at not in seen:
+        if at == habit.pk:
+            raise InvalidInput.field("cue_habit_id", CUE_CYCLE)
+        seen.add(at)
+        at = links.get(at)
+    return cue
+
+
 def _apply(habit: Habit, data: dict[str, Any]) -> None:
     for field, value in data.items():
         if field == "related_pleasant_habit":
             habit.related_pleasant_habit = _resolve_related(user=habit.user, habit_id=value)
+        elif field == "cue_habit_id":
+            habit.cue_habit = _resolve_cue(habit, value)
+        elif field == "reminders":
+            # Kept ascending: the first is the earliest, and equal lists compare equal.
+            habit.reminders = sorted(value) if isinstance(value, list) else value
         elif field in EDITABLE:
             setattr(habit, field, value)
 

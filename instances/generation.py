@@ -22,6 +22,7 @@ from habits.models import Habit
 from instances.clock import deadlines, status_by_clock, status_by_clock_sql
 from instances.localdays import LocalDay, grid_index
 from instances.models import HabitInstance, Pause, Status
+from instances.reminders import reminder_next
 
 INSERT_SQL = """
 WITH days AS (
@@ -33,7 +34,14 @@ timed AS (
     SELECT h.id AS habit_id, h.user_id, d.local_date, h.repeat_limit,
            (d.local_date - h.start_date) / h.periodicity_days AS k, s.at AS scheduled_at,
            s.at + make_interval(mins => h.grace_minutes) AS grace_deadline,
-           s.at + make_interval(mins => h.grace_minutes + h.fix_minutes) AS fix_deadline
+           s.at + make_interval(mins => h.grace_minutes + h.fix_minutes) AS fix_deadline,
+           -- The earliest reminder offset other than 0 still ahead (instances/reminders.py);
+           -- none for the default, offset 0 alone, without unpacking it.
+           CASE WHEN h.reminders <> '[0]'::jsonb THEN (
+               SELECT min(s.at + make_interval(mins => o::int))
+               FROM jsonb_array_elements_text(h.reminders) o
+               WHERE o::int <> 0 AND s.at + make_interval(mins => o::int) >= %(now)s
+           ) END AS next_reminder_at
     FROM days d
     JOIN accounts_user u ON u.timezone = d.timezone
     JOIN habits_habit h ON h.user_id = u.id
@@ -99,10 +107,11 @@ beyond AS (
 )
 INSERT INTO instances_habitinstance
     (habit_id, user_id, date, scheduled_at, grace_deadline, fix_deadline, status, skip_reason,
-     pause_id, source, created_at, updated_at)
+     pause_id, source, next_reminder_at, created_at, updated_at)
 SELECT c.habit_id, c.user_id, c.local_date, c.scheduled_at, c.grace_deadline, c.fix_deadline,
        CASE WHEN c.pause_id IS NULL THEN {status} ELSE 'skipped' END, COALESCE(c.reason, ''),
-       c.pause_id, '', %(now)s, %(now)s
+       c.pause_id, '', CASE WHEN c.pause_id IS NULL THEN c.next_reminder_at END,
+       %(now)s, %(now)s
 FROM candidates c
 LEFT JOIN beyond b ON b.habit_id = c.habit_id AND b.local_date = c.local_date
 WHERE c.k < c.repeat_limit OR b.counted_before < c.repeat_limit
@@ -240,6 +249,11 @@ def insert_instances_portable(
                     status=Status.SKIPPED if pause else status_by_clock(at, grace, fix, now),
                     skip_reason=pause.reason if pause else "",
                     pause=pause,
+                    next_reminder_at=None
+                    if pause
+                    else reminder_next(
+                        scheduled_at=at, reminders=habit.reminders, after=now, strict=False
+                    ),
                 )
             )
     HabitInstance.objects.bulk_create(new, ignore_conflicts=True)

@@ -67,6 +67,9 @@ class HabitInstance(models.Model):
     note = models.TextField(max_length=NOTE_MAX_LENGTH, blank=True, default="", db_default="")
     reminded_at = models.DateTimeField(null=True, blank=True)
     missed_notified_at = models.DateTimeField(null=True, blank=True)
+    # The moment of its earliest reminder offset other than 0 not yet decided (SPEC §8;
+    # instances/reminders.py); null when none is left.
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -126,6 +129,12 @@ class HabitInstance(models.Model):
                 fields=["id"],
                 condition=Q(status=Status.MISSED, missed_notified_at__isnull=True),
                 name="instance_missed_undecided",
+            ),
+            # The reminder offsets due: the decision reads only the rows whose moment came.
+            models.Index(
+                fields=["next_reminder_at"],
+                condition=Q(next_reminder_at__isnull=False),
+                name="instance_reminder_due",
             ),
         ]
 

@@ -42,12 +42,13 @@ class OutboxKind(models.TextChoices):
     DONE = "done"  # completed elsewhere: edit the earlier message to say so
     SKIPPED = "skipped"  # skipped (or paused) anywhere: edit the earlier message to say so
     FINISHED = "finished"  # the habit's course is over: the result (its `text`)
+    CUE = "cue"  # its cue habit was done: "After <cue action>: <action> at <place>" (`text`)
 
 
 # The messages that ask for the instance to be done: they carry the Done and Skip buttons,
 # and an outcome (done, skipped) gives them up unsent or edits them once sent; quiet hours
 # hold them back (SPEC §8).
-REMINDER_KINDS = (OutboxKind.REMINDER, OutboxKind.MISSED, OutboxKind.SNOOZE)
+REMINDER_KINDS = (OutboxKind.REMINDER, OutboxKind.MISSED, OutboxKind.SNOOZE, OutboxKind.CUE)
 
 
 class OutboxMessage(models.Model):
@@ -65,6 +66,8 @@ class OutboxMessage(models.Model):
     # Decided when the message was owed (FINISHED: the result then); empty: the text is
     # built at send time from the instance as it is.
     text = models.CharField(max_length=255, blank=True, default="", db_default="")
+    # For REMINDER: the habit's reminder offset it is for, minutes from `scheduled_at`.
+    offset_minutes = models.SmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     next_attempt_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -86,6 +89,18 @@ class OutboxMessage(models.Model):
                 fields=["telegram_id", "message_id"],
                 condition=Q(message_id__isnull=False),
                 name="outbox_by_message",
+            ),
+        ]
+        constraints = [
+            # At most once per (instance, offset), and one cue reminder per instance, however
+            # many decisions overlap and however often a completion is retried.
+            models.UniqueConstraint(
+                fields=["instance", "offset_minutes"],
+                condition=Q(kind="reminder"),
+                name="outbox_one_reminder_per_offset",
+            ),
+            models.UniqueConstraint(
+                fields=["instance"], condition=Q(kind="cue"), name="outbox_one_cue_per_instance"
             ),
         ]
 

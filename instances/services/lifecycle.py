@@ -13,9 +13,11 @@ from habits.models import Habit
 from instances.clock import deadlines, status_by_clock
 from instances.events import INSTANCE_DELETED, INSTANCE_UPDATED
 from instances.localdays import grid_index, local_day
-from instances.models import HabitInstance, Status
+from instances.models import OPEN_STATUSES, HabitInstance, Status
+from instances.reminders import reminder_next
 from instances.services.generate import _record_instances, instances_generate_for
 from instances.services.program import programs_settle
+from instances.services.rearm import reminders_rearm
 
 
 def _retime_scheduled(instances: Iterable[HabitInstance], *, now: datetime) -> list[int]:
@@ -33,12 +35,23 @@ def _retime_scheduled(instances: Iterable[HabitInstance], *, now: datetime) -> l
             continue
         instance.scheduled_at, instance.grace_deadline, instance.fix_deadline = at, grace, fix
         instance.status = status_by_clock(at, grace, fix, now)
+        instance.next_reminder_at = reminder_next(
+            scheduled_at=at, reminders=habit.reminders, after=now, strict=False
+        )
         instance.updated_at = now  # bulk_update does not apply auto_now
         changed.append(instance)
     HabitInstance.objects.bulk_update(
-        changed, ["scheduled_at", "grace_deadline", "fix_deadline", "status", "updated_at"]
-    )
+        changed,
+        ["scheduled_at", "grace_deadline", "fix_deadline", "status", "next_reminder_at",
+         "updated_at"],
+    )  # fmt: skip
     return [i.pk for i in changed]
+
+
+def _rearm_reminders(habit: Habit, *, now: datetime) -> None:
+    """New reminder offsets for the habit's open instances, from now on."""
+    open_ids = HabitInstance.objects.filter(habit=habit, status__in=OPEN_STATUSES)
+    reminders_rearm(instance_ids=open_ids.values_list("id", flat=True), now=now)
 
 
 # Edits of these habit fields re-plan the habit's instances that are not yet pending.
@@ -84,6 +97,8 @@ def instances_on_habit_changed(*, habit_id: int, changed: Collection[str]) -> No
     reopened.
     """
     changed = set(changed)
+    if "reminders" in changed:
+        _rearm_reminders(Habit.objects.get(pk=habit_id), now=timezone.now())
     if not changed & SCHEDULE_FIELDS:
         return
     habit = Habit.objects.get(pk=habit_id)

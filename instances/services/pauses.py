@@ -26,6 +26,7 @@ from instances.events import (
     PAUSE_UPDATED,
 )
 from instances.models import OPEN_STATUSES, PAUSE_MAX_DAYS, HabitInstance, Pause, SkipReason, Status
+from instances.services.rearm import reminders_rearm
 
 
 def _covered(pause: Pause) -> QuerySet[HabitInstance]:
@@ -98,6 +99,7 @@ def _give_back(pause: Pause, instances: QuerySet[HabitInstance], now: datetime) 
     HabitInstance.objects.filter(pk__in=returned, status=Status.SKIPPED).update(
         status=status_by_clock_expression(now), skip_reason="", pause=None, updated_at=now
     )
+    reminders_rearm(instance_ids=returned, now=now)
     return returned
 
 

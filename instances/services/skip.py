@@ -9,6 +9,7 @@ from core.events import record
 from instances.clock import status_by_clock
 from instances.events import INSTANCE_SKIPPED, INSTANCE_UPDATED
 from instances.models import OPEN_STATUSES, HabitInstance, SkipReason, Status
+from instances.services.rearm import reminders_rearm
 
 FINAL_REFUSAL = "This instance is {status}; only an open instance can be skipped."
 
@@ -63,5 +64,6 @@ def instance_unskip(*, instance_id: int, user_id: int, now: datetime) -> HabitIn
     )
     instance.skip_reason = ""
     instance.save(update_fields=["status", "skip_reason", "updated_at"])
+    reminders_rearm(instance_ids=[instance.pk], now=now)
     record(INSTANCE_UPDATED, ids=[instance.pk], user_ids={user_id})
     return instance

@@ -51,8 +51,16 @@ def _text(message: OutboxMessage) -> str:
     instance = message.instance
     habit, tz = instance.habit, instance.user.timezone
     where = f" ({habit.place})" if habit.place else ""
+    offset = (message.offset_minutes or 0) if message.kind == OutboxKind.REMINDER else 0
     if message.kind in (OutboxKind.REMINDER, OutboxKind.SNOOZE):
-        if instance.status == Status.MISSED:  # a snooze within the fix window
+        if offset < 0:
+            text = (
+                f"⏰ Coming up at {_local_hhmm(instance.scheduled_at, tz)}: {habit.action}{where}."
+            )
+        elif offset > habit.grace_minutes:
+            until = _local_hhmm(instance.fix_deadline, tz)
+            text = f"⏰ Still open: {habit.action}{where}. Fix it until {until}."
+        elif instance.status == Status.MISSED:  # a snooze within the fix window
             text = f"⏰ Still time for: {habit.action}{where}. Fix it until "
             text += f"{_local_hhmm(instance.fix_deadline, tz)}."
         else:

@@ -5,11 +5,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.quiet_hours import hhmm, quiet_hours_end
 from core.events import record
-from instances.models import FINAL_STATUSES, HabitInstance, Status
+from instances.models import FINAL_STATUSES, OPEN_STATUSES, HabitInstance, Status
+from instances.reminders import reminder_next, reminders_due
 from telegram.events import OUTBOX_READY
 from telegram.models import REMINDER_KINDS, OutboxKind, OutboxMessage, TelegramProfile
 from telegram.services.messages import Delivery, _delivery, finished_text
@@ -33,21 +35,73 @@ def _undecided(status: str, decided_field: str) -> list[int]:
     )
 
 
+def _profiles(user_ids: Iterable[int]) -> dict[int, TelegramProfile]:
+    return {p.user_id: p for p in TelegramProfile.objects.filter(user_id__in=set(user_ids))}
+
+
 def _owe(kind: str, ids: list[int], now: datetime) -> int:
     """Outbox rows for those of `ids` whose owner has Telegram (a paused habit or a
-    deactivated user is owed nothing)."""
+    deactivated user is owed nothing). The reminder on becoming pending is offset 0: owed
+    only when the habit has it."""
     owed_to = HabitInstance.objects.filter(pk__in=ids, habit__is_active=True, user__is_active=True)
-    profiles = {
-        p.user_id: p for p in TelegramProfile.objects.filter(user__in=owed_to.values("user"))
-    }
+    found = list(owed_to.values_list("id", "user_id", "habit__reminders"))
+    profiles = _profiles(user_id for _, user_id, _ in found)
+    offset = 0 if kind == OutboxKind.REMINDER else None
     rows = [
         OutboxMessage(kind=kind, instance_id=pk, telegram_id=profiles[user_id].telegram_id,
-                      access_hash=profiles[user_id].access_hash, next_attempt_at=now)
-        for pk, user_id in owed_to.values_list("id", "user_id")
-        if user_id in profiles
+                      access_hash=profiles[user_id].access_hash, next_attempt_at=now,
+                      offset_minutes=offset)
+        for pk, user_id, reminders in found
+        if user_id in profiles and (offset is None or 0 in reminders)
     ]  # fmt: skip
-    OutboxMessage.objects.bulk_create(rows)
-    return len(rows)
+    # A row for the same (instance, offset) already there: an overlapping decision won.
+    return len(OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True))
+
+
+def _owe_offsets(now: datetime) -> int:
+    """The reminder offsets other than 0 whose moment came (`next_reminder_at`), read by its
+    index so the cost follows the due rows. Each row moves on to its next offset (or none);
+    an instance no longer open, or whose habit or owner is inactive, just stops. When several
+    of an instance's offsets came at once (the decision did not run for a while) only the
+    latest is sent: the earlier ones are stale."""
+    due = list(
+        HabitInstance.objects.filter(next_reminder_at__lte=now)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("habit", "user")
+        .only("id", "user_id", "status", "scheduled_at", "next_reminder_at",
+              "habit__reminders", "habit__is_active", "user__is_active")
+        .order_by("next_reminder_at")[:NOTIFY_BATCH]
+    )  # fmt: skip
+    if not due:
+        return 0
+    owed: list[tuple[HabitInstance, int]] = []
+    for instance in due:
+        reminders = instance.habit.reminders
+        offsets = reminders_due(
+            scheduled_at=instance.scheduled_at, reminders=reminders,
+            since=instance.next_reminder_at, now=now,
+        )  # fmt: skip
+        served = instance.habit.is_active and instance.user.is_active
+        if offsets and served and instance.status in OPEN_STATUSES:
+            owed.append((instance, offsets[-1]))
+        instance.next_reminder_at = (
+            reminder_next(
+                scheduled_at=instance.scheduled_at, reminders=reminders, after=now, strict=True
+            )
+            if instance.status in OPEN_STATUSES
+            else None
+        )
+    HabitInstance.objects.bulk_update(due, ["next_reminder_at"])
+    profiles = _profiles(instance.user_id for instance, _ in owed)
+    rows = [
+        OutboxMessage(kind=OutboxKind.REMINDER, instance_id=instance.pk,
+                      telegram_id=profiles[instance.user_id].telegram_id,
+                      access_hash=profiles[instance.user_id].access_hash, next_attempt_at=now,
+                      offset_minutes=offset)
+        for instance, offset in owed
+        if instance.user_id in profiles
+    ]  # fmt: skip
+    return len(OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True))
 
 
 @transaction.atomic
@@ -56,10 +110,11 @@ def notifications_decide(*, now: datetime | None = None) -> int:
 
     The decision time is written in the same transaction as the outbox rows, so an
     overlapping sweep finds nothing left to decide: each message is owed exactly once.
-    Users without Telegram get the decision recorded and no message.
+    Users without Telegram get the decision recorded and no message. The habit's other
+    reminder offsets (SPEC §8) are decided here too, each at its moment (`_owe_offsets`).
     """
     now = now or timezone.now()
-    owed = 0
+    owed = _owe_offsets(now)
     for kind, status, decided_field in NOTIFICATIONS:
         ids = _undecided(status, decided_field)
         if ids:
@@ -125,6 +180,47 @@ def program_finished_owe(*, habit_id: int, user_id: int, done: int, limit: int) 
         access_hash=profile.access_hash, next_attempt_at=timezone.now(), text=text,
     )  # fmt: skip
     record(OUTBOX_READY)
+
+
+def cue_text(*, cue_action: str, action: str, place: str) -> str:
+    where = f" at {place}" if place else ""
+    return f"After {cue_action}: {action}{where}"[:255]
+
+
+def cue_reminders_owe(*, instance_ids: Iterable[int]) -> None:
+    """In the transaction that completed the instances (telegram's reaction to
+    `instance.completed`): each habit stacked on a completed one (its `cue_habit`) has its
+    open instance on the same local date reminded at completion + its `cue_delay_minutes`,
+    once per instance (a unique row; a retried completion records nothing anyway). One read
+    (nothing stacked, or an owner without Telegram: nothing more)."""
+    cue = "habit__cue_habit__instances__"
+    stacked = (
+        HabitInstance.objects.filter(
+            **{f"{cue}pk__in": list(instance_ids), f"{cue}completed_at__isnull": False},
+            date=F(f"{cue}date"), status__in=OPEN_STATUSES, habit__is_active=True,
+            user__is_active=True, user__telegram__isnull=False,
+        )
+        .annotate(
+            cue_done_at=F(f"{cue}completed_at"), cue_action=F("habit__cue_habit__action"),
+            telegram_id=F("user__telegram__telegram_id"),
+            access_hash=F("user__telegram__access_hash"),
+        )
+        .select_related("habit")
+    )  # fmt: skip
+    owed = [
+        OutboxMessage(
+            kind=OutboxKind.CUE, instance=instance, telegram_id=instance.telegram_id,
+            access_hash=instance.access_hash,
+            next_attempt_at=instance.cue_done_at
+            + timedelta(minutes=instance.habit.cue_delay_minutes),
+            text=cue_text(cue_action=instance.cue_action, action=instance.habit.action,
+                          place=instance.habit.place),
+        )
+        for instance in stacked
+    ]  # fmt: skip
+    if owed:
+        OutboxMessage.objects.bulk_create(owed, ignore_conflicts=True)
+        record(OUTBOX_READY)
 
 
 LEASE = timedelta(seconds=60)

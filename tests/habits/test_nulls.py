@@ -13,7 +13,7 @@ HABITS = "/api/habits/"
 USEFUL = {"action": "stretch", "time_of_day": "07:15", "reward_text": "coffee"}
 NOT_NULL = [
     "action", "place", "time_of_day", "is_pleasant", "periodicity_days", "repeat_limit",
-    "grace_minutes", "fix_minutes", "is_public", "is_active",
+    "grace_minutes", "fix_minutes", "is_public", "is_active", "reminders", "cue_delay_minutes",
 ]  # fmt: skip
 
 

@@ -12,8 +12,16 @@ import {
 const FIELD_WORDS = {
   reward_text: 'a treat',
   related_pleasant_habit: 'one of your pleasant habits',
+  reminders: 'reminders',
+  cue_habit_id: 'the habit it follows',
 };
-const SCHEDULE_FIELDS = new Set(['periodicity_days', 'repeat_limit', 'grace_minutes', 'fix_minutes', 'start_date']);
+const SCHEDULE_FIELDS = new Set(['periodicity_days', 'repeat_limit', 'grace_minutes', 'fix_minutes', 'start_date', 'reminders', 'cue_habit_id', 'cue_delay_minutes']);
+
+// "-15, 0, 30" -> [-15, 0, 30]; a word that is not a whole number goes as it is, so the
+// API names the field (the rules — how many, distinct, in range — are the API's).
+function parseOffsets(text) {
+  return text.split(/[\s,]+/).filter(Boolean).map((word) => (/^[-+]?\d+$/.test(word) ? Number(word) : word));
+}
 
 export function mount(root) {
   const confirming = new Set(); // habit ids asking "really delete?"
@@ -170,6 +178,9 @@ function habitForm() {
   const grace = h('input', { type: 'number', min: 0, max: 720, step: 1, value: 30, inputmode: 'numeric' });
   const fix = h('input', { type: 'number', min: 0, max: 1440, step: 1, value: 120, inputmode: 'numeric' });
   const start = h('input', { type: 'date' });
+  const reminders = h('input', { type: 'text', value: '0', placeholder: '-15, 0, 30', autocomplete: 'off', inputmode: 'numeric' });
+  const cue = h('select', {});
+  const cueDelay = h('input', { type: 'number', min: 0, max: 240, step: 1, value: 0, inputmode: 'numeric' });
   const isPublic = h('input', { type: 'checkbox', name: 'is_public' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create habit');
   const cancel = h('button', { type: 'button', class: 'btn btn-ghost', hidden: true, onclick: () => reset() }, 'Cancel');
@@ -195,6 +206,9 @@ function habitForm() {
       field('grace_minutes', 'On time within (min)', grace, { hint: 'Done within this after its time counts as on time.' }),
       field('fix_minutes', 'Can fix for (min)', fix, { hint: 'After that, still fixable (done late) for this long.' }),
       field('start_date', 'Starting', start, { hint: 'Leave empty for today.' }),
+      field('reminders', 'Reminders (min from its time)', reminders, { hint: 'Up to five, e.g. -15, 0, 30: before (-), at (0) or after its time.' }),
+      field('cue_habit_id', 'After which habit', cue, { hint: 'Habit stacking: once that one is done, you get a reminder for this one.' }),
+      field('cue_delay_minutes', 'Remind me after (min)', cueDelay, { hint: '0 to 240 minutes after the cue is done.' }),
     ),
   );
 
@@ -243,6 +257,14 @@ function habitForm() {
       options.map((habit) => h('option', { value: String(habit.id) }, habit.action)),
     );
     related.value = options.some((habit) => String(habit.id) === chosen) ? chosen : '';
+    const cueChosen = cue.value;
+    const cues = [...store.habits.values()].filter((habit) => !editing || habit.id !== editing.id);
+    replace(
+      cue,
+      h('option', { value: '' }, '— none —'),
+      cues.map((habit) => h('option', { value: String(habit.id) }, habit.action)),
+    );
+    cue.value = cues.some((habit) => String(habit.id) === cueChosen) ? cueChosen : '';
     relatedHint.textContent = options.length
       ? 'Do the useful one, then enjoy this.'
       : 'You have no pleasant habits yet; create one to use it as a reward.';
@@ -261,6 +283,9 @@ function habitForm() {
     grace.value = String(habit ? habit.grace_minutes : 30);
     fix.value = String(habit ? habit.fix_minutes : 120);
     start.value = habit ? habit.start_date : '';
+    reminders.value = habit ? habit.reminders.join(', ') : '0';
+    cue.value = habit && habit.cue_habit_id ? String(habit.cue_habit_id) : '';
+    cueDelay.value = String(habit ? habit.cue_delay_minutes : 0);
     isPublic.checked = Boolean(habit && habit.is_public);
     kindChanged();
   }
@@ -302,6 +327,9 @@ function habitForm() {
       repeat_limit: Number(repeat.value),
       grace_minutes: number(grace),
       fix_minutes: number(fix),
+      reminders: parseOffsets(reminders.value),
+      cue_habit_id: cue.value ? Number(cue.value) : null,
+      cue_delay_minutes: number(cueDelay),
       is_public: isPublic.checked,
     };
     if (start.value) data.start_date = start.value;
