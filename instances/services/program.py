@@ -34,7 +34,11 @@ def programs_settle(*, habit_ids: Iterable[int]) -> list[int]:
 
 
 def _settle(ids: list[int]) -> list[int]:
-    habits = list(Habit.objects.filter(pk__in=ids).order_by("pk").select_for_update(of=("self",)))
+    if not ids:
+        return []
+    habits = list(
+        Habit.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True, of=("self",))
+    )
     now = timezone.now()
     finished, reopened = [], []
     for habit_id, program in programs_of(habits).items():
@@ -60,32 +64,57 @@ def _settle(ids: list[int]) -> list[int]:
 
 def programs_settle_after(*, instance_ids: Collection[int]) -> list[int]:
     """`programs_settle` for the habits of these changed instances whose course may have
-    finished or reopened, found in one read: a course finishes only when an occurrence is
-    resolved or skipped while `repeat_limit` counted ones exist, and reopens only once
-    finished. So a completion in mid-course, or the sweep's moves to pending or missed, cost
-    that read alone (nothing is locked)."""
+    finished or reopened. A course finishes only when an occurrence is resolved or skipped
+    while `repeat_limit` counted ones exist and none is open, and reopens only once finished.
+
+    The habits such a change touches are locked first (in id order) and only then probed: two
+    changes finishing the last two open occurrences at once (web and bot, a completion and the
+    sweep) would each read the other's occurrence as still open without that order, and
+    neither would tell. With it the second reads the first's commit. The probe for an open
+    occurrence spares the count for nearly every habit under way, so a completion in
+    mid-course costs the lock and that read; the sweep's moves to pending cost nothing."""
     if not instance_ids:
         return []
+    with transaction.atomic():
+        locked = _lock_touched_habits(list(instance_ids))
+        if not locked:
+            return []
+        return _settle(_maybe_settled(locked))
+
+
+def _lock_touched_habits(instance_ids: list[int]) -> list[int]:
+    """Lock the habits of those instances that are resolved or skipped, or whose course is
+    marked finished (one statement). `FOR NO KEY UPDATE`: a new instance's foreign key check
+    on the habit is not held up by it."""
+    settling = Q(status__in=(*FINAL_STATUSES, Status.SKIPPED))
+    touched = HabitInstance.objects.filter(pk__in=instance_ids).filter(
+        settling | Q(habit__program_finished_at__isnull=False)
+    )
+    return list(
+        Habit.objects.filter(pk__in=touched.values("habit_id"))
+        .order_by("pk")
+        .select_for_update(no_key=True, of=("self",))
+        .values_list("pk", flat=True)
+    )
+
+
+def _maybe_settled(habit_ids: list[int]) -> list[int]:
+    """Of these (locked) habits, those whose course may have finished or reopened: marked
+    finished, or with no open occurrence and at least `repeat_limit` counted ones."""
     counted = (
-        HabitInstance.objects.filter(habit_id=OuterRef("habit_id"))
+        HabitInstance.objects.filter(habit_id=OuterRef("pk"))
         .exclude(status=Status.SKIPPED)
         .order_by()
         .values("habit_id")
         .annotate(n=Count("id"))
         .values("n")
     )
-    # An open instance (never a skipped one) means the course is not over: probed first, by
-    # the habit's newest instances, it spares the count for nearly every habit under way.
-    still_open = HabitInstance.objects.filter(
-        habit_id=OuterRef("habit_id"), status__in=OPEN_STATUSES
-    )
-    finished = Q(habit__program_finished_at__isnull=False)
-    habit_ids = (
-        HabitInstance.objects.filter(pk__in=list(instance_ids))
-        .filter(Q(status__in=(*FINAL_STATUSES, Status.SKIPPED)) | finished)
+    still_open = HabitInstance.objects.filter(habit_id=OuterRef("pk"), status__in=OPEN_STATUSES)
+    finished = Q(program_finished_at__isnull=False)
+    return list(
+        Habit.objects.filter(pk__in=habit_ids)
+        .filter(finished | ~Exists(still_open))
         .annotate(counted=Subquery(counted))
-        .filter(finished | (~Exists(still_open) & Q(counted__gte=F("habit__repeat_limit"))))
-        .values_list("habit_id", flat=True)
-        .distinct()
+        .filter(finished | Q(counted__gte=F("repeat_limit")))
+        .values_list("pk", flat=True)
     )
-    return programs_settle(habit_ids=list(habit_ids))
