@@ -75,7 +75,8 @@ def programs_settle_after(*, instance_ids: Collection[int]) -> list[int]:
     mid-course costs the lock and that read; the sweep's moves to pending cost nothing."""
     if not instance_ids:
         return []
-    with transaction.atomic():
+    # Inside the change's transaction (a WITHIN reaction): no savepoint of its own.
+    with transaction.atomic(savepoint=False):
         locked = _lock_touched_habits(list(instance_ids))
         if not locked:
             return []
