@@ -45,9 +45,16 @@ class Source(models.TextChoices):
 class HabitInstance(models.Model):
     """One scheduled occurrence of a habit on a local date of its owner."""
 
-    habit = models.ForeignKey(Habit, on_delete=models.CASCADE, related_name="instances")
+    # No index of their own: (habit, date) and (user, date) lead with them already, and each
+    # index more is one more write on every change of a row (a reminder tick moves a
+    # thousand at once).
+    habit = models.ForeignKey(
+        Habit, on_delete=models.CASCADE, related_name="instances", db_index=False
+    )
     # Copied from the habit so "today for a user" needs no join.
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     date = models.DateField(help_text="Local date in the owner's timezone.")
     scheduled_at = models.DateTimeField()
     grace_deadline = models.DateTimeField()
@@ -61,8 +68,9 @@ class HabitInstance(models.Model):
     )  # fmt: skip
     # The pause that skipped it, if one did: deleting the pause gives back only its own.
     pause = models.ForeignKey(
-        "Pause", null=True, blank=True, on_delete=models.SET_NULL, related_name="instances"
-    )
+        "Pause", null=True, blank=True, on_delete=models.SET_NULL, related_name="instances",
+        db_index=False,  # the partial `instance_by_pause`: most instances have none
+    )  # fmt: skip
     # db_default: the set-based INSERTs (generation, the bench) name only what they set.
     note = models.TextField(max_length=NOTE_MAX_LENGTH, blank=True, default="", db_default="")
     reminded_at = models.DateTimeField(null=True, blank=True)
@@ -129,6 +137,9 @@ class HabitInstance(models.Model):
                 fields=["id"],
                 condition=Q(status=Status.MISSED, missed_notified_at__isnull=True),
                 name="instance_missed_undecided",
+            ),
+            models.Index(
+                fields=["pause"], condition=Q(pause__isnull=False), name="instance_by_pause"
             ),
             # The reminder offsets due: the decision reads only the rows whose moment came.
             models.Index(

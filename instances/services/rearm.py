@@ -6,6 +6,7 @@ offset) keeps one already owed from being owed again."""
 from collections.abc import Iterable
 from datetime import datetime
 
+from core.bulk import column_set
 from instances.models import OPEN_STATUSES, HabitInstance
 from instances.reminders import reminder_next
 
@@ -21,4 +22,4 @@ def reminders_rearm(*, instance_ids: Iterable[int], now: datetime) -> None:
             scheduled_at=instance.scheduled_at, reminders=instance.habit.reminders, after=now,
             strict=False,
         )  # fmt: skip
-    HabitInstance.objects.bulk_update(rows, ["next_reminder_at"])
+    column_set(HabitInstance, "next_reminder_at", {i.pk: i.next_reminder_at for i in rows})
