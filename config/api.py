@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from accounts.api import router as auth_router
+from calendars.api import router as calendar_router
 from config.middleware import outage_answer
 from core.errors import (
     Conflict,
@@ -25,6 +26,7 @@ from instances.api import pauses_router
 from instances.api import router as instances_router
 from telegram.api import instance_router as telegram_instance_router
 from telegram.api import router as telegram_router
+from transfer.api import export_router, import_router
 
 logger = logging.getLogger(__name__)
 
@@ -185,3 +187,6 @@ api.add_router("/habits/", habits_router)
 api.add_router("/habits/", habit_instances_router)
 api.add_router("/telegram/", telegram_router)
 api.add_router("/pauses/", pauses_router)
+api.add_router("/export/", export_router)
+api.add_router("/import/", import_router)
+api.add_router("/calendar/", calendar_router)

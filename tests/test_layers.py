@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Lower is nearer the ground. installation sits between core and accounts: it imports only
 # core and Django. telegram and realtime share a rank and must not import each other: each
 # is a way out to the user, and config/reactions.py is the one place that drives both.
+# transfer (export and import) and calendars read and write instances and habits; they sit
+# beside telegram and realtime and import neither.
 RANK: dict[str, float] = {
     "core": 0,
     "installation": 0.5,
@@ -24,6 +26,8 @@ RANK: dict[str, float] = {
     "instances": 3,
     "telegram": 4,
     "realtime": 4,
+    "transfer": 4,
+    "calendars": 4,
     "dashboard": 5,
     "config": 6,
 }

@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "instances",
     "telegram",
     "realtime",
+    "transfer",
+    "calendars",
     "dashboard",
     "installation",
 ]
