@@ -9,17 +9,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.quiet_hours import hhmm, quiet_hours_end
-from core.bulk import column_set, rows_insert
 from core.events import record
 from instances.models import FINAL_STATUSES, OPEN_STATUSES, HabitInstance, Status
-from instances.reminders import reminder_next, reminders_due
 from telegram.events import OUTBOX_READY
 from telegram.models import REMINDER_KINDS, OutboxKind, OutboxMessage, TelegramProfile
 from telegram.services.messages import Delivery, _delivery, finished_text
+from telegram.services.offsets import NOTIFY_BATCH, owe_offsets
 
 logger = logging.getLogger(__name__)
 
-NOTIFY_BATCH = 5_000
 # An instance in one of these is owed no reminder any more.
 SETTLED = (Status.SKIPPED, *FINAL_STATUSES)
 
@@ -59,50 +57,6 @@ def _owe(kind: str, ids: list[int], now: datetime) -> int:
     return len(OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True))
 
 
-OWED_FIELDS = (
-    "kind", "instance_id", "telegram_id", "access_hash", "next_attempt_at", "offset_minutes"
-)  # fmt: skip
-
-
-def _owe_offsets(now: datetime) -> int:
-    """The reminder offsets other than 0 whose moment came (`next_reminder_at`), read by its
-    index so the cost follows the due rows. Each row moves on to its next offset (or none);
-    an instance no longer open, or whose habit or owner is inactive, just stops. When several
-    of an instance's offsets came at once (the decision did not run for a while) only the
-    latest is sent: the earlier ones are stale.
-
-    Plain tuples, the owner's Telegram joined in the same read, the moves written in one
-    statement: a tick of a thousand due rows is mostly the database's own work."""
-    due = list(
-        HabitInstance.objects.filter(next_reminder_at__lte=now)
-        .select_for_update(skip_locked=True, of=("self",))
-        .order_by("next_reminder_at")
-        .values_list(
-            "id", "status", "scheduled_at", "next_reminder_at", "habit__reminders",
-            "habit__is_active", "user__is_active", "user__telegram__telegram_id",
-            "user__telegram__access_hash",
-        )[:NOTIFY_BATCH]
-    )  # fmt: skip
-    if not due:
-        return 0
-    moves: dict[int, datetime | None] = {}
-    owed: list[tuple[object, ...]] = []
-    for pk, status, scheduled_at, since, reminders, habit_on, user_on, chat, access_hash in due:
-        is_open = status in OPEN_STATUSES
-        moves[pk] = (
-            reminder_next(scheduled_at=scheduled_at, reminders=reminders, after=now, strict=True)
-            if is_open
-            else None
-        )
-        offsets = reminders_due(
-            scheduled_at=scheduled_at, reminders=reminders, since=since, now=now
-        )
-        if offsets and is_open and habit_on and user_on and chat is not None:
-            owed.append((OutboxKind.REMINDER, pk, chat, access_hash, now, offsets[-1]))
-    column_set(HabitInstance, "next_reminder_at", moves)
-    return rows_insert(OutboxMessage, OWED_FIELDS, owed)
-
-
 @transaction.atomic
 def notifications_decide(*, now: datetime | None = None) -> int:
     """Decide, once per instance, the reminder (pending) and the "fix it" note (missed).
@@ -113,7 +67,7 @@ def notifications_decide(*, now: datetime | None = None) -> int:
     reminder offsets (SPEC §8) are decided here too, each at its moment (`_owe_offsets`).
     """
     now = now or timezone.now()
-    owed = _owe_offsets(now)
+    owed = owe_offsets(now)
     for kind, status, decided_field in NOTIFICATIONS:
         ids = _undecided(status, decided_field)
         if ids:

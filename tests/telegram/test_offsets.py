@@ -20,11 +20,19 @@ from instances.services import (
     instances_sweep,
 )
 from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
-from telegram.services import notifications_decide, outbox_claim
+from telegram.services import notifications_decide, offsets, outbox_claim
 from tests.concurrency import raised, run_together
 from tests.factories import HabitFactory, UserFactory, make_instance
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=["sql", "portable"])
+def deciding_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case both ways: PostgreSQL's one statement, and the Python SQLite runs."""
+    if request.param == "portable":
+        monkeypatch.setattr(offsets, "_owe_offsets_sql", offsets._owe_offsets_portable)
+    return request.param
 
 MINUTE = timedelta(minutes=1)
 TICK = timedelta(seconds=30)  # beat runs `telegram.decide` every 30 s
