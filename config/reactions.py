@@ -93,7 +93,7 @@ def settle_programs(event: Event) -> None:
         programs_settle(habit_ids=facts["owners"])
     elif facts.get("swept"):
         # Moves to pending or missed finish no course; the sweep names what it expired.
-        programs_settle_after(instance_ids=facts["expired"])
+        programs_settle_after(instance_ids=facts["expired"], many=True)
     else:
         programs_settle_after(instance_ids=facts["ids"])
 

@@ -82,7 +82,7 @@ def _settle_expired(created: list[tuple[int, int, str]]) -> None:
     among them, and finishing is told (`programs_settle_after`)."""
     expired = [pk for pk, _, status in created if status == Status.FIX_EXPIRED]
     if expired:
-        programs_settle_after(instance_ids=expired)
+        programs_settle_after(instance_ids=expired, many=True)
 
 
 @transaction.atomic

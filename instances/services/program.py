@@ -8,7 +8,7 @@ an instance deleted, a schedule change of the habit.
 from collections.abc import Collection, Iterable
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core.events import record
@@ -62,37 +62,48 @@ def _settle(ids: list[int]) -> list[int]:
     return [h.pk for h, _ in finished]
 
 
-def programs_settle_after(*, instance_ids: Collection[int]) -> list[int]:
+def programs_settle_after(*, instance_ids: Collection[int], many: bool = False) -> list[int]:
     """`programs_settle` for the habits of these changed instances whose course may have
     finished or reopened. A course finishes only when an occurrence is resolved or skipped
     while `repeat_limit` counted ones exist and none is open, and reopens only once finished.
 
-    The habits such a change touches are locked first (in id order) and only then probed: two
-    changes finishing the last two open occurrences at once (web and bot, a completion and the
-    sweep) would each read the other's occurrence as still open without that order, and
-    neither would tell. With it the second reads the first's commit. The probe for an open
-    occurrence spares the count for nearly every habit under way, so a completion in
-    mid-course costs the lock and that read; the sweep's moves to pending cost nothing."""
+    A change of a few habits (a completion, a skip, a pause) locks them first, in id order,
+    and only then probes: two changes finishing the last two open occurrences at once (web
+    and bot) would each read the other's occurrence as still open without that order, and
+    neither would tell; with it the second reads the first's commit. The probe for an open
+    occurrence spares the count for nearly every habit under way.
+
+    `many` (the sweep's and generation's expired rows, up to hundreds of thousands): locking
+    every habit would write each habit row, so they probe first and lock only the habits the
+    probe keeps, probing those again under the lock. What that leaves open is docs/
+    DECISIONS.md's "a finish the sweep can miss": the user resolving the course's other last
+    occurrence in the same instant as the sweep; the habit's `program.finished` is still true
+    in every answer (it is computed), only the moment is not told."""
     if not instance_ids:
         return []
     # Inside the change's transaction (a WITHIN reaction): no savepoint of its own.
     with transaction.atomic(savepoint=False):
-        locked = _lock_touched_habits(list(instance_ids))
-        if not locked:
-            return []
-        return _settle(_maybe_settled(locked))
+        touched = _touched_habits(list(instance_ids))
+        locked = _locked(_maybe_settled(list(touched)) if many else touched)
+        return _settle(_maybe_settled(locked)) if locked else []
 
 
-def _lock_touched_habits(instance_ids: list[int]) -> list[int]:
-    """Lock the habits of those instances that are resolved or skipped, or whose course is
-    marked finished (one statement). `FOR NO KEY UPDATE`: a new instance's foreign key check
-    on the habit is not held up by it."""
+def _touched_habits(instance_ids: list[int]) -> "QuerySet[HabitInstance]":
+    """The habits of those instances that are resolved or skipped, or whose course is marked
+    finished: only they can have finished or reopened."""
     settling = Q(status__in=(*FINAL_STATUSES, Status.SKIPPED))
     touched = HabitInstance.objects.filter(pk__in=instance_ids).filter(
         settling | Q(habit__program_finished_at__isnull=False)
     )
+    return touched.values_list("habit_id", flat=True).distinct()
+
+
+def _locked(habit_ids: "Iterable[int] | QuerySet[HabitInstance]") -> list[int]:
+    """Lock these habits in id order (a queryset of ids reads them in the same statement).
+    `FOR NO KEY UPDATE`: a new instance's foreign key check on the habit is not held up by
+    it."""
     return list(
-        Habit.objects.filter(pk__in=touched.values("habit_id"))
+        Habit.objects.filter(pk__in=habit_ids)
         .order_by("pk")
         .select_for_update(no_key=True, of=("self",))
         .values_list("pk", flat=True)
@@ -100,7 +111,7 @@ def _lock_touched_habits(instance_ids: list[int]) -> list[int]:
 
 
 def _maybe_settled(habit_ids: list[int]) -> list[int]:
-    """Of these (locked) habits, those whose course may have finished or reopened: marked
+    """Of these habits, those whose course may have finished or reopened: marked
     finished, or with no open occurrence and at least `repeat_limit` counted ones."""
     counted = (
         HabitInstance.objects.filter(habit_id=OuterRef("pk"))
