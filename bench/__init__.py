@@ -1,7 +1,7 @@
 """Performance benchmarks: `.venv/bin/python -m bench [--only NAME] [--scale 0.01]`.
 
 Each scenario (generation, sweep, reminders, today, stats, sockets, rest) fills a throwaway
-PostgreSQL database of its own (`bench_habits`, created and dropped by the run) with
+PostgreSQL database of its own (`bench_habits_<pid>`, created and dropped by the run) with
 set-based SQL and times the production code paths against the budgets of the performance
 issue; sockets and rest start real web server processes (bench/server/) and load them over
 the loopback only.

@@ -17,8 +17,9 @@ Budgets of the performance issue, measured by the benchmark suite in `bench/`:
     .venv/bin/python -m bench --scale 0.01  # a quick smoke run (not written here)
     .venv/bin/python -m bench --only sweep  # or generation, reminders, today, stats, sockets, rest
 
-The suite creates and drops its own PostgreSQL database (`bench_habits`) and empties its own
-Redis database (12), fills them with set-based SQL and times the production code paths.
+The suite creates and drops its own PostgreSQL database (`bench_habits_<pid>`) and claims a
+Redis database the way a test run does (so a bench beside tests or another bench shares
+nothing), fills them with set-based SQL and times the production code paths.
 `sockets` and `rest` start real web server processes (`bench/server/`: production settings
 plus two baselines mounted only there) and load them over the loopback only, each run
 bounded in time and count. The section below is rewritten by every full-size run.
