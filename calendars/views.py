@@ -1,6 +1,8 @@
 """`GET /cal/{secret}.ics` (SPEC §9): the feed, for calendar apps. The secret is the only key:
 no login, no cookie, nothing else read from the request."""
 
+import re
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
@@ -9,11 +11,13 @@ from calendars.feed import feed_ical
 from calendars.selectors import feed_owner, local_today, occurrences_for, window
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+SECRET = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 @require_safe
 def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
-    owner = feed_owner(secret)
+    # A secret is what `secrets.token_urlsafe` writes; anything else is no feed, unhashed.
+    owner = feed_owner(secret) if SECRET.fullmatch(secret) else None
     if owner is None:
         raise Http404("No such calendar.")
     now = timezone.now()
