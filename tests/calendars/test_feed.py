@@ -2,6 +2,7 @@
 read back here with icalendar's own parser."""
 
 import hashlib
+import os
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -311,3 +312,12 @@ def test_fifty_habits_cost_a_handful_of_queries(django_assert_max_num_queries):
         with django_assert_max_num_queries(5):
             calendar = _calendar(url)
     assert len(calendar.walk("VEVENT")) > 50 * 10
+
+
+def test_the_tests_run_on_the_database_asked_for():
+    """tests/calendars/test_sqlite.py runs this module again on SQLite: it must be SQLite."""
+    asked = os.environ["DATABASE_URL"].split(":", 1)[0]
+    assert (
+        connection.vendor
+        == {"sqlite": "sqlite", "postgres": "postgresql", "postgresql": "postgresql"}[asked]
+    )
