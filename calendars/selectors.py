@@ -4,9 +4,9 @@ A stored instance is what happened or is planned for its (habit, date), and wins
 on, the habit rule fills in what generation has not written yet (it writes today and
 tomorrow): the date grid from `start_date`, active habits only, within the course (skips and
 pauses stretch it, as generation does), at the times the clock gives. A skipped day, stored or
-covered by a pause, is not shown (docs/DECISIONS.md). Five queries whatever the number of
-habits: the feed and its owner, the habits, the window's instances, the counted instances
-before today, the pauses.
+covered by a pause, is not shown (docs/DECISIONS.md). At most five queries whatever the
+number of habits: the feed and its owner, the habits, the window's instances, the counted
+instances before today of the habits whose course may end in the window, the pauses.
 """
 
 from bisect import bisect_left
@@ -79,7 +79,9 @@ def occurrences_for(*, user: User, today: date, now: datetime) -> list[Occurrenc
     ]
     active = [h for h in habits.values() if h.is_active and h.start_date <= last]
     if active:
-        counted = _counted_before(user=user, today=today)
+        counted = _counted_before(
+            habit_ids=[h.pk for h in active if _may_end(h, last)], today=today
+        )
         pauses = list(
             Pause.objects.filter(user=user, end_date__gte=today, start_date__lte=last).order_by()
         )
@@ -97,10 +99,19 @@ def occurrences_for(*, user: User, today: date, now: datetime) -> list[Occurrenc
     return sorted(shown, key=lambda o: (o.start, o.habit_id))
 
 
-def _counted_before(*, user: User, today: date) -> dict[int, int]:
+def _may_end(habit: Habit, last: date) -> bool:
+    """Whether the habit's course may end by `last`: only then do its counted instances
+    matter (grid step k < repeat_limit is in the course whatever came before)."""
+    steps = (last - habit.start_date).days // habit.periodicity_days
+    return steps >= habit.repeat_limit
+
+
+def _counted_before(*, habit_ids: list[int], today: date) -> dict[int, int]:
     """Per habit, its instances before today that count in the course (not skipped)."""
+    if not habit_ids:
+        return {}
     rows = (
-        HabitInstance.objects.filter(user=user, date__lt=today)
+        HabitInstance.objects.filter(habit_id__in=habit_ids, date__lt=today)
         .exclude(status=Status.SKIPPED)
         .values("habit_id")
         .annotate(n=Count("id"))

@@ -143,8 +143,11 @@ def test_the_stored_instance_wins_for_its_date_with_its_own_times():
     moved = datetime(2026, 3, 20, 9, 30, tzinfo=UTC)
     make_instance(habit, date(2026, 3, 20), moved)
     with time_machine.travel(MARCH, tick=False):
-        events = _events(_calendar(_subscribe(user)))
+        url = _subscribe(user)
+        events = _events(_calendar(url))
+        raw = _fetch(url).content
     event = events[f"habit-{habit.pk}-20260320@atomic-habits.calendar"]
+    assert b"DTSTART:20260320T093000Z" in raw  # a UTC account: UTC times
     assert event.start == moved
     assert event.end == moved + timedelta(minutes=habit.grace_minutes)
 
