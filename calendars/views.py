@@ -3,9 +3,8 @@ no login, no cookie, nothing else read from the request."""
 
 import re
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseNotFound
 from django.utils import timezone
-from django.views.decorators.http import require_safe
 
 from calendars.feed import feed_ical
 from calendars.selectors import feed_owner, local_today, occurrences_for, window
@@ -14,12 +13,21 @@ CONTENT_TYPE = "text/calendar; charset=utf-8"
 SECRET = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
-@require_safe
+def _unlogged(response: HttpResponse) -> HttpResponse:
+    """Django logs every 4xx answer with its path ("Not Found: /cal/<secret>.ics"), and here
+    the path is the key: a POST to a live URL would write it to the log. The flag is the one
+    `django.utils.log.log_response` sets itself once a response is logged."""
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
 def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
+    if request.method not in ("GET", "HEAD"):
+        return _unlogged(HttpResponseNotAllowed(["GET", "HEAD"]))
     # A secret is what `secrets.token_urlsafe` writes; anything else is no feed, unhashed.
     owner = feed_owner(secret) if SECRET.fullmatch(secret) else None
     if owner is None:
-        raise Http404("No such calendar.")
+        return _unlogged(HttpResponseNotFound("No such calendar.", content_type="text/plain"))
     now = timezone.now()
     today = local_today(owner, now)
     occurrences = occurrences_for(user=owner, today=today, now=now)

@@ -2,6 +2,7 @@
 read back here with icalendar's own parser."""
 
 import hashlib
+import logging
 import os
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
@@ -324,3 +325,21 @@ def test_the_tests_run_on_the_database_asked_for():
         connection.vendor
         == {"sqlite": "sqlite", "postgres": "postgresql", "postgresql": "postgresql"}[asked]
     )
+
+
+def test_no_feed_secret_reaches_a_log_line(caplog):
+    caplog.set_level(logging.DEBUG)
+    user = UserFactory()
+    revoked = _subscribe(user)
+    live = _subscribe(user)
+    secrets = [urlsplit(u).path.removeprefix("/cal/").removesuffix(".ics") for u in (revoked, live)]
+
+    assert _fetch(revoked).status_code == 404
+    assert _fetch(live).status_code == 200
+    assert Client().post(urlsplit(live).path).status_code == 405
+    assert Client().head(urlsplit(live).path).status_code == 200
+
+    assert caplog.records, "nothing logged at all: the capture is not working"
+    for record in caplog.records:
+        for secret in secrets:
+            assert secret not in record.getMessage(), f"{record.name} logged a feed secret"
