@@ -13,7 +13,6 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.db.models import Count
 
@@ -22,7 +21,7 @@ from calendars.models import CalendarFeed
 from calendars.services import secret_hash
 from habits.models import Habit
 from instances.clock import deadlines
-from instances.localdays import grid_index, local_day
+from instances.localdays import current_and_next_day, grid_index, local_day
 from instances.models import DONE_STATUSES, HabitInstance, Pause, Status
 
 DAYS_BACK = 14
@@ -58,7 +57,8 @@ def window(today: date) -> tuple[date, date]:
 
 
 def local_today(user: User, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(user.timezone)).date()
+    today, _ = current_and_next_day(user.timezone, now)
+    return today
 
 
 def occurrences_for(*, user: User, today: date, now: datetime) -> list[Occurrence]:

@@ -85,6 +85,10 @@ def test_the_feed_has_the_owners_vtimezone_and_local_times_across_a_dst_change()
         calendar = _calendar(url)
         raw = _fetch(url).content
 
+    assert (str(calendar["version"]), str(calendar["prodid"])) == (
+        "2.0", "-//Atomic Habits Tracker//Calendar feed//EN",
+    )  # fmt: skip
+    assert all("dtstamp" in e and "uid" in e for e in calendar.walk("VEVENT"))
     (zone,) = calendar.walk("VTIMEZONE")
     assert str(zone["tzid"]) == "Europe/Berlin"
     assert {str(c["tzname"]) for c in zone.walk() if c.name in ("STANDARD", "DAYLIGHT")} >= {
