@@ -1,5 +1,5 @@
 // Profile: time zone, quiet hours, pauses (every habit or one, for a range of days), Telegram connection,
-// and ending sessions.
+// the calendar feed, and ending sessions.
 
 import { api, logout, logoutEverywhere } from '../api.js';
 import { h, replace, toast } from '../dom.js';
@@ -38,6 +38,7 @@ export function mount(root) {
 
   const quiet = quietSection();
   const pauses = pauseSection();
+  const calendar = calendarSection();
 
   const telegramBody = h('div', { class: 'stack' });
   const telegram = { status: 'loading', name: null, code: null, problem: null, busy: false };
@@ -52,6 +53,7 @@ export function mount(root) {
       quiet.element,
       pauses.element,
       h('section', { class: 'card', 'aria-labelledby': 'telegram-title' }, h('h2', { id: 'telegram-title' }, 'Telegram'), telegramBody),
+      calendar.element,
       h(
         'section',
         { class: 'card stack' },
@@ -205,6 +207,87 @@ export function mount(root) {
   pauses.render();
   if (!store.pausesLoaded) loadPauses().catch((error) => pauses.fail(error));
   return () => offs.forEach((off) => off());
+}
+
+// --- calendar feed --------------------------------------------------------------------------
+
+/**
+ * A secret .ics URL for calendar apps (SPEC §9). The server keeps only a hash of it, so the
+ * URL is shown once, when made; a new one ends the one before, "Revoke" ends it.
+ */
+function calendarSection() {
+  const state = { url: null, revoked: false, busy: false, problem: null };
+  const body = h('div', { class: 'stack' });
+
+  async function act(work) {
+    state.busy = true;
+    state.problem = null;
+    render();
+    try {
+      await work();
+    } catch (error) {
+      if (error.status !== 401) state.problem = error.message;
+    } finally {
+      state.busy = false;
+      render();
+    }
+  }
+
+  const subscribe = () => act(async () => {
+    const { url } = await api('POST', '/calendar/');
+    Object.assign(state, { url, revoked: false });
+    toast('New calendar URL ready');
+  });
+
+  const revoke = () => act(async () => {
+    await api('DELETE', '/calendar/');
+    Object.assign(state, { url: null, revoked: true });
+    toast('Calendar URL revoked');
+  });
+
+  function urlBox(url) {
+    const input = h('input', {
+      type: 'text', readonly: true, value: url, id: 'calendar-url', class: 'calendar-url',
+      onfocus: (event) => event.target.select(),
+    });
+    return h(
+      'div',
+      { class: 'code-box' },
+      h('label', { for: 'calendar-url' }, 'Your calendar URL'),
+      input,
+      h('div', { class: 'form-actions' }, h('button', {
+        type: 'button',
+        class: 'btn btn-ghost',
+        onclick: () => navigator.clipboard.writeText(url).then(() => toast('Copied'), () => toast('Copy it by hand, please')),
+      }, 'Copy URL')),
+      h('p', { class: 'muted small' }, 'Shown only now. Anyone with it sees your habits: keep it private. In your calendar app, add a calendar “from URL” and paste it.'),
+    );
+  }
+
+  function render() {
+    const parts = [];
+    if (state.url) parts.push(urlBox(state.url));
+    else if (state.revoked) parts.push(h('p', { class: 'calendar-state', role: 'status' }, 'Revoked: no calendar URL of yours works any more.'));
+    parts.push(h(
+      'div',
+      { class: 'form-actions' },
+      h('button', { type: 'button', class: state.url ? 'btn btn-ghost' : 'btn btn-primary', disabled: state.busy, onclick: subscribe }, state.url ? 'New URL' : 'Subscribe'),
+      h('button', { type: 'button', class: 'btn btn-ghost btn-danger-text', disabled: state.busy, onclick: revoke }, 'Revoke'),
+    ));
+    parts.push(h('p', { class: 'hint' }, '“Subscribe” makes a new URL and ends any made before; “Revoke” ends it.'));
+    if (state.problem) parts.push(h('p', { class: 'inline-error', role: 'alert' }, state.problem));
+    replace(body, parts);
+  }
+
+  render();
+  const element = h(
+    'section',
+    { class: 'card stack', 'aria-labelledby': 'calendar-title' },
+    h('h2', { id: 'calendar-title' }, 'Calendar'),
+    h('p', { class: 'muted' }, 'See your habits in Google Calendar, Apple Calendar or any calendar app: done ones with a ✓, planned ones at their time, two weeks back and a month ahead.'),
+    body,
+  );
+  return { element };
 }
 
 // --- quiet hours ----------------------------------------------------------------------------
