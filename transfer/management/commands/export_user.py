@@ -20,6 +20,7 @@ class Command(BaseCommand):
             "--format", dest="export_format", choices=EXPORT_FORMATS, default="json"
         )
         parser.add_argument(
+            "-o",
             "--output",
             help="file to write; '-' for stdout; default: the download's dated name, here",
         )
