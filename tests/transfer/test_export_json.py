@@ -91,7 +91,7 @@ def test_the_document_has_every_key_of_spec_9(owner, account):
         "format", "version", "exported_at", "user", "habits", "instances", "pauses",
     }  # fmt: skip
     assert (document["format"], document["version"]) == ("atomic-habits", 1)
-    assert document["exported_at"] == "2026-06-01T12:00:00+00:00"
+    assert document["exported_at"] == "2026-06-01T12:00:00Z"
     assert document["user"] == {
         "email": owner.email,
         "timezone": "Europe/Berlin",
