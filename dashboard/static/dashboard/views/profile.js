@@ -241,7 +241,7 @@ function exportSection() {
     'section',
     { class: 'card stack', 'aria-labelledby': 'export-title' },
     h('h2', { id: 'export-title' }, 'Export'),
-    h('p', { class: 'muted' }, 'Everything yours, to keep or take elsewhere: JSON holds every habit, day, note and pause; the Loop CSV zip opens in Loop Habit Tracker and in spreadsheets (days and scores only).'),
+    h('p', { class: 'muted' }, 'Everything yours, to keep or take elsewhere: JSON holds every habit, day, note and pause; the Loop CSV zip is Loop Habit Tracker’s export layout, for spreadsheets and the trackers that read it (days, notes and scores only).'),
     h('div', { class: 'form-actions' }, buttons),
     problem,
   );
