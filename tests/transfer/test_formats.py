@@ -6,6 +6,7 @@ import random
 import struct
 import zipfile
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -608,3 +609,31 @@ def test_damaged_files_are_refused_never_a_bare_exception() -> None:
                 messages.append(str(refusal))
     assert messages
     assert all(messages)
+
+
+def test_progress_of_a_large_backup_and_a_habitbull_file() -> None:
+    entries = [(D.fromordinal(730000 + i), 2, "") for i in range(12_000)]
+    calls: list[tuple[int, int]] = []
+    detect_and_read(loop_db(12, [LoopHabit("A", entries=entries)]), lambda *c: calls.append(c))
+    assert calls == [(0, 12_000), (5_000, 12_000), (10_000, 12_000), (12_000, 12_000)]
+    rows = [("A", "", "", D.fromordinal(730000 + i).isoformat(), "1", "") for i in range(5_001)]
+    calls.clear()
+    detect_and_read(habitbull_csv(rows), lambda *c: calls.append(c))
+    assert calls == [(0, 5_001), (5_000, 5_001), (5_001, 5_001)]
+
+
+def test_a_habitbull_file_that_is_not_utf8_is_refused_naming_the_line() -> None:
+    data = habitbull_csv([("Floss", "", "Health", "2016-03-18", "1", "")]) + b"Caf\xe9,,,,,\n"
+    assert refused(data) == (
+        "the HabitBull file, line 3: the text is not UTF-8; save the file as UTF-8 and import "
+        "again."
+    )
+
+
+def test_the_backups_copy_is_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    detect_and_read(loop_db(25, [LoopHabit("A")]))
+    refused(b"SQLite format 3\x00" + b"\x00" * 200)
+    assert list(tmp_path.iterdir()) == []

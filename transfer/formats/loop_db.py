@@ -233,7 +233,7 @@ def _repetitions(
         row = habits.get(habit_id)
         if row is not None and timestamp is not None:
             _repetition(row, rowid, timestamp, value, notes)
-        if done % _PROGRESS_EVERY == 0:
+        if done % _PROGRESS_EVERY == 0 and done < total:
             report(progress, done, total)
     report(progress, total, total)
 
