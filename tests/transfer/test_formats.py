@@ -637,3 +637,18 @@ def test_the_backups_copy_is_removed(tmp_path: Path, monkeypatch: pytest.MonkeyP
     detect_and_read(loop_db(25, [LoopHabit("A")]))
     refused(b"SQLite format 3\x00" + b"\x00" * 200)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_or_mistyped_cells_of_a_backup_are_refused() -> None:
+    data = _with_sql(loop_db(21, [LoopHabit("A")]), "UPDATE Habits SET freq_den = NULL")
+    assert refused(data) == (
+        "The backup's habit at position 1 (Habits row id 1): the frequency is missing."
+    )
+    data = _with_sql(loop_db(21, [LoopHabit("A")]), "UPDATE Habits SET archived = 'yes'")
+    assert refused(data) == (
+        "The backup's habit at position 1 (Habits row id 1): archived 'yes' is not a whole number."
+    )
+    data = _with_sql(loop_db(21, [LoopHabit("A")]), "UPDATE Habits SET name = NULL")
+    assert refused(data) == (
+        "The backup's habit at position 1 (Habits row id 1): the habit has no name."
+    )
