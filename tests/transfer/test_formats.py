@@ -3,7 +3,9 @@ every bad file refused with a message a person understands, never a bare excepti
 
 import io
 import random
+import sqlite3
 import struct
+import tempfile
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -29,6 +31,7 @@ from transfer.formats import (
     common,
     loop_csv,
 )
+from transfer.formats import loop_db as backup_reader
 from transfer.formats.detect import OWN_JSON, detect_and_read, is_own_json
 
 DONE, FAILED, SKIPPED = DayMark.DONE, DayMark.FAILED, DayMark.SKIPPED
@@ -267,10 +270,7 @@ def test_numeric_habits_before_notes(version: int) -> None:
 
 
 def _with_sql(data: bytes, *statements: str) -> bytes:
-    import sqlite3
-    import tempfile
-    from pathlib import Path
-
+    """The backup changed by SQL statements (a file damaged or crafted by hand)."""
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "x.db"
         path.write_bytes(data)
@@ -631,8 +631,6 @@ def test_a_habitbull_file_that_is_not_utf8_is_refused_naming_the_line() -> None:
 
 
 def test_the_backups_copy_is_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tempfile
-
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     detect_and_read(loop_db(25, [LoopHabit("A")]))
     refused(b"SQLite format 3\x00" + b"\x00" * 200)
@@ -652,3 +650,10 @@ def test_missing_or_mistyped_cells_of_a_backup_are_refused() -> None:
     assert refused(data) == (
         "The backup's habit at position 1 (Habits row id 1): the habit has no name."
     )
+
+
+def test_reading_a_backup_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = [(D.fromordinal(730000 + i), 2, "") for i in range(3000)]
+    data = loop_db(12, [LoopHabit("A", entries=entries)])
+    monkeypatch.setattr(backup_reader, "QUERY_SECONDS", -1.0)  # every query is already late
+    assert refused(data) == "Reading the Loop backup took longer than -1 s; it is refused."
