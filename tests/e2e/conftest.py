@@ -17,6 +17,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import time as time_of_day
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,10 +28,13 @@ from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from accounts.models import User
 from config.serving import web_command
+from habits.models import Habit
+from habits.services import habit_create
 from instances.models import HabitInstance, Source
 from instances.services import instance_complete
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -267,4 +272,37 @@ def sign_in(page: Page, email: str, password: str = DEFAULT_PASSWORD) -> None:
 def expect_live(page: Page, timeout: float = TIMEOUT_MS) -> None:
     expect(page.get_by_role("banner").get_by_text("Live", exact=True)).to_be_visible(
         timeout=timeout
+    )
+
+
+# --- shared set-ups and finders (through `backend.run` for the Django ones) -------------------
+
+
+def habit_later_today(action: str) -> tuple[User, Habit, HabitInstance]:
+    """A UTC user whose habit, created as the API would, has an upcoming instance today."""
+    user = UserFactory()
+    now = timezone.now()
+    at = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
+    habit = habit_create(
+        user=user,
+        data={
+            "action": action,
+            "time_of_day": time_of_day(at.hour, at.minute),
+            "reward_text": "tea",
+        },
+    )
+    return user, habit, HabitInstance.objects.get(habit=habit, date=now.date())
+
+
+def today_row(page: Page, action: str):
+    """The instance's row on Today (or a list item naming the habit)."""
+    return page.get_by_role("listitem").filter(has_text=action)
+
+
+def habit_card(page: Page, action: str):
+    """The habit's card: the list item headed by its name."""
+    return (
+        page.get_by_role("list", name="Your habits")
+        .get_by_role("listitem")
+        .filter(has=page.get_by_role("heading", name=action, exact=True))
     )
