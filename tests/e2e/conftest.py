@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from datetime import time as time_of_day
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
 from django.conf import settings
@@ -306,3 +306,31 @@ def habit_card(page: Page, action: str):
         .get_by_role("listitem")
         .filter(has=page.get_by_role("heading", name=action, exact=True))
     )
+
+
+class TwoDevices(NamedTuple):
+    """One person on a phone and a laptop, both signed in on Today; `loads` counts the
+    laptop's page loads (what changes live must come without one)."""
+
+    user: User
+    phone: Page
+    laptop: Page
+    loads: list[int]
+
+
+@pytest.fixture
+def two_devices(server: Server, pages: Pages, backend: Backend) -> Callable[[str], TwoDevices]:
+    """`two_devices("Swim")`: a user with that habit later today, open on both devices."""
+
+    def open_both(action: str) -> TwoDevices:
+        user = backend.run(habit_later_today, action)[0]
+        phone = pages.new(server.url + "/", width=390, height=844)
+        sign_in(phone, user.email)
+        laptop = pages.new(server.url + "/")
+        sign_in(laptop, user.email)
+        expect(today_row(laptop, action)).to_contain_text("Upcoming")
+        loads: list[int] = []
+        laptop.on("load", lambda _: loads.append(1))
+        return TwoDevices(user, phone, laptop, loads)
+
+    return open_both

@@ -2,6 +2,7 @@
 habit's recent days; one too long is refused next to the field."""
 
 import re
+from collections.abc import Callable
 
 import pytest
 from django.utils import timezone
@@ -11,11 +12,8 @@ from accounts.models import User
 from instances.models import HabitInstance
 from tests.e2e.conftest import (
     Backend,
-    Pages,
-    Server,
-    habit_later_today,
+    TwoDevices,
     screenshot,
-    sign_in,
     today_row,
 )
 
@@ -27,16 +25,9 @@ def _note_of(user: User) -> str:
 
 
 def test_a_note_written_on_today_shows_live_elsewhere_and_one_too_long_is_refused(
-    server: Server, pages: Pages, backend: Backend
+    two_devices: Callable[[str], TwoDevices], backend: Backend
 ):
-    user = backend.run(habit_later_today, "Swim")[0]
-    phone = pages.new(server.url + "/", width=390, height=844)
-    sign_in(phone, user.email)
-    laptop = pages.new(server.url + "/")
-    sign_in(laptop, user.email)
-    expect(today_row(laptop, "Swim")).to_contain_text("Upcoming")
-    loads = []
-    laptop.on("load", lambda _: loads.append(1))
+    user, phone, laptop, loads = two_devices("Swim")
 
     phone.get_by_role("button", name="Add note: Swim").click()
     editor = phone.get_by_role("form", name="Note on Swim")

@@ -2,6 +2,7 @@
 habit from the profile page and end the pause — each change seen live on another page."""
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from tests.e2e.conftest import (
     Backend,
     Pages,
     Server,
+    TwoDevices,
     habit_later_today,
     screenshot,
     sign_in,
@@ -26,16 +28,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_skip_with_a_reason_shows_on_another_page_live_and_can_be_undone(
-    server: Server, pages: Pages, backend: Backend
+    two_devices: Callable[[str], TwoDevices],
 ):
-    user = backend.run(habit_later_today, "Swim")[0]
-    phone = pages.new(server.url + "/", width=390, height=844)
-    sign_in(phone, user.email)
-    laptop = pages.new(server.url + "/")
-    sign_in(laptop, user.email)
-    expect(today_row(laptop, "Swim")).to_contain_text("Upcoming")
-    loads = []
-    laptop.on("load", lambda _: loads.append(1))
+    _, phone, laptop, loads = two_devices("Swim")
 
     # The keyboard alone: the Skip button opens the picker with the reason focused, and
     # Escape closes it, back on the button.
