@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from accounts.models import User
 from habits.models import Habit
 from habits.services import habit_create
-from tests.e2e.conftest import Backend, Pages, Server, habit_card, sign_in
+from tests.e2e.conftest import Backend, Pages, Server, habit_card, screenshot, sign_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,6 +89,7 @@ def test_the_form_stacks_a_habit_on_another_and_refuses_a_cycle(
     assert backend.run(_cue_of, "Stretch") == ("Pour coffee", 10)
     expect(habit_card(page, "Stretch")).to_contain_text("After Pour coffee, +10 min")
     expect(habit_card(page, "Pour coffee")).not_to_contain_text("After")
+    screenshot(page, "22-habits-reminders-and-cue")
 
     habit_card(page, "Pour coffee").get_by_role("button", name="Edit").click()
     page.get_by_label("After which habit").select_option(label="Stretch")
