@@ -1,13 +1,37 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.errors import InvalidInput
 from habits.models import Habit
-from habits.services import habit_delete, habit_save
+from habits.services import habit_cue_check, habit_delete, habit_save
+
+
+class HabitAdminForm(forms.ModelForm):
+    """The model's own rules (`Habit.clean`), and the one they cannot see: a cue that would
+    close a cycle, asked of the service the API asks."""
+
+    class Meta:
+        model = Habit
+        fields = "__all__"  # noqa: DJ007 -- the admin shows every editable field
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        cue, owner = cleaned.get("cue_habit"), cleaned.get("user")
+        if cue is not None and owner is not None and self.instance.pk is not None:
+            try:
+                habit_cue_check(habit=Habit(pk=self.instance.pk, user=owner), cue_id=cue.pk)
+            except InvalidInput as exc:
+                self.add_error("cue_habit", [problem.msg for problem in exc.problems])
+        return cleaned
 
 
 @admin.register(Habit)
 class HabitAdmin(admin.ModelAdmin):
+    form = HabitAdminForm
     list_display = (
         "id", "action", "user", "time_of_day", "is_pleasant", "periodicity_days",
         "repeat_limit", "start_date", "is_public", "is_active",

@@ -36,13 +36,13 @@ def _resolve_cue(habit: Habit, cue_id: int | None) -> Habit | None:
     """One of the owner's habits whose own chain of cues never leads back to `habit`."""
     if cue_id is None:
         return None
-    cue = Habit.objects.filter(pk=cue_id, user=habit.user).first()
+    cue = Habit.objects.filter(pk=cue_id, user_id=habit.user_id).first()
     if cue is None:
         raise InvalidInput.field("cue_habit_id", NOT_YOUR_HABIT)
     # The owner's row is the lock: two edits that would each close half of a cycle run one
     # after the other, and the second sees the first's link.
     list(User.objects.select_for_update().filter(pk=habit.user_id).values_list("pk"))
-    links = dict(Habit.objects.filter(user=habit.user).values_list("id", "cue_habit_id"))
+    links = dict(Habit.objects.filter(user_id=habit.user_id).values_list("id", "cue_habit_id"))
     seen: set[int] = set()
     at: int | None = cue.pk
     while at is not None and at not in seen:
@@ -60,8 +60,7 @@ def _apply(habit: Habit, data: dict[str, Any]) -> None:
         elif field == "cue_habit_id":
             habit.cue_habit = _resolve_cue(habit, value)
         elif field == "reminders":
-            # Kept ascending: the first is the earliest, and equal lists compare equal.
-            habit.reminders = sorted(value) if isinstance(value, list) else value
+            habit.reminders = _ascending(value)
         elif field in EDITABLE:
             setattr(habit, field, value)
 
@@ -81,7 +80,22 @@ def _ensure_not_a_reward(habit: Habit, *, doing: str) -> None:
         )
 
 
+def habit_cue_check(*, habit: Habit, cue_id: int | None) -> None:
+    """422 (`cue_habit_id`) unless `cue_id` is none or one of the owner's habits whose chain
+    of cues never leads back to `habit`: the admin's form asks before `habit_save`."""
+    _resolve_cue(habit, cue_id)
+
+
+def _ascending(reminders: Any) -> Any:
+    """Offsets kept ascending (the first is the earliest, and equal lists compare equal);
+    anything but a list of whole numbers as it is, for `clean` to name."""
+    if isinstance(reminders, list) and all(isinstance(o, int) for o in reminders):
+        return sorted(reminders)
+    return reminders
+
+
 def _save(habit: Habit) -> None:
+    habit.reminders = _ascending(habit.reminders)  # whatever the door: the admin's keeps any order
     habit.full_clean(exclude=["user"])
     try:
         with transaction.atomic():

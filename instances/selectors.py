@@ -5,8 +5,25 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.timezones import local_today
+from core.errors import NotFound
 from habits.models import Habit
 from instances.models import DONE_STATUSES, HabitInstance, Pause, Status
+
+
+def instance_locked(
+    *, instance_id: int, user_id: int, related: tuple[str, ...] = ("habit",)
+) -> HabitInstance:
+    """The owner's instance, its row locked for the caller's transaction (its habit and the
+    `related` rows read with it, not locked). The owner is part of the locking read, so
+    someone else's id reads as missing: NotFound, never a hint that it exists."""
+    try:
+        return (
+            HabitInstance.objects.select_for_update(of=("self",))
+            .select_related(*related)
+            .get(pk=instance_id, user_id=user_id)
+        )
+    except HabitInstance.DoesNotExist:
+        raise NotFound from None
 
 
 def instance_list_for(*, user: User) -> QuerySet[HabitInstance]:

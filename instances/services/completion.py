@@ -6,11 +6,12 @@ from datetime import datetime
 from django.db import transaction
 
 from accounts.timezones import local_today
-from core.errors import Conflict, NotFound
+from core.errors import Conflict
 from core.events import record
 from instances.clock import completion_status
 from instances.events import INSTANCE_COMPLETED, INSTANCE_UPDATED
 from instances.models import DONE_STATUSES, HabitInstance, Source, Status
+from instances.selectors import instance_locked
 
 SKIPPED_REFUSAL = "This instance is skipped; un-skip it first to mark it done."
 
@@ -25,14 +26,7 @@ class _Outcome:
 def _complete_locked(*, instance_id: int, user_id: int, at: datetime, source: Source) -> _Outcome:
     # The owner is part of the locking read: a caller needs no lookup of its own first (one
     # query fewer before the commit, the frame and the answer).
-    try:
-        instance = (
-            HabitInstance.objects.select_for_update(of=("self",))
-            .select_related("habit", "user")
-            .get(pk=instance_id, user_id=user_id)
-        )
-    except HabitInstance.DoesNotExist:
-        raise NotFound from None
+    instance = instance_locked(instance_id=instance_id, user_id=user_id, related=("habit", "user"))
     if instance.status in DONE_STATUSES:
         return _Outcome(instance)
     if instance.status == Status.FIX_EXPIRED:

@@ -2,10 +2,11 @@
 
 from django.db import transaction
 
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from core.events import record
 from instances.events import INSTANCE_UPDATED
 from instances.models import NOTE_MAX_LENGTH, HabitInstance
+from instances.selectors import instance_locked
 
 TOO_LONG = "String should have at most {limit} characters"
 
@@ -32,15 +33,7 @@ def instance_note(*, instance_id: int, user_id: int, note: str | None) -> HabitI
     text = (note or "").strip()
     if (problem := note_problem(text)) is not None:
         raise InvalidInput.field("note", problem)
-    try:
-        # The owner is part of the locking read: someone else's id reads as missing.
-        instance = (
-            HabitInstance.objects.select_for_update(of=("self",))
-            .select_related("habit")
-            .get(pk=instance_id, user_id=user_id)
-        )
-    except HabitInstance.DoesNotExist:
-        raise NotFound from None
+    instance = instance_locked(instance_id=instance_id, user_id=user_id)
     if instance.note == text:
         return instance
     instance.note = text

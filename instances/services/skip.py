@@ -4,25 +4,15 @@ from datetime import datetime
 
 from django.db import transaction
 
-from core.errors import Conflict, NotFound
+from core.errors import Conflict
 from core.events import record
 from instances.clock import status_by_clock
 from instances.events import INSTANCE_SKIPPED, INSTANCE_UPDATED
 from instances.models import OPEN_STATUSES, HabitInstance, SkipReason, Status
+from instances.selectors import instance_locked
 from instances.services.rearm import reminders_rearm
 
 FINAL_REFUSAL = "This instance is {status}; only an open instance can be skipped."
-
-
-def _locked(*, instance_id: int, user_id: int) -> HabitInstance:
-    try:
-        return (
-            HabitInstance.objects.select_for_update(of=("self",))
-            .select_related("habit")
-            .get(pk=instance_id, user_id=user_id)
-        )
-    except HabitInstance.DoesNotExist:
-        raise NotFound from None
 
 
 @transaction.atomic
@@ -35,7 +25,7 @@ def instance_skip(
 ) -> HabitInstance:
     """Set the user's open instance aside. Skipping a skipped one changes nothing (so a
     second press, or a skip racing another, is harmless); a done or expired one: Conflict."""
-    instance = _locked(instance_id=instance_id, user_id=user_id)
+    instance = instance_locked(instance_id=instance_id, user_id=user_id)
     if instance.status == Status.SKIPPED:
         return instance
     if instance.status not in OPEN_STATUSES:
@@ -54,7 +44,7 @@ def instance_skip(
 def instance_unskip(*, instance_id: int, user_id: int, now: datetime) -> HabitInstance:
     """Back to the status the clock gives it now (an old day comes back expired). A pause
     still covering it keeps it skipped: Conflict, as for an instance not skipped."""
-    instance = _locked(instance_id=instance_id, user_id=user_id)
+    instance = instance_locked(instance_id=instance_id, user_id=user_id)
     if instance.status != Status.SKIPPED:
         raise Conflict("This instance is not skipped.")
     if instance.pause_id is not None:

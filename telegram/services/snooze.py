@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput
 from instances.models import OPEN_STATUSES, HabitInstance
+from instances.selectors import instance_locked
 from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
 from telegram.services.messages import _local_hhmm
 
@@ -38,14 +39,7 @@ def instance_snooze(
     refused here. Not theirs: NotFound; not open: Conflict; a reminder past the fix deadline,
     or `minutes` out of range: InvalidInput naming `minutes`."""
     now = now or timezone.now()
-    try:
-        instance = (
-            HabitInstance.objects.select_for_update(of=("self",))
-            .select_related("habit", "user")
-            .get(pk=instance_id, user_id=user_id)
-        )
-    except HabitInstance.DoesNotExist:
-        raise NotFound from None
+    instance = instance_locked(instance_id=instance_id, user_id=user_id, related=("habit", "user"))
     if instance.status not in OPEN_STATUSES:
         raise Conflict(f"This instance is {instance.status}; only an open instance can be snoozed.")
     if not SNOOZE_MIN_MINUTES <= minutes <= SNOOZE_MAX_MINUTES:

@@ -107,6 +107,30 @@ def test_sections_name_no_api_operation_the_schema_lacks(
     assert not stale, f"sections for operations the API does not have: {sorted(stale)}"
 
 
+def test_every_schema_field_is_named_in_the_doc(schema: dict, doc_lines: list[str]) -> None:
+    """Each property of each request and answer shape (a habit's `reminders`, a user's
+    `quiet_hours`, ...) is named somewhere: in backticks, or as a key of an example."""
+    doc = "\n".join(doc_lines)
+    unnamed = [
+        f"{shape}.{field}"
+        for shape, body in schema["components"]["schemas"].items()
+        for field in body.get("properties", {})
+        if f"`{field}`" not in doc and f'"{field}"' not in doc
+    ]
+    assert not unnamed, f"fields docs/API.md never names: {unnamed}"
+
+
+def test_every_code_block_is_closed(doc_lines: list[str]) -> None:
+    """An unclosed fence swallows the sections after it (they stop rendering as headings)."""
+    fences = [n for n, line in enumerate(doc_lines, start=1) if line.startswith("```")]
+    for start, end in zip(fences[::2], fences[1::2], strict=False):
+        inside = doc_lines[start : end - 1]
+        assert not any(HEADING.match(line) for line in inside), (
+            f"lines {start}-{end}: a section heading inside a code block (one left open?)"
+        )
+    assert len(fences) % 2 == 0, f"the code block opened at line {fences[-1]} is not closed"
+
+
 def test_index_auth_matches_the_schema(schema: dict, doc_lines: list[str]) -> None:
     rows = index_rows(doc_lines)
     wrong = {

@@ -17,8 +17,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import time as time_of_day
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
 from django.conf import settings
@@ -26,10 +28,13 @@ from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from accounts.models import User
 from config.serving import web_command
+from habits.models import Habit
+from habits.services import habit_create
 from instances.models import HabitInstance, Source
 from instances.services import instance_complete
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -268,3 +273,64 @@ def expect_live(page: Page, timeout: float = TIMEOUT_MS) -> None:
     expect(page.get_by_role("banner").get_by_text("Live", exact=True)).to_be_visible(
         timeout=timeout
     )
+
+
+# --- shared set-ups and finders (through `backend.run` for the Django ones) -------------------
+
+
+def habit_later_today(action: str) -> tuple[User, Habit, HabitInstance]:
+    """A UTC user whose habit, created as the API would, has an upcoming instance today."""
+    user = UserFactory()
+    now = timezone.now()
+    at = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
+    habit = habit_create(
+        user=user,
+        data={
+            "action": action,
+            "time_of_day": time_of_day(at.hour, at.minute),
+            "reward_text": "tea",
+        },
+    )
+    return user, habit, HabitInstance.objects.get(habit=habit, date=now.date())
+
+
+def today_row(page: Page, action: str):
+    """The instance's row on Today (or a list item naming the habit)."""
+    return page.get_by_role("listitem").filter(has_text=action)
+
+
+def habit_card(page: Page, action: str):
+    """The habit's card: the list item headed by its name."""
+    return (
+        page.get_by_role("list", name="Your habits")
+        .get_by_role("listitem")
+        .filter(has=page.get_by_role("heading", name=action, exact=True))
+    )
+
+
+class TwoDevices(NamedTuple):
+    """One person on a phone and a laptop, both signed in on Today; `loads` counts the
+    laptop's page loads (what changes live must come without one)."""
+
+    user: User
+    phone: Page
+    laptop: Page
+    loads: list[int]
+
+
+@pytest.fixture
+def two_devices(server: Server, pages: Pages, backend: Backend) -> Callable[[str], TwoDevices]:
+    """`two_devices("Swim")`: a user with that habit later today, open on both devices."""
+
+    def open_both(action: str) -> TwoDevices:
+        user = backend.run(habit_later_today, action)[0]
+        phone = pages.new(server.url + "/", width=390, height=844)
+        sign_in(phone, user.email)
+        laptop = pages.new(server.url + "/")
+        sign_in(laptop, user.email)
+        expect(today_row(laptop, action)).to_contain_text("Upcoming")
+        loads: list[int] = []
+        laptop.on("load", lambda _: loads.append(1))
+        return TwoDevices(user, phone, laptop, loads)
+
+    return open_both

@@ -4,11 +4,11 @@ import re
 from datetime import time
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from accounts.models import User
 from habits.services import habit_create
-from tests.e2e.conftest import Backend, Pages, Server, screenshot, sign_in
+from tests.e2e.conftest import Backend, Pages, Server, habit_card, screenshot, sign_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,15 +31,6 @@ def _user_with_a_rewarded_habit() -> User:
     return user
 
 
-def _card(page: Page, action: str):
-    """The habit's card: the list item headed by its name."""
-    return (
-        page.get_by_role("list", name="Your habits")
-        .get_by_role("listitem")
-        .filter(has=page.get_by_role("heading", name=action, exact=True))
-    )
-
-
 def test_a_pleasant_habit_can_reward_a_useful_one_and_then_cannot_be_deleted(
     server: Server, pages: Pages, backend: Backend
 ):
@@ -52,7 +43,7 @@ def test_a_pleasant_habit_can_reward_a_useful_one_and_then_cannot_be_deleted(
     page.get_by_role("radio", name=re.compile("^Pleasant")).check()
     expect(page.get_by_label("A treat")).to_be_hidden()  # a pleasant habit has no reward
     page.get_by_role("button", name="Create habit").click()
-    expect(_card(page, "Listen to one album")).to_contain_text("Pleasant: its own reward")
+    expect(habit_card(page, "Listen to one album")).to_contain_text("Pleasant: its own reward")
     # The card may come first by the socket; the form clears when the answer arrives.
     expect(page.get_by_label("I will…")).to_have_value("")
 
@@ -67,9 +58,9 @@ def test_a_pleasant_habit_can_reward_a_useful_one_and_then_cannot_be_deleted(
 
     page.get_by_label("A treat").fill("")
     page.get_by_role("button", name="Create habit").click()
-    expect(_card(page, "Tidy the desk")).to_contain_text("Reward: Listen to one album")
+    expect(habit_card(page, "Tidy the desk")).to_contain_text("Reward: Listen to one album")
 
-    album = _card(page, "Listen to one album")
+    album = habit_card(page, "Listen to one album")
     album.get_by_role("button", name="Delete").click()
     album.get_by_role("button", name="Yes, delete").click()
     expect(album.get_by_role("alert")).to_contain_text("This pleasant habit is the reward of")
@@ -84,13 +75,13 @@ def test_editing_pausing_and_deleting_a_habit(server: Server, pages: Pages, back
     expect(page.get_by_role("listitem").filter(has_text="Run 5 km")).to_be_visible()
 
     page.get_by_role("link", name="Habits", exact=True).click()
-    run = _card(page, "Run 5 km")
+    run = habit_card(page, "Run 5 km")
     expect(run).to_contain_text("Reward: Take a bath")
     run.get_by_role("button", name="Edit").click()
     expect(page.get_by_role("heading", name="Edit “Run 5 km”")).to_be_visible()
     page.get_by_label("I will…").fill("Run 3 km")
     page.get_by_role("button", name="Save changes").click()
-    run = _card(page, "Run 3 km")
+    run = habit_card(page, "Run 3 km")
     expect(run).to_contain_text("in the park")
     expect(page.get_by_role("heading", name="New habit")).to_be_visible()
 
@@ -101,12 +92,12 @@ def test_editing_pausing_and_deleting_a_habit(server: Server, pages: Pages, back
     expect(page.get_by_role("listitem").filter(has_text="Run 3 km")).to_have_count(0)
 
     page.get_by_role("link", name="Habits", exact=True).click()
-    run = _card(page, "Run 3 km")
+    run = habit_card(page, "Run 3 km")
     run.get_by_role("button", name="Delete").click()
     run.get_by_role("button", name="Yes, delete").click()
-    expect(_card(page, "Run 3 km")).to_have_count(0)
+    expect(habit_card(page, "Run 3 km")).to_have_count(0)
     # With nothing pointing at it any more, the pleasant habit can go too.
-    bath = _card(page, "Take a bath")
+    bath = habit_card(page, "Take a bath")
     bath.get_by_role("button", name="Delete").click()
     bath.get_by_role("button", name="Yes, delete").click()
     expect(page.get_by_text("No habits yet.")).to_be_visible()

@@ -2,34 +2,30 @@
 
 import asyncio
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from accounts.models import User
 from habits.models import Habit
-from habits.services import habit_create
 from instances.models import HabitInstance, Status
 from instances.services import instances_sweep
 from telegram.services import BindOutcome, TelegramSender, bind_redeem
-from tests.e2e.conftest import Backend, Pages, Server, done_in_telegram, screenshot, sign_in
+from tests.e2e.conftest import (
+    Backend,
+    Pages,
+    Server,
+    done_in_telegram,
+    habit_later_today,
+    screenshot,
+    sign_in,
+    today_row,
+)
 from tests.factories import HabitFactory, UserFactory, make_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _user_with_habit_later_today(action: str) -> tuple[User, Habit, HabitInstance]:
-    """A UTC user whose habit, created as the API would, has an upcoming instance today."""
-    user = UserFactory()
-    now = timezone.now()
-    at = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
-    habit = habit_create(
-        user=user,
-        data={"action": action, "time_of_day": time(at.hour, at.minute), "reward_text": "tea"},
-    )
-    return user, habit, HabitInstance.objects.get(habit=habit, date=now.date())
 
 
 # Newest first, from yesterday back: two runs of five done, each ended by an expired day.
@@ -39,7 +35,7 @@ STATUS_OF = {"C": Status.COMPLETED, "L": Status.COMPLETED_LATE, "X": Status.FIX_
 
 def _user_with_two_weeks_of_history(action: str) -> tuple[User, Habit]:
     """A daily habit begun two weeks ago: its past days resolved, today's still to come."""
-    user, habit, _ = _user_with_habit_later_today(action)
+    user, habit, _ = habit_later_today(action)
     today = timezone.now().date()
     Habit.objects.filter(pk=habit.pk).update(start_date=today - timedelta(days=len(HISTORY)))
     for days_ago, code in enumerate(HISTORY, start=1):
@@ -56,10 +52,6 @@ def _instance_due(user: User, action: str, minutes_ago: int) -> HabitInstance:
     at = timezone.now() - timedelta(minutes=minutes_ago)
     habit = HabitFactory(user=user, action=action, time_of_day=at.time().replace(microsecond=0))
     return make_instance(habit, timezone.now().date(), at, status=Status.SCHEDULED)
-
-
-def _row(page: Page, action: str):
-    return page.get_by_role("listitem").filter(has_text=action)
 
 
 def test_a_second_device_sees_a_completion_and_the_new_stats_live(
@@ -84,9 +76,9 @@ def test_a_second_device_sees_a_completion_and_the_new_stats_live(
 
     phone.get_by_role("button", name="Done: Stretch").click()
 
-    expect(_row(phone, "Stretch")).to_contain_text("Done at")
-    expect(_row(laptop, "Stretch")).to_contain_text("Done at")
-    expect(_row(laptop, "Stretch")).to_contain_text("on the web")
+    expect(today_row(phone, "Stretch")).to_contain_text("Done at")
+    expect(today_row(laptop, "Stretch")).to_contain_text("Done at")
+    expect(today_row(laptop, "Stretch")).to_contain_text("on the web")
     expect(laptop.get_by_text("1 of 1")).to_be_visible()
     expect(stats.get_by_role("group", name="Current streak")).to_have_text(re.compile("^6"))
     expect(stats.get_by_role("group", name="Best streak")).to_have_text(re.compile("^6"))
@@ -97,15 +89,15 @@ def test_a_second_device_sees_a_completion_and_the_new_stats_live(
 
 
 def test_a_done_pressed_in_telegram_shows_up_live(server: Server, pages: Pages, backend: Backend):
-    user, _, instance = backend.run(_user_with_habit_later_today, "Drink water")
+    user, _, instance = backend.run(habit_later_today, "Drink water")
     page = pages.new(server.url + "/")
     sign_in(page, user.email)
-    expect(_row(page, "Drink water")).to_contain_text("Upcoming")
+    expect(today_row(page, "Drink water")).to_contain_text("Upcoming")
 
     backend.run(done_in_telegram, instance)
 
-    expect(_row(page, "Drink water")).to_contain_text("via Telegram")
-    expect(_row(page, "Drink water").get_by_text("Done", exact=True)).to_be_visible()
+    expect(today_row(page, "Drink water")).to_contain_text("via Telegram")
+    expect(today_row(page, "Drink water").get_by_text("Done", exact=True)).to_be_visible()
     expect(page.get_by_text("1 of 1")).to_be_visible()
 
 
@@ -135,17 +127,17 @@ def skip_pressed_in_telegram(instance: HabitInstance) -> list[str]:
 
 
 def test_a_skip_pressed_in_telegram_shows_up_live(server: Server, pages: Pages, backend: Backend):
-    user, _, instance = backend.run(_user_with_habit_later_today, "Read a page")
+    user, _, instance = backend.run(habit_later_today, "Read a page")
     page = pages.new(server.url + "/")
     sign_in(page, user.email)
-    expect(_row(page, "Read a page")).to_contain_text("Upcoming")
+    expect(today_row(page, "Read a page")).to_contain_text("Upcoming")
 
     answers = backend.run(skip_pressed_in_telegram, instance)
 
     assert any("Skipped" in answer for answer in answers), answers
-    expect(_row(page, "Read a page")).to_contain_text("Skipped")
+    expect(today_row(page, "Read a page")).to_contain_text("Skipped")
     expect(
-        _row(page, "Read a page").get_by_role("button", name=re.compile("Undo skip"))
+        today_row(page, "Read a page").get_by_role("button", name=re.compile("Undo skip"))
     ).to_be_visible()
     screenshot(page, "17-today-skipped-from-telegram")
 
@@ -156,19 +148,19 @@ def test_the_deadline_sweep_moves_statuses_live(server: Server, pages: Pages, ba
     backend.run(_instance_due, user, "Take vitamins", minutes_ago=45)  # grace is 30 min
     page = pages.new(server.url + "/")
     sign_in(page, user.email)
-    expect(_row(page, "Walk the dog")).to_contain_text("Upcoming")
-    expect(_row(page, "Take vitamins")).to_contain_text("Upcoming")
+    expect(today_row(page, "Walk the dog")).to_contain_text("Upcoming")
+    expect(today_row(page, "Take vitamins")).to_contain_text("Upcoming")
 
     assert backend.run(instances_sweep) == 2
 
-    expect(_row(page, "Walk the dog")).to_contain_text("Due now")
-    expect(_row(page, "Take vitamins")).to_contain_text("Missed")
-    expect(_row(page, "Take vitamins")).to_contain_text(re.compile(r"fix it until \d\d:\d\d"))
+    expect(today_row(page, "Walk the dog")).to_contain_text("Due now")
+    expect(today_row(page, "Take vitamins")).to_contain_text("Missed")
+    expect(today_row(page, "Take vitamins")).to_contain_text(re.compile(r"fix it until \d\d:\d\d"))
     screenshot(page, "08-today-after-sweep")
 
     # A missed one can still be fixed, and counts as done late.
     page.get_by_role("button", name="Done: Take vitamins").click()
-    expect(_row(page, "Take vitamins")).to_contain_text("Done late")
+    expect(today_row(page, "Take vitamins")).to_contain_text("Done late")
 
 
 def test_connecting_telegram_shows_the_code_then_turns_connected_live(

@@ -2,35 +2,22 @@
 habit's recent days; one too long is refused next to the field."""
 
 import re
-from datetime import time, timedelta
+from collections.abc import Callable
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from accounts.models import User
-from habits.services import habit_create
 from instances.models import HabitInstance
-from tests.e2e.conftest import Backend, Pages, Server, screenshot, sign_in
-from tests.factories import UserFactory
+from tests.e2e.conftest import (
+    Backend,
+    TwoDevices,
+    screenshot,
+    today_row,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _user_with_habit_later_today(action: str) -> User:
-    """A UTC user whose habit, created as the API would, has an upcoming instance today."""
-    user = UserFactory()
-    now = timezone.now()
-    at = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
-    habit_create(
-        user=user,
-        data={"action": action, "time_of_day": time(at.hour, at.minute), "reward_text": "tea"},
-    )
-    return user
-
-
-def _row(page: Page, action: str):
-    return page.get_by_role("listitem").filter(has_text=action)
 
 
 def _note_of(user: User) -> str:
@@ -38,16 +25,9 @@ def _note_of(user: User) -> str:
 
 
 def test_a_note_written_on_today_shows_live_elsewhere_and_one_too_long_is_refused(
-    server: Server, pages: Pages, backend: Backend
+    two_devices: Callable[[str], TwoDevices], backend: Backend
 ):
-    user = backend.run(_user_with_habit_later_today, "Swim")
-    phone = pages.new(server.url + "/", width=390, height=844)
-    sign_in(phone, user.email)
-    laptop = pages.new(server.url + "/")
-    sign_in(laptop, user.email)
-    expect(_row(laptop, "Swim")).to_contain_text("Upcoming")
-    loads = []
-    laptop.on("load", lambda _: loads.append(1))
+    user, phone, laptop, loads = two_devices("Swim")
 
     phone.get_by_role("button", name="Add note: Swim").click()
     editor = phone.get_by_role("form", name="Note on Swim")
@@ -57,9 +37,9 @@ def test_a_note_written_on_today_shows_live_elsewhere_and_one_too_long_is_refuse
     editor.get_by_role("button", name="Save note: Swim").click()
 
     expect(editor).to_have_count(0)
-    expect(_row(phone, "Swim")).to_contain_text("Note: Cold water, 20 lengths")
+    expect(today_row(phone, "Swim")).to_contain_text("Note: Cold water, 20 lengths")
     expect(phone.get_by_role("button", name="Edit note: Swim")).to_be_focused()
-    expect(_row(laptop, "Swim")).to_contain_text("Note: Cold water, 20 lengths")
+    expect(today_row(laptop, "Swim")).to_contain_text("Note: Cold water, 20 lengths")
     expect(laptop.get_by_role("button", name="Edit note: Swim")).to_be_visible()
     screenshot(laptop, "19-today-note")
 
@@ -74,7 +54,7 @@ def test_a_note_written_on_today_shows_live_elsewhere_and_one_too_long_is_refuse
     expect(note).to_have_attribute("aria-invalid", "true")
     expect(note).to_be_focused()
     expect(note).to_have_value("x" * 1001)
-    expect(_row(laptop, "Swim")).to_contain_text("Note: Cold water, 20 lengths")
+    expect(today_row(laptop, "Swim")).to_contain_text("Note: Cold water, 20 lengths")
     assert backend.run(_note_of, user) == "Cold water, 20 lengths"
     screenshot(phone, "20-today-note-too-long")
     phone.keyboard.press("Escape")  # cancels: the note stays as it was
@@ -91,7 +71,7 @@ def test_a_note_written_on_today_shows_live_elsewhere_and_one_too_long_is_refuse
     day_editor.get_by_role("button", name=re.compile("^Save note: ")).click()
 
     expect(days).to_contain_text("Note: Cold, then 25 lengths")
-    expect(_row(phone, "Swim")).to_contain_text("Note: Cold, then 25 lengths")
+    expect(today_row(phone, "Swim")).to_contain_text("Note: Cold, then 25 lengths")
     screenshot(laptop, "21-habit-day-note")
 
     # Saved empty, the note goes, everywhere.

@@ -1,26 +1,19 @@
-"""The habit form edits the reminder offsets (SPEC §8); the API's refusal shows on the field."""
+"""The habit form edits the reminder offsets and the cue (SPEC §8), the card says them in words;
+the API's refusal shows on the field."""
 
 import re
 from datetime import time
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from accounts.models import User
 from habits.models import Habit
 from habits.services import habit_create
-from tests.e2e.conftest import Backend, Pages, Server, sign_in
+from tests.e2e.conftest import Backend, Pages, Server, habit_card, screenshot, sign_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _card(page: Page, action: str):
-    return (
-        page.get_by_role("list", name="Your habits")
-        .get_by_role("listitem")
-        .filter(has=page.get_by_role("heading", name=action, exact=True))
-    )
 
 
 def _user_with_a_habit() -> User:
@@ -42,7 +35,8 @@ def test_the_form_sets_edits_and_refuses_reminder_offsets(
     page = pages.new(server.url + "/#/habits")
     sign_in(page, user.email)
 
-    stretch = _card(page, "Stretch")
+    stretch = habit_card(page, "Stretch")
+    expect(stretch).to_contain_text("Reminder: on time")
     stretch.get_by_role("button", name="Edit").click()
     page.get_by_text("Schedule and deadlines").click()
     field = page.get_by_label("Reminders (min from its time)")
@@ -53,13 +47,16 @@ def test_the_form_sets_edits_and_refuses_reminder_offsets(
     expect(field).to_have_accessible_description(re.compile("distinct"))
     assert backend.run(_reminders_of, "Stretch") == [0]
 
-    field.fill("30, -15 0")
+    expect(stretch).to_contain_text("Reminder: on time")  # the refusal changed nothing
+
+    field.fill("30, -90 0")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("heading", name="New habit")).to_be_visible()
-    assert backend.run(_reminders_of, "Stretch") == [-15, 0, 30]
+    assert backend.run(_reminders_of, "Stretch") == [-90, 0, 30]
+    expect(stretch).to_contain_text("Reminders: 1 h 30 min before, on time, 30 min after")
 
-    _card(page, "Stretch").get_by_role("button", name="Edit").click()
-    expect(page.get_by_label("Reminders (min from its time)")).to_have_value("-15, 0, 30")
+    stretch.get_by_role("button", name="Edit").click()
+    expect(page.get_by_label("Reminders (min from its time)")).to_have_value("-90, 0, 30")
 
 
 def _user_with_two_habits() -> User:
@@ -83,18 +80,29 @@ def test_the_form_stacks_a_habit_on_another_and_refuses_a_cycle(
     page = pages.new(server.url + "/#/habits")
     sign_in(page, user.email)
 
-    _card(page, "Stretch").get_by_role("button", name="Edit").click()
+    habit_card(page, "Stretch").get_by_role("button", name="Edit").click()
     page.get_by_text("Schedule and deadlines").click()
     page.get_by_label("After which habit").select_option(label="Pour coffee")
     page.get_by_label("Remind me after (min)").fill("10")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("heading", name="New habit")).to_be_visible()
     assert backend.run(_cue_of, "Stretch") == ("Pour coffee", 10)
+    expect(habit_card(page, "Stretch")).to_contain_text("After Pour coffee, +10 min")
+    expect(habit_card(page, "Pour coffee")).not_to_contain_text("After")
+    screenshot(page, "22-habits-reminders-and-cue")
 
-    _card(page, "Pour coffee").get_by_role("button", name="Edit").click()
+    habit_card(page, "Pour coffee").get_by_role("button", name="Edit").click()
     page.get_by_label("After which habit").select_option(label="Stretch")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_label("After which habit")).to_have_accessible_description(
         re.compile("cycle")
     )
     assert backend.run(_cue_of, "Pour coffee") == (None, 0)
+
+    # The cue habit deleted: the link is cleared, and the card stops naming it.
+    coffee = habit_card(page, "Pour coffee")
+    coffee.get_by_role("button", name="Delete").click()
+    coffee.get_by_role("button", name="Yes, delete").click()
+    expect(coffee).to_have_count(0)
+    expect(habit_card(page, "Stretch")).not_to_contain_text("After")
+    assert backend.run(_cue_of, "Stretch") == (None, 10)

@@ -2,49 +2,35 @@
 habit from the profile page and end the pause — each change seen live on another page."""
 
 import re
-from datetime import time, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from accounts.models import User
 from habits.models import Habit
-from habits.services import habit_create
 from instances.models import HabitInstance, Status
-from tests.e2e.conftest import Backend, Pages, Server, screenshot, sign_in
+from tests.e2e.conftest import (
+    Backend,
+    Pages,
+    Server,
+    TwoDevices,
+    habit_later_today,
+    screenshot,
+    sign_in,
+    today_row,
+)
 from tests.factories import UserFactory, make_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _user_with_habit_later_today(action: str) -> User:
-    """A UTC user whose habit, created as the API would, has an upcoming instance today."""
-    user = UserFactory()
-    now = timezone.now()
-    at = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
-    habit_create(
-        user=user,
-        data={"action": action, "time_of_day": time(at.hour, at.minute), "reward_text": "tea"},
-    )
-    return user
-
-
-def _row(page: Page, action: str):
-    return page.get_by_role("listitem").filter(has_text=action)
-
-
 def test_a_skip_with_a_reason_shows_on_another_page_live_and_can_be_undone(
-    server: Server, pages: Pages, backend: Backend
+    two_devices: Callable[[str], TwoDevices],
 ):
-    user = backend.run(_user_with_habit_later_today, "Swim")
-    phone = pages.new(server.url + "/", width=390, height=844)
-    sign_in(phone, user.email)
-    laptop = pages.new(server.url + "/")
-    sign_in(laptop, user.email)
-    expect(_row(laptop, "Swim")).to_contain_text("Upcoming")
-    loads = []
-    laptop.on("load", lambda _: loads.append(1))
+    _, phone, laptop, loads = two_devices("Swim")
 
     # The keyboard alone: the Skip button opens the picker with the reason focused, and
     # Escape closes it, back on the button.
@@ -62,10 +48,10 @@ def test_a_skip_with_a_reason_shows_on_another_page_live_and_can_be_undone(
     screenshot(phone, "12-today-skip-picker")
     picker.get_by_role("button", name="Skip it: Swim").click()
 
-    expect(_row(phone, "Swim")).to_contain_text("Skipped (sick)")
+    expect(today_row(phone, "Swim")).to_contain_text("Skipped (sick)")
     expect(phone.get_by_role("button", name="Undo skip: Swim")).to_be_focused()
     expect(phone.get_by_role("button", name="Done: Swim")).to_have_count(0)
-    expect(_row(laptop, "Swim")).to_contain_text("Skipped (sick)")
+    expect(today_row(laptop, "Swim")).to_contain_text("Skipped (sick)")
     expect(laptop.get_by_text("Nothing due")).to_be_visible()
     expect(laptop.get_by_text("· 1 skipped")).to_be_visible()
     screenshot(laptop, "13-today-skipped")
@@ -79,8 +65,8 @@ def test_a_skip_with_a_reason_shows_on_another_page_live_and_can_be_undone(
 
     phone.get_by_role("button", name="Undo skip: Swim").click()
 
-    expect(_row(phone, "Swim")).to_contain_text("Upcoming")
-    expect(_row(laptop, "Swim")).to_contain_text("Upcoming")
+    expect(today_row(phone, "Swim")).to_contain_text("Upcoming")
+    expect(today_row(laptop, "Swim")).to_contain_text("Upcoming")
     expect(laptop.get_by_role("button", name="Done: Swim")).to_be_visible()
     expect(laptop.get_by_role("button", name="Skip: Swim")).to_be_visible()
     assert loads == []  # nobody reloaded
@@ -89,10 +75,10 @@ def test_a_skip_with_a_reason_shows_on_another_page_live_and_can_be_undone(
 def test_a_pause_of_every_habit_skips_today_live_and_ending_it_brings_it_back(
     server: Server, pages: Pages, backend: Backend
 ):
-    user = backend.run(_user_with_habit_later_today, "Journal")
+    user = backend.run(habit_later_today, "Journal")[0]
     today_page = pages.new(server.url + "/")
     sign_in(today_page, user.email)
-    expect(_row(today_page, "Journal")).to_contain_text("Upcoming")
+    expect(today_row(today_page, "Journal")).to_contain_text("Upcoming")
     profile = pages.new(server.url + "/#/profile")
     sign_in(profile, user.email)
     pauses = profile.get_by_role("region", name="Pauses")
@@ -110,25 +96,27 @@ def test_a_pause_of_every_habit_skips_today_live_and_ending_it_brings_it_back(
     expect(pause).to_contain_text("Every habit")
     expect(pause).to_contain_text("Travel")
     expect(pause).to_contain_text("Under way")
-    expect(_row(today_page, "Journal")).to_contain_text("Skipped (travel)")
-    expect(_row(today_page, "Journal")).to_contain_text("Paused until")
+    expect(today_row(today_page, "Journal")).to_contain_text("Skipped (travel)")
+    expect(today_row(today_page, "Journal")).to_contain_text("Paused until")
     # A pause keeps it skipped: no undo here, the way back is the pause.
     expect(today_page.get_by_role("button", name="Undo skip: Journal")).to_have_count(0)
-    expect(_row(today_page, "Journal").get_by_role("link", name="Manage pauses")).to_be_visible()
+    expect(
+        today_row(today_page, "Journal").get_by_role("link", name="Manage pauses")
+    ).to_be_visible()
     screenshot(profile, "14-profile-pause")
     screenshot(today_page, "15-today-paused")
 
     pause.get_by_role("button", name=re.compile("^End now: Every habit")).click()
 
     expect(pauses.get_by_text("No pause under way or to come.")).to_be_visible()
-    expect(_row(today_page, "Journal")).to_contain_text("Upcoming")
+    expect(today_row(today_page, "Journal")).to_contain_text("Upcoming")
     expect(today_page.get_by_role("button", name="Done: Journal")).to_be_visible()
 
 
 def test_a_pause_to_come_is_listed_live_and_can_be_deleted(
     server: Server, pages: Pages, backend: Backend
 ):
-    user = backend.run(_user_with_habit_later_today, "Stretch")
+    user = backend.run(habit_later_today, "Stretch")[0]
     profile = pages.new(server.url + "/#/profile")
     sign_in(profile, user.email)
     other = pages.new(server.url + "/#/profile")
@@ -154,7 +142,7 @@ def test_a_pause_to_come_is_listed_live_and_can_be_deleted(
 
 def _habit_twelve_days_into_a_course_of_21(action: str) -> User:
     """A daily course of 21: twelve done, two expired, one skipped, today and tomorrow ahead."""
-    user = _user_with_habit_later_today(action)
+    user = habit_later_today(action)[0]
     habit = Habit.objects.get(user=user)
     today = timezone.now().date()
     Habit.objects.filter(pk=habit.pk).update(start_date=today - timedelta(days=15), repeat_limit=21)
@@ -185,7 +173,7 @@ def test_a_habit_page_shows_how_far_its_course_has_come(
 
 def _habit_on_the_last_day_of_its_course(action: str) -> User:
     """A daily course of 21: twenty days done, today the last."""
-    user = _user_with_habit_later_today(action)
+    user = habit_later_today(action)[0]
     habit = Habit.objects.get(user=user)
     today = timezone.now().date()
     Habit.objects.filter(pk=habit.pk).update(start_date=today - timedelta(days=20), repeat_limit=21)

@@ -8,27 +8,15 @@ from core.errors import InvalidInput, NotFound
 from instances.models import HabitInstance, Status
 from instances.services import instance_note
 from tests.conftest import Api
-from tests.factories import HabitFactory, UserFactory, make_instance
+from tests.factories import UserFactory
+from tests.instances.conftest import instance_of
 
 NOW = datetime.now(UTC)
 DAY = NOW.date()
 
 
 def _instance(user, status: str = Status.PENDING, on=DAY, **fields) -> HabitInstance:
-    habit = HabitFactory(user=user, start_date=DAY - timedelta(days=30))
-    return make_instance(habit, on, NOW - timedelta(minutes=5), status=status, **fields)
-
-
-@pytest.fixture
-def utc_user(db):
-    return UserFactory(timezone="UTC")
-
-
-@pytest.fixture
-def client(utc_user) -> Api:
-    api = Api()
-    api.login(utc_user.email)
-    return api
+    return instance_of(user, on, NOW - timedelta(minutes=5), status, **fields)
 
 
 @pytest.mark.django_db(transaction=True)

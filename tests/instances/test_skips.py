@@ -7,8 +7,8 @@ import pytest
 from instances.models import HabitInstance, Pause, Source, Status
 from instances.services import instance_complete, instance_skip, instances_sweep
 from tests.concurrency import run_together
-from tests.conftest import Api
 from tests.factories import HabitFactory, UserFactory, make_instance
+from tests.instances.conftest import instance_of
 
 # Real time (a token is checked against it): the user's zone is UTC, so today is DAY.
 NOW = datetime.now(UTC)
@@ -22,20 +22,7 @@ def _at(on: date) -> datetime:
 
 
 def _instance(user, on: date = DAY, status: str = Status.PENDING, **fields) -> HabitInstance:
-    habit = HabitFactory(user=user, start_date=DAY - timedelta(days=30))
-    return make_instance(habit, on, fields.pop("at", _at(on)), status=status, **fields)
-
-
-@pytest.fixture
-def utc_user(db):
-    return UserFactory(timezone="UTC")
-
-
-@pytest.fixture
-def client(utc_user) -> Api:
-    api = Api()
-    api.login(utc_user.email)
-    return api
+    return instance_of(user, on, fields.pop("at", _at(on)), status, **fields)
 
 
 # --- skip and undo ---------------------------------------------------------------------------

@@ -12,13 +12,17 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from telethon import TelegramClient, errors, functions, types
 
+from accounts.models import User
+from instances.models import HabitInstance, Status
 from telegram.handlers import BotHandlers
+from telegram.models import TelegramProfile
+from tests.factories import HabitFactory, UserFactory, make_instance
 
 BOT_ID = 7_000_000_001
 API_ID, API_HASH = 123456, "0123456789abcdef0123456789abcdef"
@@ -92,6 +96,27 @@ class FakeTelegram:
             for row in markup.rows
             for b in row.buttons
         ]
+
+
+ANN = 1001
+
+
+def bound_user_with_instance(
+    telegram_id: int = ANN,
+    action: str = "stretch",
+    *,
+    status: str = Status.PENDING,
+    due_ago: timedelta = timedelta(seconds=5),
+) -> tuple[User, HabitInstance]:
+    """A user whose chat is bound to the bot, with an instance of today due `due_ago` (for the
+    async tests: `database_sync_to_async(bound_user_with_instance)`)."""
+    user = UserFactory()
+    TelegramProfile.objects.create(
+        user=user, telegram_id=telegram_id, access_hash=3, username="ann"
+    )
+    now = datetime.now(UTC)
+    habit = HabitFactory(user=user, start_date=now.date(), action=action)
+    return user, make_instance(habit, now.date(), now - due_ago, status=status)
 
 
 def telegram_user(user_id: int, username: str = "ann") -> types.User:

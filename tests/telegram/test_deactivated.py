@@ -1,13 +1,11 @@
 """The bot stops serving a deactivated user (RELIABILITY A11): no reminders, and /today,
 "Done" and /bind answer as if the chat were not linked, changing nothing."""
 
-from datetime import timedelta
+from functools import partial
 
 import pytest
 from channels.db import database_sync_to_async
-from django.utils import timezone
 
-from accounts.models import User
 from accounts.services import user_deactivate
 from instances.models import HabitInstance, Status
 from instances.services import instances_sweep
@@ -15,21 +13,12 @@ from telegram.handlers import BIND_ANSWERS, NOT_LINKED
 from telegram.models import OutboxMessage, TelegramProfile
 from telegram.relay import Relay
 from telegram.services import BindOutcome, bind_code_issue, notifications_decide
-from tests.factories import HabitFactory, UserFactory, make_instance
+from tests.factories import UserFactory
+from tests.telegram.conftest import bound_user_with_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ANN = 1001
-
-
-def _bound_user_with_instance(*, status: str = Status.SCHEDULED) -> tuple[User, HabitInstance]:
-    """A user bound to ANN with an instance due a few seconds ago (`scheduled`: the sweep
-    makes it pending and owes a reminder)."""
-    user = UserFactory()
-    TelegramProfile.objects.create(user=user, telegram_id=ANN, access_hash=99, username="ann")
-    now = timezone.now()
-    habit = HabitFactory(user=user, start_date=now.date(), action="stretch")
-    return user, make_instance(habit, now.date(), now - timedelta(seconds=5), status=status)
 
 
 def _sweep_and_decide() -> int:
@@ -37,7 +26,8 @@ def _sweep_and_decide() -> int:
     return notifications_decide()
 
 
-setup = database_sync_to_async(_bound_user_with_instance)
+# Due a few seconds ago, `scheduled`: the sweep makes it pending and owes a reminder.
+setup = database_sync_to_async(partial(bound_user_with_instance, status=Status.SCHEDULED))
 deactivate = database_sync_to_async(lambda user: user_deactivate(user=user))
 status_of = database_sync_to_async(lambda i: HabitInstance.objects.get(pk=i.pk).status)
 

@@ -2,32 +2,23 @@
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from channels.db import database_sync_to_async
 
 from instances.models import HabitInstance, Status
 from telegram.handlers import NOT_LINKED
-from telegram.models import TelegramProfile
-from tests.factories import HabitFactory, UserFactory, make_instance
+from tests.factories import HabitFactory, make_instance
 from tests.realtime.conftest import Socket, access_token_for
+from tests.telegram.conftest import bound_user_with_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ANN = 1001
 
 
-def _bound_user_with_instance(telegram_id: int = ANN, action: str = "stretch") -> tuple:
-    user = UserFactory()
-    TelegramProfile.objects.create(
-        user=user, telegram_id=telegram_id, access_hash=3, username="ann"
-    )
-    now = datetime.now(UTC)
-    habit = HabitFactory(user=user, start_date=now.date(), action=action)
-    return user, make_instance(habit, now.date(), now - timedelta(minutes=1), status=Status.PENDING)
-
-
-setup = database_sync_to_async(_bound_user_with_instance)
+setup = database_sync_to_async(partial(bound_user_with_instance, due_ago=timedelta(minutes=1)))
 status_of = database_sync_to_async(lambda i: HabitInstance.objects.get(pk=i.pk).status)
 
 
@@ -141,7 +132,7 @@ async def test_today_for_an_unbound_chat_says_how_to_link(chat_as, fake_telegram
 
 async def test_a_press_too_late_answers_the_refusal(chat_as, fake_telegram):
     def late():
-        _, instance = _bound_user_with_instance()
+        _, instance = bound_user_with_instance(due_ago=timedelta(minutes=1))
         past = datetime.now(UTC) - timedelta(days=1, hours=-1)
         HabitInstance.objects.filter(pk=instance.pk).update(
             date=past.date(),

@@ -1,8 +1,6 @@
 """A reply in the chat to a reminder, or to its "done" message, becomes that instance's note
 (SPEC §8), through real Telethon update objects: a message with `reply_to`."""
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
@@ -13,25 +11,13 @@ from telegram.handlers import NOT_LINKED, NOTE_EMPTY, NOTE_HOW, OTHER
 from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
 from telegram.relay import Relay
 from telegram.services import notifications_decide
-from tests.factories import HabitFactory, UserFactory, make_instance
+from tests.factories import UserFactory
 from tests.realtime.conftest import Socket, access_token_for
+from tests.telegram.conftest import bound_user_with_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ANN, BOB = 1001, 2002
-
-
-def _bound_user_with_instance(
-    *, telegram_id: int = ANN, action: str = "stretch", status: str = Status.PENDING
-) -> tuple:
-    user = UserFactory()
-    TelegramProfile.objects.create(
-        user=user, telegram_id=telegram_id, access_hash=3, username="ann"
-    )
-    now = datetime.now(UTC)
-    habit = HabitFactory(user=user, start_date=now.date(), action=action)
-    instance = make_instance(habit, now.date(), now - timedelta(seconds=5), status=status)
-    return user, instance
 
 
 def _sent(instance: HabitInstance, message_id: int, kind: str = OutboxKind.REMINDER) -> None:
@@ -44,7 +30,7 @@ def _sent(instance: HabitInstance, message_id: int, kind: str = OutboxKind.REMIN
     )  # fmt: skip
 
 
-setup = database_sync_to_async(_bound_user_with_instance)
+setup = database_sync_to_async(bound_user_with_instance)
 sent = database_sync_to_async(_sent)
 note_of = database_sync_to_async(lambda i: HabitInstance.objects.get(pk=i.pk).note)
 
@@ -78,7 +64,7 @@ async def test_a_reply_to_a_reminder_becomes_its_note_and_the_web_hears_it(
 
 async def test_a_reply_to_the_done_message_notes_the_done_instance(bot, chat_as, fake_telegram):
     def reminded_then_done_on_the_web() -> HabitInstance:
-        _, instance = _bound_user_with_instance(status=Status.SCHEDULED)
+        _, instance = bound_user_with_instance(status=Status.SCHEDULED)
         assert _reminded() == 1
         return instance
 
@@ -142,7 +128,7 @@ async def test_a_reply_to_a_message_about_someone_elses_instance_is_not_kept(
 
 async def test_a_chat_linked_anew_cannot_note_the_old_accounts_instances(chat_as, fake_telegram):
     def relinked() -> HabitInstance:
-        old, instance = _bound_user_with_instance()
+        old, instance = bound_user_with_instance()
         _sent(instance, 55)
         TelegramProfile.objects.filter(user=old).update(user=UserFactory())
         return instance

@@ -2,7 +2,7 @@
 message of a finished course (SPEC §7; RELIABILITY K1, R1)."""
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from channels.db import database_sync_to_async
@@ -17,28 +17,16 @@ from telegram.handlers import HELP, NOT_LINKED, PAUSE_USAGE
 from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
 from telegram.relay import Relay
 from telegram.services import notifications_decide
-from tests.factories import HabitFactory, UserFactory, make_instance
+from tests.factories import make_instance
 from tests.realtime.conftest import Socket, access_token_for
+from tests.telegram.conftest import bound_user_with_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ANN = 1001
 
 
-def _bound_user_with_instance(
-    *, telegram_id: int = ANN, action: str = "stretch", status: str = Status.PENDING
-) -> tuple:
-    user = UserFactory()
-    TelegramProfile.objects.create(
-        user=user, telegram_id=telegram_id, access_hash=3, username="ann"
-    )
-    now = datetime.now(UTC)
-    habit = HabitFactory(user=user, start_date=now.date(), action=action)
-    instance = make_instance(habit, now.date(), now - timedelta(seconds=5), status=status)
-    return user, instance
-
-
-setup = database_sync_to_async(_bound_user_with_instance)
+setup = database_sync_to_async(bound_user_with_instance)
 fresh = database_sync_to_async(lambda i: HabitInstance.objects.get(pk=i.pk))
 
 
@@ -112,7 +100,7 @@ async def test_skip_from_today_skips_and_redraws_the_list_and_the_socket_hears_i
 
 async def test_skip_on_a_done_instance_is_refused_in_words(chat_as, fake_telegram):
     def done():
-        _, instance = _bound_user_with_instance()
+        _, instance = bound_user_with_instance()
         instance_complete(
             instance_id=instance.pk, user_id=instance.user_id, at=timezone.now(), source=Source.WEB
         )
@@ -165,7 +153,7 @@ async def test_skipping_twice_answers_twice_and_changes_once(chat_as, fake_teleg
 
 async def test_a_reminder_owed_then_skipped_on_the_web_is_never_sent(bot, fake_telegram):
     def owed_then_skipped() -> HabitInstance:
-        _, instance = _bound_user_with_instance(status=Status.SCHEDULED)
+        _, instance = bound_user_with_instance(status=Status.SCHEDULED)
         assert _reminded() == 1
         instance_skip(instance_id=instance.pk, user_id=instance.user_id)
         return instance
@@ -185,7 +173,7 @@ async def test_a_reminder_of_an_instance_skipped_by_any_path_is_given_up_when_cl
     bot, fake_telegram
 ):
     def owed_then_skipped_behind_the_outboxs_back() -> HabitInstance:
-        _, instance = _bound_user_with_instance(status=Status.SCHEDULED)
+        _, instance = bound_user_with_instance(status=Status.SCHEDULED)
         assert _reminded() == 1
         HabitInstance.objects.filter(pk=instance.pk).update(
             status=Status.SKIPPED, skip_reason=SkipReason.SICK
@@ -363,7 +351,7 @@ async def test_a_finished_course_sends_the_result_once(bot, fake_telegram):
 
 async def test_a_finished_course_of_a_user_without_telegram_owes_nothing(bot, fake_telegram):
     def unbound() -> HabitInstance:
-        _, instance = _bound_user_with_instance()
+        _, instance = bound_user_with_instance()
         TelegramProfile.objects.filter(user_id=instance.user_id).delete()
         return instance
 

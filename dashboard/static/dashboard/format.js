@@ -109,6 +109,28 @@ export function programDetail(program) {
   ].filter(Boolean).join(' · ');
 }
 
+/** 90 -> "1 h 30 min", 120 -> "2 h", 10 -> "10 min". */
+export function minutes(count) {
+  const hours = Math.floor(count / 60);
+  const rest = count % 60;
+  return [hours ? `${hours} h` : null, rest || !hours ? `${rest} min` : null].filter(Boolean).join(' ');
+}
+
+/** [-10, 0, 30] -> "Reminders: 10 min before, on time, 30 min after" (earliest first). */
+export function remindersText(offsets) {
+  if (!offsets || !offsets.length) return '';
+  const words = [...offsets].sort((a, b) => a - b).map((offset) => {
+    if (offset === 0) return 'on time';
+    return `${minutes(Math.abs(offset))} ${offset < 0 ? 'before' : 'after'}`;
+  });
+  return `${words.length > 1 ? 'Reminders' : 'Reminder'}: ${words.join(', ')}`;
+}
+
+/** The cue of a stacked habit: "After Pour coffee, +5 min" ("After Pour coffee" with no delay). */
+export function cueText(cueAction, delayMinutes) {
+  return delayMinutes ? `After ${cueAction}, +${minutes(delayMinutes)}` : `After ${cueAction}`;
+}
+
 export const OPEN = new Set(['scheduled', 'pending', 'missed']);
 
 export function browserTimeZone() {

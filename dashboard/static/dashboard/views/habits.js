@@ -2,7 +2,9 @@
 
 import { api } from '../api.js';
 import { h, replace, toast } from '../dom.js';
-import { EVERY, programDetail, programText, shortDate } from '../format.js';
+import {
+  EVERY, cueText, programDetail, programText, remindersText, shortDate,
+} from '../format.js';
 import { busy, clearErrors, field, formError, showErrors } from '../forms.js';
 import {
   habitsSorted, on, reloadTodaySoon, removeHabit, store, upsertHabit,
@@ -71,6 +73,7 @@ export function mount(root) {
     else if (habit.reward_text) reward = `Reward: ${habit.reward_text}`;
     else reward = `Reward: ${related ? related.action : 'a pleasant habit'}`;
     const problem = cardErrors.get(habit.id);
+    const cue = habit.cue_habit_id ? store.habits.get(habit.cue_habit_id) : null;
 
     const actions = confirming.has(habit.id)
       ? h(
@@ -114,6 +117,7 @@ export function mount(root) {
       ),
       h('p', { class: 'meta' }, [habit.time_of_day, EVERY[habit.periodicity_days], habit.place].filter(Boolean).join(' · ')),
       h('p', { class: 'meta' }, reward),
+      h('p', { class: 'meta small' }, [remindersText(habit.reminders), cue ? cueText(cue.action, habit.cue_delay_minutes) : null].filter(Boolean).join(' · ')),
       h('p', { class: 'meta small muted' }, programText(habit.program)
         ? [`${programText(habit.program)} done`, programDetail(habit.program)].filter(Boolean).join(' · ')
         : `${habit.repeat_limit} times from ${shortDate(habit.start_date)}`),

@@ -134,45 +134,12 @@ function item(instance) {
       h('span', { class: `badge tone-${status.tone}` }, statusLabel(instance)),
       open && !picking
         ? [
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'btn btn-primary',
-              disabled: inFlight,
-              'aria-label': `Done: ${instance.action}`,
-              dataset: { focus: `done-${instance.id}` },
-              onclick: () => complete(instance),
-            },
-            inFlight ? 'Saving…' : 'Done',
-          ),
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'btn btn-ghost',
-              disabled: inFlight,
-              'aria-label': `Skip: ${instance.action}`,
-              dataset: { focus: `skip-${instance.id}` },
-              onclick: () => openPicker(instance),
-            },
-            'Skip',
-          ),
+          rowButton(instance, { label: 'Done', key: 'done', primary: true, busyLabel: true, onclick: () => complete(instance) }),
+          rowButton(instance, { label: 'Skip', key: 'skip', onclick: () => openPicker(instance) }),
         ]
         : null,
       skippedRow && !cover
-        ? h(
-          'button',
-          {
-            type: 'button',
-            class: 'btn btn-ghost',
-            disabled: inFlight,
-            'aria-label': `Undo skip: ${instance.action}`,
-            dataset: { focus: `unskip-${instance.id}` },
-            onclick: () => unskip(instance),
-          },
-          inFlight ? 'Saving…' : 'Undo skip',
-        )
+        ? rowButton(instance, { label: 'Undo skip', key: 'unskip', busyLabel: true, onclick: () => unskip(instance) })
         : null,
       skippedRow && cover
         ? h('a', { class: 'btn btn-ghost', href: '#/profile', dataset: { focus: `pauses-${instance.id}` } }, 'Manage pauses')
@@ -181,6 +148,25 @@ function item(instance) {
     ),
     open && picking ? picker(instance, inFlight) : null,
     noteEditor(instance, instance.action, redraw),
+  );
+}
+
+/** One of a row's buttons: named with the habit for a screen reader, disabled while the row
+ * has a request in flight ("Saving…" on it with `busyLabel`), and found again after a redraw by
+ * its `data-focus` key. */
+function rowButton(instance, { label, key, primary = false, busyLabel = false, onclick }) {
+  const inFlight = working.has(instance.id);
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: `btn ${primary ? 'btn-primary' : 'btn-ghost'}`,
+      disabled: inFlight,
+      'aria-label': `${label}: ${instance.action}`,
+      dataset: { focus: `${key}-${instance.id}` },
+      onclick,
+    },
+    inFlight && busyLabel ? 'Saving…' : label,
   );
 }
 
@@ -292,56 +278,39 @@ function deadlines(instance, tz) {
   }
 }
 
-async function skip(instance, reason) {
+/** One request for a row: its buttons busy meanwhile, the answer into the store, a refusal
+ * shown on the row. A 409 or 404 means the instance changed elsewhere (done, expired, gone):
+ * `settled` runs as on success, and today is read again. */
+async function send(instance, method, path, body, settled = () => {}) {
   working.add(instance.id);
   problems.delete(instance.id);
-  emit('today');
+  emit('today'); // re-render with the buttons busy
   try {
-    const updated = await api('POST', `/instances/${instance.id}/skip/`, { reason });
-    choosing.delete(instance.id);
+    const updated = await api(method, path, body);
+    settled();
     upsertInstance(updated);
   } catch (error) {
     problems.set(instance.id, error.message);
     if (error.status === 409 || error.status === 404) {
-      choosing.delete(instance.id);
+      settled();
       await loadToday().catch(() => {});
     }
   } finally {
     working.delete(instance.id);
     emit('today');
   }
+}
+
+async function skip(instance, reason) {
+  await send(instance, 'POST', `/instances/${instance.id}/skip/`, { reason }, () => choosing.delete(instance.id));
   focusOn(choosing.has(instance.id) ? `reason-${instance.id}` : `unskip-${instance.id}`);
 }
 
 async function unskip(instance) {
-  working.add(instance.id);
-  problems.delete(instance.id);
-  emit('today');
-  try {
-    upsertInstance(await api('DELETE', `/instances/${instance.id}/skip/`));
-  } catch (error) {
-    problems.set(instance.id, error.message);
-    if (error.status === 409 || error.status === 404) await loadToday().catch(() => {});
-  } finally {
-    working.delete(instance.id);
-    emit('today');
-  }
+  await send(instance, 'DELETE', `/instances/${instance.id}/skip/`);
   focusOn(`skip-${instance.id}`);
 }
 
 async function complete(instance) {
-  working.add(instance.id);
-  problems.delete(instance.id);
-  emit('today'); // re-render with the button busy
-  try {
-    const updated = await api('POST', `/instances/${instance.id}/complete/`);
-    upsertInstance(updated);
-  } catch (error) {
-    problems.set(instance.id, error.message);
-    // A refusal may have changed the instance (e.g. it is now expired): read today again.
-    if (error.status === 409 || error.status === 404) await loadToday().catch(() => {});
-  } finally {
-    working.delete(instance.id);
-    emit('today');
-  }
+  await send(instance, 'POST', `/instances/${instance.id}/complete/`);
 }
