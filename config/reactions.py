@@ -11,7 +11,13 @@ Payloads are built here, after the commit, from the committed rows.
 
 from collections.abc import Callable
 
-from accounts.events import USER_CHANGED, USER_TIMEZONE_CHANGED, USER_TOKENS_ENDED
+from accounts.events import (
+    PERSONAL_TOKEN_REVOKED,
+    USER_CHANGED,
+    USER_TIMEZONE_CHANGED,
+    USER_TOKENS_ENDED,
+)
+from accounts.personal_tokens import personal_token_forget
 from accounts.token_state import token_state_forget
 from core.events import Event
 from core.presence import online_among
@@ -59,6 +65,11 @@ Reaction = Callable[[Event], None]
 
 def forget_token_state(event: Event) -> None:
     token_state_forget(event.facts["user_id"])
+
+
+def forget_personal_token(event: Event) -> None:
+    """Every process drops the revoked token's cached state (the near cache hears it)."""
+    personal_token_forget(event.facts["token_hash"])
 
 
 def revoke_sockets(event: Event) -> None:
@@ -216,6 +227,7 @@ def wake_bot(event: Event) -> None:
 WITHIN: dict[str, tuple[Reaction, ...]] = {
     # Also before the commit: the same transaction, or a test that never commits, reads anew.
     USER_TOKENS_ENDED: (forget_token_state,),
+    PERSONAL_TOKEN_REVOKED: (forget_personal_token,),
     USER_TIMEZONE_CHANGED: (forget_token_state, replan_instances),
     USER_CHANGED: (forget_token_state,),
     HABIT_CREATED: (plan_new_habit,),
@@ -229,6 +241,7 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
 
 AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     USER_TOKENS_ENDED: (forget_token_state, revoke_sockets),
+    PERSONAL_TOKEN_REVOKED: (forget_personal_token,),
     USER_TIMEZONE_CHANGED: (forget_token_state,),
     USER_CHANGED: (forget_token_state,),
     HABIT_CREATED: (forget_today, send_habit),

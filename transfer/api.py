@@ -2,5 +2,10 @@
 
 from ninja import Router
 
-export_router = Router(tags=["export"])
-import_router = Router(tags=["import"])
+from accounts.auth import JWTAuth
+from accounts.personal_tokens import Scope
+
+# A personal token needs `write` for either, whatever the method (SPEC §10): an export is
+# the whole account.
+export_router = Router(tags=["export"], auth=JWTAuth(scope=Scope.WRITE))
+import_router = Router(tags=["import"], auth=JWTAuth(scope=Scope.WRITE))
