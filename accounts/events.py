@@ -9,4 +9,4 @@ USER_TIMEZONE_CHANGED = "user.timezone_changed"
 USER_CHANGED = "user.changed"
 # A personal token was revoked: its cached state goes, in every process. Facts: user_id,
 # token_id, token_hash (the SHA-256 the cache is keyed by, never the secret).
-PERSONAL_TOKEN_REVOKED = "personal_token.revoked"
+PERSONAL_TOKEN_REVOKED = "token.revoked"
