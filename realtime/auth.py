@@ -17,6 +17,7 @@ class SocketIdentity:
     user_id: int
     token_version: int
     expires_at: datetime
+    personal_token_id: int | None = None  # opened with a personal token: which
 
 
 def token_from_subprotocols(subprotocols: list[str]) -> str | None:
@@ -30,7 +31,12 @@ def _identify(token: str) -> SocketIdentity | None:
     admission = admitted(token)  # the same rule as the REST API's
     if admission is None or not admission.may(Scope.READ):
         return None
-    return SocketIdentity(admission.user_id, admission.token_version, admission.expires_at)
+    return SocketIdentity(
+        admission.user_id,
+        admission.token_version,
+        admission.expires_at,
+        admission.personal_token_id,
+    )
 
 
 identify = database_sync_to_async(_identify)

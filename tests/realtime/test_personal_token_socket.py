@@ -46,3 +46,23 @@ async def test_logout_everywhere_closes_a_socket_opened_with_a_personal_token(us
     await sync_to_async(user_logout_all)(user=user)
 
     assert await socket.closed_with() == 4401
+
+
+async def test_revoking_a_token_closes_its_open_socket_and_no_other(user):
+    first = await _token(user, ["read"])
+    second = await _token(user, ["read"])
+    sockets = [Socket(first), Socket(second)]
+    for socket in sockets:
+        assert (await socket.open())[0]
+        await socket.frame()
+        await socket.frame()
+    token_id = await sync_to_async(
+        lambda: user.personal_tokens.order_by("pk").values_list("pk", flat=True).first()
+    )()
+
+    await sync_to_async(personal_token_revoke)(user=user, token_id=token_id)
+
+    assert await sockets[0].closed_with() == 4401
+    await sockets[1].send({"type": "ping"})
+    assert await sockets[1].frame() == {"type": "pong", "data": {}}
+    await sockets[1].close()
