@@ -64,8 +64,8 @@ class Admission:
 def _claims(token: str) -> tuple[int, int, datetime, personal_tokens.PersonalTokenState | None]:
     """(user id, token version, expiry, personal token state) of a token that is good in
     itself (signature or row, expiry, not revoked); raises Unauthorized otherwise."""
-    now = timezone.now()
     if personal_tokens.is_personal(token):
+        now = timezone.now()
         pat = personal_tokens.personal_token_state(token)
         if pat is None or not pat.live(now):
             raise Unauthorized("Token is invalid, expired or revoked.")
