@@ -245,3 +245,23 @@ def test_a_personal_token_cannot_manage_tokens(authed, method):
     assert response.status_code == 403
     made = authed.get(TOKENS).json()[0]
     assert Api(secret).delete(f"{TOKENS}{made['id']}/").status_code == 403
+
+
+def test_the_admin_lists_and_revokes_through_the_service(authed, client):
+    made = create(authed)
+    token = Api(made["token"])
+    assert token.get(HABITS).status_code == 200  # cached
+    staff = User.objects.create_user("staff@example.com", "a-long-enough-passphrase")
+    staff.is_staff = staff.is_superuser = True
+    staff.save(update_fields=["is_staff", "is_superuser"])
+    client.force_login(staff)
+    page = "/admin/accounts/personaltoken/"
+
+    listed = client.get(page, {"q": made["prefix"]})
+    assert listed.status_code == 200
+    assert made["prefix"] in listed.content.decode()
+    assert made["token"] not in listed.content.decode()
+    revoked = client.post(page, {"action": "revoke_tokens", "_selected_action": [made["id"]]})
+
+    assert revoked.status_code == 302
+    assert token.get(HABITS).status_code == 401
