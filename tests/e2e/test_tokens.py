@@ -7,6 +7,7 @@ import urllib.request
 
 import pytest
 from playwright.sync_api import expect
+from websockets.sync.client import connect
 
 from tests.e2e.conftest import Backend, Pages, Server, screenshot, sign_in
 from tests.factories import UserFactory
@@ -51,6 +52,10 @@ def test_a_token_made_on_the_profile_works_until_revoked_there(
     status, body = _get(server.url + "/api/habits/", secret)
     assert status == 200, body
     assert body == {"items": [], "count": 0}
+    # The README's socket client, against the live server: the bearer subprotocol.
+    socket_url = server.url.replace("http://", "ws://") + "/ws/"
+    with connect(socket_url, subprotocols=["bearer", secret], origin=server.url) as ws:
+        assert json.loads(ws.recv(timeout=10)) == {"type": "hello", "data": {"user_id": user.pk}}
 
     # The secret is shown once: a reload lists the token without it.
     page.reload()
