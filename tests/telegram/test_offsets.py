@@ -34,7 +34,6 @@ def deciding_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setattr(offsets, "_owe_offsets_sql", offsets._owe_offsets_portable)
     return request.param
 
-
 MINUTE = timedelta(minutes=1)
 TICK = timedelta(seconds=30)  # beat runs `telegram.decide` every 30 s
 
