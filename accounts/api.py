@@ -124,4 +124,4 @@ def personal_token_revoke(request: AuthedRequest, token_id: ObjectId) -> Status:
 
 
 def _listed(row: PersonalToken) -> dict:
-    return PersonalTokenOut.from_orm(row).model_dump()
+    return PersonalTokenOut.model_validate(row).model_dump()
