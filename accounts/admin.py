@@ -6,8 +6,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.events import USER_CHANGED
-from accounts.models import RefreshToken, User
-from accounts.services import user_deactivate
+from accounts.models import PersonalToken, RefreshToken, User
+from accounts.services import personal_token_revoke, user_deactivate
 from core.events import record
 
 
@@ -67,3 +67,31 @@ class RefreshTokenAdmin(admin.ModelAdmin):
     search_fields = ("user__email",)
     raw_id_fields = ("user",)
     readonly_fields = ("jti", "family", "created_at", "expires_at", "used_at")
+
+
+@admin.register(PersonalToken)
+class PersonalTokenAdmin(admin.ModelAdmin):
+    """Seen and revoked here, never made or edited: a secret is shown to its owner only."""
+
+    list_display = ("name", "user", "prefix", "scopes", "created_at", "last_used_at", "expires_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("user__email", "name", "prefix")
+    raw_id_fields = ("user",)
+    readonly_fields = (
+        "user", "name", "scopes", "prefix", "token_hash", "token_version", "created_at",
+        "expires_at", "last_used_at", "revoked_at",
+    )  # fmt: skip
+    actions = ("revoke_tokens",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # revoke instead: the service tells every process
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[PersonalToken]) -> None:
+        rows = list(queryset.filter(revoked_at__isnull=True).select_related("user"))
+        for row in rows:
+            personal_token_revoke(user=row.user, token_id=row.pk)
+        self.message_user(request, f"Revoked {len(rows)} token(s).", messages.SUCCESS)

@@ -3,18 +3,23 @@ from ninja import Router, Status
 
 from accounts import services
 from accounts.auth import AuthedRequest, JWTAuth
-from accounts.models import User
+from accounts.models import PersonalToken, User
 from accounts.schemas import (
     LoginIn,
     MePatch,
     PasswordChangeIn,
+    PersonalTokenCreatedOut,
+    PersonalTokenIn,
+    PersonalTokenOut,
     RefreshIn,
     RegisterIn,
     TokenPairOut,
     UserOut,
 )
+from accounts.selectors import personal_tokens_live
 from core.requests import client_ip
 from core.schemas import Message, ValidationErrorOut
+from core.types import ObjectId
 
 router = Router(tags=["auth"])
 
@@ -85,3 +90,38 @@ def me_update(request: AuthedRequest, payload: MePatch) -> User:
         timezone_name=payload.timezone,
         quiet_hours=(quiet and quiet.times()) if sent else ...,
     )
+
+
+# Personal tokens (SPEC §10): managed with a login token only (JWTAuth's default scope), so
+# a token cannot mint or revoke tokens.
+tokens_router = Router(tags=["tokens"], auth=JWTAuth())
+
+
+@tokens_router.get("/", response={200: list[PersonalTokenOut], 401: Message, 403: Message})
+def personal_token_list(request: AuthedRequest) -> list[PersonalToken]:
+    """Your tokens not revoked, newest first (expired ones too, until you revoke them)."""
+    return list(personal_tokens_live(user=request.auth))
+
+
+@tokens_router.post(
+    "/",
+    response={201: PersonalTokenCreatedOut, 401: Message, 403: Message, 422: ValidationErrorOut},
+)
+def personal_token_create(request: AuthedRequest, payload: PersonalTokenIn) -> Status:
+    """A new token; `token`, its secret, is in this answer and never again."""
+    issued = services.personal_token_create(user=request.auth, **payload.model_dump())
+    return Status(201, PersonalTokenCreatedOut(**_listed(issued.row), token=issued.secret))
+
+
+@tokens_router.delete(
+    "/{token_id}/",
+    response={204: None, 401: Message, 403: Message, 404: Message, 422: ValidationErrorOut},
+)
+def personal_token_revoke(request: AuthedRequest, token_id: ObjectId) -> Status:
+    """Revoke: the token fails from now on, on every server."""
+    services.personal_token_revoke(user=request.auth, token_id=token_id)
+    return Status(204, None)
+
+
+def _listed(row: PersonalToken) -> dict:
+    return PersonalTokenOut.model_validate(row).model_dump()

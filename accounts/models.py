@@ -178,3 +178,29 @@ class RefreshToken(models.Model):
 
     def __str__(self) -> str:
         return f"refresh {self.jti} of user {self.user_id}"
+
+
+class PersonalToken(models.Model):
+    """A named, scoped, long-lived API token (SPEC §10). Only the SHA-256 of its secret is
+    kept (accounts/personal_tokens.py): a copy of this table lets no one in."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="personal_tokens")
+    name = models.CharField(max_length=100)
+    # A subset of read/complete/write (each admits the ones before it).
+    scopes = models.JSONField(default=list)
+    token_hash = models.CharField(max_length=64, unique=True)
+    # The secret's first characters, for the owner to tell their tokens apart.
+    prefix = models.CharField(max_length=16)
+    # The owner's token version at creation: logout-all, a password change or deactivation
+    # bump the user's, which ends this token by the same check as a login token's `ver`.
+    token_version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)  # to the minute
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"personal token {self.prefix}… of user {self.user_id}"

@@ -164,3 +164,27 @@ class TokenPairOut(Schema):
     refresh: str
     token_type: str
     expires_in: int
+
+
+class PersonalTokenIn(InputSchema):
+    # Lengths, scopes and days are checked by the service (accounts/services.py), which
+    # names each field in its 422.
+    name: str
+    scopes: list[str]
+    expires_in_days: int | None = None
+
+
+class PersonalTokenOut(Schema):
+    """A token as listed: never its secret, only its first characters (`prefix`)."""
+
+    id: int
+    name: str
+    scopes: list[str]
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+class PersonalTokenCreatedOut(PersonalTokenOut):
+    token: str  # the secret, in this answer only

@@ -15,11 +15,12 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import throttle, tokens
-from accounts.events import USER_TIMEZONE_CHANGED, USER_TOKENS_ENDED
-from accounts.models import RefreshToken, User, normalize_email
+from accounts import personal_tokens, throttle, tokens
+from accounts.events import PERSONAL_TOKEN_REVOKED, USER_TIMEZONE_CHANGED, USER_TOKENS_ENDED
+from accounts.models import PersonalToken, RefreshToken, User, normalize_email
+from accounts.personal_tokens import Scope
 from accounts.timezones import is_known_timezone
-from core.errors import FieldProblem, InvalidInput, Unauthorized
+from core.errors import FieldProblem, InvalidInput, NotFound, Unauthorized
 from core.events import record
 
 INVALID_LOGIN = "Invalid email or password."
@@ -166,6 +167,11 @@ def user_tokens_end_all(*, user: User) -> None:
     RefreshToken.objects.filter(user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    # Their version check already fails them (accounts/auth.py); marked revoked too, so the
+    # owner's list shows what is left.
+    PersonalToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     user.refresh_from_db(fields=["token_version"])
     record(USER_TOKENS_ENDED, user_id=user.pk, version=user.token_version)
 
@@ -219,3 +225,81 @@ def user_update(
         # Its instances are re-planned in this transaction by the reaction to the event.
         record(USER_TIMEZONE_CHANGED, user_id=user.pk)
     return user
+
+
+# --- personal access tokens (SPEC §10) ------------------------------------------------------
+
+MAX_TOKEN_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class IssuedPersonalToken:
+    row: PersonalToken
+    secret: str  # shown once, kept nowhere
+
+
+def _personal_token_problems(
+    name: str, scopes: list[str], expires_in_days: int | None
+) -> list[FieldProblem]:
+    problems = []
+    if not name.strip():
+        problems.append(FieldProblem("name", "A name is required."))
+    if len(name) > 100:
+        problems.append(FieldProblem("name", "At most 100 characters."))
+    unknown = sorted(set(scopes) - personal_tokens.KNOWN)
+    if unknown:
+        known = ", ".join(Scope)
+        problems.append(FieldProblem("scopes", f"Unknown scope(s) {unknown}; known: {known}."))
+    if not scopes:
+        problems.append(FieldProblem("scopes", "At least one scope is required."))
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
+        problems.append(
+            FieldProblem("expires_in_days", f"Between 1 and {MAX_TOKEN_DAYS} days, or none.")
+        )
+    return problems
+
+
+@transaction.atomic
+def personal_token_create(
+    *, user: User, name: str, scopes: list[str], expires_in_days: int | None = None
+) -> IssuedPersonalToken:
+    """A new token; its secret is returned here and never again (only its hash is kept)."""
+    problems = _personal_token_problems(name, scopes, expires_in_days)
+    if problems:
+        raise InvalidInput(problems)
+    # The user's row locked: two creations at once cannot both pass the cap, and a
+    # logout-all cannot slip between reading the version and writing the token.
+    version = (
+        User.objects.select_for_update().filter(pk=user.pk).values_list("token_version", flat=True)
+    ).get()
+    live = PersonalToken.objects.filter(user=user, revoked_at__isnull=True).count()
+    if live >= personal_tokens.MAX_PER_USER:
+        raise InvalidInput.field(
+            "name", f"At most {personal_tokens.MAX_PER_USER} tokens: revoke one first."
+        )
+    now = timezone.now()
+    secret = personal_tokens.new_secret()
+    row = PersonalToken.objects.create(
+        user=user,
+        name=name,
+        scopes=sorted(set(scopes)),
+        token_hash=personal_tokens.hash_secret(secret),
+        prefix=secret[: len(personal_tokens.PREFIX) + personal_tokens.DISPLAY_CHARS],
+        token_version=version,
+        created_at=now,
+        expires_at=None if expires_in_days is None else now + timedelta(days=expires_in_days),
+    )
+    return IssuedPersonalToken(row=row, secret=secret)
+
+
+@transaction.atomic
+def personal_token_revoke(*, user: User, token_id: int) -> None:
+    """The token fails from the commit on, in every process. Revoking it again: nothing."""
+    row = PersonalToken.objects.filter(pk=token_id, user=user).first()
+    if row is None:
+        raise NotFound()
+    revoked = PersonalToken.objects.filter(pk=row.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if revoked:
+        record(PERSONAL_TOKEN_REVOKED, user_id=user.pk, token_id=row.pk, token_hash=row.token_hash)

@@ -10,11 +10,13 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from accounts.api import router as auth_router
+from accounts.api import tokens_router
 from calendars.api import router as calendar_router
 from config.middleware import outage_answer
 from core.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     InvalidInput,
     NotFound,
     TooManyRequests,
@@ -91,6 +93,7 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 # The one place a domain refusal (core/errors.py) becomes an HTTP status.
 DOMAIN_STATUS: dict[type[DomainError], int] = {
     Unauthorized: 401,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     InvalidInput: 422,
@@ -190,3 +193,4 @@ api.add_router("/pauses/", pauses_router)
 api.add_router("/export/", export_router)
 api.add_router("/import/", import_router)
 api.add_router("/calendar/", calendar_router)
+api.add_router("/tokens/", tokens_router)

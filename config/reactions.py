@@ -11,7 +11,13 @@ Payloads are built here, after the commit, from the committed rows.
 
 from collections.abc import Callable
 
-from accounts.events import USER_CHANGED, USER_TIMEZONE_CHANGED, USER_TOKENS_ENDED
+from accounts.events import (
+    PERSONAL_TOKEN_REVOKED,
+    USER_CHANGED,
+    USER_TIMEZONE_CHANGED,
+    USER_TOKENS_ENDED,
+)
+from accounts.personal_tokens import personal_token_forget
 from accounts.token_state import token_state_forget
 from core.events import Event
 from core.presence import online_among
@@ -38,7 +44,7 @@ from instances.services import (
 from instances.stats_cache import stats_forget
 from instances.today_cache import today_forget
 from realtime import tasks as realtime_tasks
-from realtime.broadcast import broadcast, revoke_sessions
+from realtime.broadcast import broadcast, revoke_sessions, revoke_token_sessions
 from realtime.frames import (
     INLINE_ANNOUNCE_MAX,
     habit_announce,
@@ -59,6 +65,16 @@ Reaction = Callable[[Event], None]
 
 def forget_token_state(event: Event) -> None:
     token_state_forget(event.facts["user_id"])
+
+
+def forget_personal_token(event: Event) -> None:
+    """Every process drops the revoked token's cached state (the near cache hears it)."""
+    personal_token_forget(event.facts["token_hash"])
+
+
+def close_token_sockets(event: Event) -> None:
+    """Sockets opened with the revoked token close 4401 (after its state is forgotten)."""
+    revoke_token_sessions(user_id=event.facts["user_id"], token_id=event.facts["token_id"])
 
 
 def revoke_sockets(event: Event) -> None:
@@ -216,6 +232,7 @@ def wake_bot(event: Event) -> None:
 WITHIN: dict[str, tuple[Reaction, ...]] = {
     # Also before the commit: the same transaction, or a test that never commits, reads anew.
     USER_TOKENS_ENDED: (forget_token_state,),
+    PERSONAL_TOKEN_REVOKED: (forget_personal_token,),
     USER_TIMEZONE_CHANGED: (forget_token_state, replan_instances),
     USER_CHANGED: (forget_token_state,),
     HABIT_CREATED: (plan_new_habit,),
@@ -229,6 +246,7 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
 
 AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     USER_TOKENS_ENDED: (forget_token_state, revoke_sockets),
+    PERSONAL_TOKEN_REVOKED: (forget_personal_token, close_token_sockets),
     USER_TIMEZONE_CHANGED: (forget_token_state,),
     USER_CHANGED: (forget_token_state,),
     HABIT_CREATED: (forget_today, send_habit),

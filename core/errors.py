@@ -31,6 +31,13 @@ class Unauthorized(DomainError):
     default_message = "Authentication credentials were not valid."
 
 
+class Forbidden(DomainError):
+    """Who the caller is is known, and that credential may not do this (a personal token
+    on a login-only operation, or past its scopes)."""
+
+    default_message = "These credentials may not do this."
+
+
 class Conflict(DomainError):
     """The object's current state refuses the change."""
 

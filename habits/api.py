@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from ninja import PatchDict, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from accounts.auth import AuthedRequest, JWTAuth
+from accounts.auth import BY_METHOD, AuthedRequest, JWTAuth
 from core.pagination import Pagination
 from core.schemas import Message, ValidationErrorOut
 from core.types import ObjectId
@@ -15,7 +15,7 @@ from habits.models import Habit
 from habits.programs import with_programs
 from habits.schemas import HabitIn, HabitOut, PublicHabitOut
 
-router = Router(tags=["habits"], auth=JWTAuth())
+router = Router(tags=["habits"], auth=JWTAuth(scope=BY_METHOD))
 
 
 class HabitPagination(Pagination):

@@ -6,7 +6,8 @@ from django.utils import timezone
 from ninja import Router, Status
 from ninja.pagination import paginate
 
-from accounts.auth import AuthedRequest, JWTAuth
+from accounts.auth import BY_METHOD, AuthedRequest, JWTAuth
+from accounts.personal_tokens import Scope
 from core.pagination import Pagination
 from core.schemas import Message, ValidationErrorOut
 from core.types import ObjectId
@@ -21,18 +22,21 @@ from instances.today_cache import today_json, today_keys
 # What the API's renderer sets on every JSON answer.
 JSON_CONTENT_TYPE = f"application/json; charset={settings.DEFAULT_CHARSET}"
 
-router = Router(tags=["instances"], auth=JWTAuth())
-pauses_router = Router(tags=["pauses"], auth=JWTAuth())
+# Personal tokens: reading needs `read`, changing `write` (accounts/auth.py), but for the
+# operations a `complete` token may run, each declaring it.
+router = Router(tags=["instances"], auth=JWTAuth(scope=BY_METHOD))
+pauses_router = Router(tags=["pauses"], auth=JWTAuth(scope=BY_METHOD))
+COMPLETE = JWTAuth(scope=Scope.COMPLETE)
 # A habit's instances and stats, under /api/habits/ (config/api.py mounts both routers there):
 # they are about instances, so they live here, and habits/ knows nothing of instances.
-habit_router = Router(tags=["habits"], auth=JWTAuth())
+habit_router = Router(tags=["habits"], auth=JWTAuth(scope=BY_METHOD))
 
 
 @router.get(
     "/today/",
     response={200: list[InstanceOut], 401: Message},
     # The cached list is read with the token state: one Redis round trip, or none from memory.
-    auth=JWTAuth(prefetch=today_keys),
+    auth=JWTAuth(prefetch=today_keys, scope=Scope.READ),
 )
 def instances_today(request: AuthedRequest) -> HttpResponse:
     """Your instances on today's local date, of active habits, in time order."""
@@ -43,6 +47,7 @@ def instances_today(request: AuthedRequest) -> HttpResponse:
 
 @router.patch(
     "/{instance_id}/",
+    auth=COMPLETE,
     response={200: InstanceOut, 401: Message, 404: Message, 422: ValidationErrorOut},
 )
 def instance_update(
@@ -56,6 +61,7 @@ def instance_update(
 
 @router.post(
     "/{instance_id}/complete/",
+    auth=COMPLETE,
     response={200: InstanceOut, 401: Message, 404: Message, 409: Message, 422: ValidationErrorOut},
 )
 def instance_complete(request: AuthedRequest, instance_id: ObjectId) -> HabitInstance:
@@ -67,6 +73,7 @@ def instance_complete(request: AuthedRequest, instance_id: ObjectId) -> HabitIns
 
 @router.post(
     "/{instance_id}/skip/",
+    auth=COMPLETE,
     response={200: InstanceOut, 401: Message, 404: Message, 409: Message, 422: ValidationErrorOut},
 )
 def instance_skip(request: AuthedRequest, instance_id: ObjectId, payload: SkipIn) -> HabitInstance:
@@ -78,6 +85,7 @@ def instance_skip(request: AuthedRequest, instance_id: ObjectId, payload: SkipIn
 
 @router.delete(
     "/{instance_id}/skip/",
+    auth=COMPLETE,
     response={200: InstanceOut, 401: Message, 404: Message, 409: Message, 422: ValidationErrorOut},
 )
 def instance_unskip(request: AuthedRequest, instance_id: ObjectId) -> HabitInstance:

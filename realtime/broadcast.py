@@ -99,3 +99,8 @@ def broadcast_many(*, user_id: int, type: str, items: list[Any]) -> None:
 def revoke_sessions(*, user_id: int, version: int) -> None:
     """Close the user's sockets opened with a token older than `version`."""
     _send({user_id: {"type": "session.revoke", "version": version}})
+
+
+def revoke_token_sessions(*, user_id: int, token_id: int) -> None:
+    """Close the user's sockets opened with the personal token `token_id` (revoked)."""
+    _send({user_id: {"type": "session.revoke_token", "token_id": token_id}})

@@ -194,3 +194,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Logout-all, a password change or deactivation: tokens older than `version` end."""
         if self.identity is not None and self.identity.token_version < message["version"]:
             await self.close(code=CLOSE_UNAUTHORIZED)
+
+    async def session_revoke_token(self, message: dict[str, Any]) -> None:
+        """A personal token was revoked: a socket opened with it closes."""
+        if self.identity is not None and self.identity.personal_token_id == message["token_id"]:
+            await self.close(code=CLOSE_UNAUTHORIZED)

@@ -1,6 +1,7 @@
 from ninja import Router, Status
 
 from accounts.auth import AuthedRequest, JWTAuth
+from accounts.personal_tokens import Scope
 from core.schemas import Message, ValidationErrorOut
 from core.types import ObjectId
 from telegram import services
@@ -10,8 +11,8 @@ from telegram.schemas import BindCodeOut, BindingOut, SnoozeIn, SnoozeOut
 router = Router(tags=["telegram"], auth=JWTAuth())
 # Snoozing an instance is owing one more reminder, which is Telegram's: config/api.py mounts
 # this router under /instances/ beside the instances' own (as instances/ serves routes under
-# /habits/).
-instance_router = Router(tags=["instances"], auth=JWTAuth())
+# /habits/). A personal token with `complete` may snooze; the binding itself takes a login.
+instance_router = Router(tags=["instances"], auth=JWTAuth(scope=Scope.COMPLETE))
 
 
 @router.get("/", response={200: BindingOut, 401: Message})

@@ -4,11 +4,14 @@ from django.http import HttpResponse
 from ninja import Query, Router, Schema
 
 from accounts.auth import AuthedRequest, JWTAuth
+from accounts.personal_tokens import Scope
 from core.schemas import Message, ValidationErrorOut
 from transfer.downloads import ExportFormat, export_download
 
-export_router = Router(tags=["export"], auth=JWTAuth())
-import_router = Router(tags=["import"])
+# A personal token needs `write` for either, whatever the method (SPEC §10): an export is
+# the whole account.
+export_router = Router(tags=["export"], auth=JWTAuth(scope=Scope.WRITE))
+import_router = Router(tags=["import"], auth=JWTAuth(scope=Scope.WRITE))
 
 
 class ExportQuery(Schema):

@@ -21,7 +21,12 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern
 
-from accounts.events import USER_CHANGED, USER_TIMEZONE_CHANGED, USER_TOKENS_ENDED
+from accounts.events import (
+    PERSONAL_TOKEN_REVOKED,
+    USER_CHANGED,
+    USER_TIMEZONE_CHANGED,
+    USER_TOKENS_ENDED,
+)
 from config import urls
 from instances.events import (
     INSTANCE_COMPLETED,
@@ -42,6 +47,7 @@ HEADING = re.compile(rf"^#{{2,4}}\s+({METHODS})\s+(/\S*)\s*$")
 # `instance.updated`, a finished program as `habit.updated`).
 NOT_FRAMES = {
     BOT_CHANNEL, OUTBOX_READY, USER_TOKENS_ENDED, USER_TIMEZONE_CHANGED, USER_CHANGED,
+    PERSONAL_TOKEN_REVOKED,
     INSTANCE_COMPLETED, INSTANCE_DELETED, INSTANCE_SKIPPED, PROGRAM_FINISHED,
 }  # fmt: skip
 FRAME_TYPE = re.compile(r"^[a-z]+(\.[a-z_]+)+$")

@@ -32,7 +32,8 @@ ONLY_IN = {
     **{
         name: {REACTIONS}
         for name in (
-            "revoke_sessions", "token_state_forget", "today_forget", "stats_forget", "poke_bot",
+            "revoke_sessions", "revoke_token_sessions", "token_state_forget",
+            "personal_token_forget", "today_forget", "stats_forget", "poke_bot",
             "habit_announce", "reminders_settle", "program_finished_owe",
             "instances_on_timezone_changed", "instances_on_habit_created",
             "instances_on_habit_changed",

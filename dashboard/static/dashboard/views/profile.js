@@ -1,5 +1,5 @@
 // Profile: time zone, quiet hours, pauses (every habit or one, for a range of days), Telegram connection,
-// the calendar feed, exporting your data, and ending sessions.
+// the calendar feed, exporting your data, personal tokens, and ending sessions.
 
 import { api, download, logout, logoutEverywhere } from '../api.js';
 import { h, replace, toast } from '../dom.js';
@@ -9,6 +9,7 @@ import {
   habitsSorted, loadPauses, on, pausesSorted, removePause, setMe, store, timeZone, upsertPause,
 } from '../state.js';
 import { timeZoneSelect } from './auth.js';
+import { tokensSection } from './tokens.js';
 
 const UNAVAILABLE = 'Connecting Telegram is not available on this server yet. Please try again later.';
 
@@ -40,6 +41,7 @@ export function mount(root) {
   const pauses = pauseSection();
   const calendar = calendarSection();
   const exports = exportSection();
+  const tokens = tokensSection();
 
   const telegramBody = h('div', { class: 'stack' });
   const telegram = { status: 'loading', name: null, code: null, problem: null, busy: false };
@@ -56,6 +58,7 @@ export function mount(root) {
       h('section', { class: 'card', 'aria-labelledby': 'telegram-title' }, h('h2', { id: 'telegram-title' }, 'Telegram'), telegramBody),
       calendar.element,
       exports,
+      tokens.element,
       h(
         'section',
         { class: 'card stack' },
@@ -205,6 +208,7 @@ export function mount(root) {
   ];
   renderTelegram();
   loadTelegram();
+  tokens.load();
   quiet.render();
   pauses.render();
   if (!store.pausesLoaded) loadPauses().catch((error) => pauses.fail(error));
