@@ -1,17 +1,48 @@
 """`/api/export/` and `/api/import/` (SPEC §9)."""
 
-from ninja import File, Router, Status
+from django.http import HttpResponse
+from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from accounts.auth import AuthedRequest, JWTAuth
 from core.schemas import Message, ValidationErrorOut
 from core.types import ObjectId
 from transfer import services
+from transfer.downloads import ExportFormat, export_download
 from transfer.models import IMPORT_MAX_BYTES, ImportJob
 from transfer.schemas import ImportOut, ImportQueuedOut
 
-export_router = Router(tags=["export"])
+export_router = Router(tags=["export"], auth=JWTAuth())
 import_router = Router(tags=["import"], auth=JWTAuth())
+
+
+class ExportQuery(Schema):
+    format: ExportFormat
+
+
+# The answer is a file, not a schema: what OpenAPI shows for the 200.
+EXPORT_FILE = {
+    "description": "An attachment named for your local date.",
+    "content": {
+        "application/json": {"schema": {"type": "object"}},
+        "application/zip": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
+@export_router.get(
+    "/",
+    response={401: Message, 422: ValidationErrorOut},
+    openapi_extra={"responses": {200: EXPORT_FILE}},
+)
+def export(request: AuthedRequest, query: Query[ExportQuery]) -> HttpResponse:
+    """Everything you own, as this app's JSON (`json`) or Loop Habit Tracker's CSV zip
+    (`loop-csv`)."""
+    download = export_download(request.auth, query.format)
+    response = HttpResponse(download.content, content_type=download.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{download.filename}"'
+    return response
+
 
 TOO_LARGE = f"The file is larger than {IMPORT_MAX_BYTES // (1024 * 1024)} MB."
 
