@@ -20,7 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from accounts.models import User
 from core.bulk import rows_insert
-from habits.models import MAX_CUE_DELAY_MINUTES, MAX_FIX_MINUTES, MAX_GRACE_MINUTES, Habit
+from habits.models import (
+    MAX_CUE_DELAY_MINUTES,
+    MAX_FIX_MINUTES,
+    MAX_GRACE_MINUTES,
+    Habit,
+    reminders_problem,
+)
 from instances.models import NOTE_MAX_LENGTH, HabitInstance, Pause, SkipReason, Source, Status
 from instances.program import programs_of
 from instances.services import instances_generate_for
@@ -67,9 +73,12 @@ class InstanceRow(_In):
     source: Source | None = None
     skip_reason: SkipReason | None = None
     note: Annotated[str, Field(max_length=NOTE_MAX_LENGTH)] | None = None
+    # The pause that skipped it (linked again, so deleting the pause gives it back).
+    pause_id: int | None = None
 
 
 class PauseRow(_In):
+    id: int | None = None
     start_date: date
     end_date: date
     habit_id: int | None = None
@@ -82,12 +91,6 @@ class Export(_In):
     habits: list[HabitRow] = Field(default_factory=list)
     instances: list[InstanceRow] = Field(default_factory=list)
     pauses: list[PauseRow] = Field(default_factory=list)
-
-
-def is_own(data: bytes) -> bool:
-    """Whether the file is this app's JSON export (by content: a JSON object naming it)."""
-    head = data[:4096].lstrip()
-    return head.startswith(b"{") and b'"atomic-habits"' in head
 
 
 def _parse(data: bytes) -> Export:
@@ -103,6 +106,8 @@ def _parse(data: bytes) -> Export:
 
 
 def _habit(user: User, row: HabitRow, related: Habit | None) -> Habit:
+    if problem := reminders_problem(row.reminders, row.grace_minutes, row.fix_minutes):
+        raise ImportRefused(f"This export is damaged: the reminders of {row.action!r}: {problem}")
     reward = row.reward_text
     if not row.is_pleasant and related is None and reward is None:
         reward = IMPORTED_REWARD  # its pleasant habit was not in the file, or not pleasant
@@ -159,15 +164,15 @@ def _pleasant(habit: Habit | None) -> Habit | None:
 
 INSTANCE_FIELDS = (
     "habit_id", "user_id", "date", "scheduled_at", "grace_deadline", "fix_deadline", "status",
-    "completed_at", "source", "skip_reason", "note", "reminded_at", "missed_notified_at",
-    "created_at", "updated_at",
+    "completed_at", "source", "skip_reason", "note", "pause_id", "reminded_at",
+    "missed_notified_at", "created_at", "updated_at",
 )  # fmt: skip
 DONE = (Status.COMPLETED, Status.COMPLETED_LATE)
 # Instances still ahead keep their reminders; history is not reminded of again.
 AHEAD = (Status.SCHEDULED,)
 
 
-def _instance(row: InstanceRow, habit: Habit, now: datetime) -> tuple:
+def _instance(row: InstanceRow, habit: Habit, pause: Pause | None, now: datetime) -> tuple:
     done = row.status in DONE
     skipped = row.status == Status.SKIPPED
     decided = None if row.status in AHEAD else now
@@ -178,14 +183,14 @@ def _instance(row: InstanceRow, habit: Habit, now: datetime) -> tuple:
     return (
         habit.pk, habit.user_id, row.date, row.scheduled_at, row.grace_deadline,
         row.fix_deadline, row.status, completed_at, row.source or "",
-        (row.skip_reason or SkipReason.OTHER) if skipped else "", row.note or "", decided,
-        decided, now, now,
+        (row.skip_reason or SkipReason.OTHER) if skipped else "", row.note or "",
+        pause.pk if skipped and pause is not None else None, decided, decided, now, now,
     )  # fmt: skip
 
 
 def _restore_instances(
-    export: Export, habits: dict[int, Habit], now: datetime, progress: Progress | None,
-    result: ImportResult,
+    export: Export, habits: dict[int, Habit], pauses: dict[int, Pause], now: datetime,
+    progress: Progress | None, result: ImportResult,
 ) -> None:  # fmt: skip
     taken = set(
         HabitInstance.objects.filter(habit__in=list(habits.values())).values_list(
@@ -201,7 +206,7 @@ def _restore_instances(
             result.days_existing += 1
             continue
         taken.add((habit.pk, row.date))
-        rows.append(_instance(row, habit, now))
+        rows.append(_instance(row, habit, pauses.get(row.pause_id or 0), now))
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         rows_insert(HabitInstance, INSTANCE_FIELDS, chunk)
@@ -210,7 +215,10 @@ def _restore_instances(
             progress(min(start + CHUNK, len(rows)), len(rows))
 
 
-def _restore_pauses(user: User, export: Export, habits: dict[int, Habit]) -> None:
+def _restore_pauses(user: User, export: Export, habits: dict[int, Habit]) -> dict[int, Pause]:
+    """The account's pause for each pause id of the file: the same one (habit, dates, reason)
+    if it has it, else a new one."""
+    by_file: dict[int, Pause] = {}
     wanted = []
     for row in export.pauses:
         habit = habits.get(row.habit_id) if row.habit_id is not None else None
@@ -219,10 +227,15 @@ def _restore_pauses(user: User, export: Export, habits: dict[int, Habit]) -> Non
         if row.end_date < row.start_date:
             raise ImportRefused("This export is damaged: a pause ends before it starts.")
         same = Q(user=user, start_date=row.start_date, end_date=row.end_date, reason=row.reason)
-        if not Pause.objects.filter(same, habit=habit).exists():
-            wanted.append(Pause(user=user, habit=habit, start_date=row.start_date,
-                                end_date=row.end_date, reason=row.reason))  # fmt: skip
+        pause = Pause.objects.filter(same, habit=habit).order_by("id").first()
+        if pause is None:
+            pause = Pause(user=user, habit=habit, start_date=row.start_date,
+                          end_date=row.end_date, reason=row.reason)  # fmt: skip
+            wanted.append(pause)
+        if row.id is not None:
+            by_file[row.id] = pause
     Pause.objects.bulk_create(wanted)
+    return by_file
 
 
 def import_own(
@@ -237,8 +250,8 @@ def import_own(
         )
     )
     habits = _restore_habits(user, export, result)
-    _restore_instances(export, habits, now, progress, result)
-    _restore_pauses(user, export, habits)
+    pauses = _restore_pauses(user, export, habits)
+    _restore_instances(export, habits, pauses, now, progress, result)
     new = [h for h in set(habits.values()) if h.pk not in merged]
     finished = [pk for pk, program in programs_of(new).items() if program.finished]
     # A course that was over when exported is over again, without being told again.

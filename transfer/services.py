@@ -31,6 +31,7 @@ from core.tasks import RETRYABLE
 from transfer import json_import
 from transfer.events import IMPORT_FINISHED, IMPORT_PROGRESS, IMPORT_QUEUED
 from transfer.formats import Imported, ImportRefused
+from transfer.formats.detect import detect_and_read, is_own_json
 from transfer.importing import ImportResult, Progress, import_write
 from transfer.models import ERROR_MAX_LENGTH, UNDER_WAY, ImportJob, ImportStatus
 
@@ -43,8 +44,6 @@ UNEXPECTED_ERROR = "The file could not be imported because of an error on our si
 
 def read_file(data: bytes) -> Imported:
     """A foreign file (Loop, HabitBull) read by its content; `ImportRefused` if unreadable."""
-    from transfer.formats.detect import detect_and_read
-
     return detect_and_read(data)
 
 
@@ -121,7 +120,7 @@ def import_run(*, job_id: int, progress: Progress | None = None) -> ImportJob | 
 
 def _import(job: ImportJob, now: Any, reporter: Callable[[int, int], None]) -> None:
     data = bytes(job.data)
-    if json_import.is_own(data):
+    if is_own_json(data):
         fmt = json_import.FORMAT
         result = json_import.import_own(user=job.user, data=data, now=now, progress=reporter)
     else:
