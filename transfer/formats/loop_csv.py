@@ -25,7 +25,6 @@ matches nothing).
 
 import re
 import zipfile
-import zlib
 from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
@@ -89,7 +88,9 @@ def read_loop_csv(data: bytes, progress: Progress | None = None) -> Imported:
     """Every exported habit of a Loop CSV zip with its days (oldest first)."""
     try:
         archive = zipfile.ZipFile(BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+    except Exception:
+        # zipfile parsing a hostile directory raises BadZipFile, but also ValueError,
+        # NotImplementedError, struct.error, EOFError...: any of them means "unreadable".
         raise ImportRefused("The zip file is damaged and cannot be opened.") from None
     with archive:
         entries = _entries(archive)
@@ -159,13 +160,14 @@ class _Budget:
         try:
             with archive.open(info) as stream:
                 data = stream.read(limit + 1)
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as error:
-            raise ImportRefused(
-                f"The zip file is damaged: {info.filename} cannot be read ({error})."
-            ) from None
         except (RuntimeError, NotImplementedError):
             raise ImportRefused(
                 f"{info.filename} in the zip is encrypted or compressed in a way we cannot read."
+            ) from None
+        except Exception as error:
+            # As on opening: a damaged entry fails in more ways than BadZipFile.
+            raise ImportRefused(
+                f"The zip file is damaged: {info.filename} cannot be read ({error})."
             ) from None
         if len(data) > limit:
             raise ImportRefused(
@@ -204,11 +206,11 @@ def _read_habits(data: bytes, root: str) -> dict[int, _Row]:
             raise ImportRefused(
                 f"{here}: the row has {len(cells)} cells; the header names {len(header)}."
             )
-        row = _habit_row({key: cells[i] for key, i in columns.items()}, where=here)
         position = parse_int(cells[columns["position"]], what="the position", where=here)
         if position in habits:
             raise ImportRefused(f"{here}: position {position} is listed twice.")
-        habits[position] = row
+        here = f"{here} (the habit at position {position})"
+        habits[position] = _habit_row({key: cells[i] for key, i in columns.items()}, where=here)
     return habits
 
 
@@ -321,6 +323,7 @@ def _checkmark(
     here = f"{where}, line {line}"
     if len(cells) <= max(date_at, value_at):
         raise ImportRefused(f"{here}: the row has no value.")
+    day = parse_date(cells[date_at], where=here)
     raw = cells[value_at].strip()
     value = _TOKENS.get(raw)
     if value is None:
@@ -328,7 +331,7 @@ def _checkmark(
     note = ""
     if notes_at is not None and notes_at < len(cells):
         note = check_note(cells[notes_at], where=here)
-    return line, parse_date(cells[date_at], where=here), value, note
+    return line, day, value, note
 
 
 def _yes_no_day(day: date, value: int, note: str, *, where: str) -> ImportedDay | None:

@@ -65,6 +65,10 @@ def read_loop_db(data: bytes, progress: Progress | None = None) -> Imported:
         raise ImportRefused(
             f"The Loop backup is damaged or not a Loop database ({error})."
         ) from None
+    except UnicodeDecodeError:
+        raise ImportRefused(
+            "The Loop backup is damaged: it holds text that is not UTF-8."
+        ) from None
     except sqlite3.Error as error:
         raise ImportRefused(
             f"The Loop backup is damaged or not a Loop database ({error})."
@@ -176,7 +180,7 @@ def _habits(db: sqlite3.Connection, columns: set[str]) -> dict[int, _Row]:
 
 
 def _habit(number: int, values: dict[str, object]) -> _Row:
-    where = f"Habit {number} of the backup (Habits row id {values['id']})"
+    where = f"The backup's habit at position {number} (Habits row id {values['id']})"
     numerator, denominator = _int(values["freq_num"], where), _int(values["freq_den"], where)
     check_frequency(numerator, denominator, where=where)
     description = _text(values["description"], "the description", where)
