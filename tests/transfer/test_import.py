@@ -133,6 +133,16 @@ def test_a_numeric_habit_keeps_its_amounts_in_the_notes(db, reader, vendor, user
     )
 
 
+def test_notes_arrive_as_written_whatever_they_hold(db, reader, vendor, user):
+    notes = ['say "hi"', "back\\slash", "{braces},commas", "NULL", "line\nbreak", "", "😀 ü"]
+    days = [ImportedDay(TODAY - timedelta(days=n + 1), DayMark.DONE, note=note)
+            for n, note in enumerate(notes)]  # fmt: skip
+    _run(user, reader.add(b"notes", _loop(ImportedHabit(name="Journal", days=days))))
+
+    stored = HabitInstance.objects.filter(source=Source.IMPORT).order_by("-date")
+    assert list(stored.values_list("note", flat=True)) == notes
+
+
 def test_archived_habits_arrive_inactive_and_active_ones_go_on_from_today(db, reader, user):
     archived = ImportedHabit(name="Old", archived=True, days=_days(3))
     _run(user, reader.add(b"a", _loop(archived, READING)))
@@ -188,11 +198,11 @@ def test_a_failure_half_way_writes_nothing(db, reader, user, monkeypatch):
 
     calls = []
 
-    def broken(rows):
+    def broken(rows, **kw):
         calls.append(len(rows))
         if len(calls) == 2:
             raise ValueError("the disk broke")
-        return original(rows)
+        return original(rows, **kw)
 
     original = importing._insert
     monkeypatch.setattr(importing, "CHUNK", 10)
@@ -214,7 +224,7 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_runs_again(
     original = importing._insert
     monkeypatch.setattr(importing, "CHUNK", 10)
 
-    def killed(rows):
+    def killed(rows, **kw):
         raise SystemExit("SIGKILL")  # not an Exception: nothing catches it, as for a kill
 
     monkeypatch.setattr(importing, "_insert", killed)
