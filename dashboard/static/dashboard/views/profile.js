@@ -9,6 +9,7 @@ import {
   habitsSorted, loadPauses, on, pausesSorted, removePause, setMe, store, timeZone, upsertPause,
 } from '../state.js';
 import { timeZoneSelect } from './auth.js';
+import { importSection } from './importing.js';
 
 const UNAVAILABLE = 'Connecting Telegram is not available on this server yet. Please try again later.';
 
@@ -38,6 +39,7 @@ export function mount(root) {
 
   const quiet = quietSection();
   const pauses = pauseSection();
+  const importer = importSection();
 
   const telegramBody = h('div', { class: 'stack' });
   const telegram = { status: 'loading', name: null, code: null, problem: null, busy: false };
@@ -51,6 +53,7 @@ export function mount(root) {
       h('section', { class: 'card' }, h('h2', {}, 'Time zone'), zoneForm),
       quiet.element,
       pauses.element,
+      importer.element,
       h('section', { class: 'card', 'aria-labelledby': 'telegram-title' }, h('h2', { id: 'telegram-title' }, 'Telegram'), telegramBody),
       h(
         'section',
@@ -198,13 +201,14 @@ export function mount(root) {
     on('pauses', pauses.render),
     on('habits', () => { pauses.refreshHabits(); pauses.render(); }),
     on('tick', pauses.dayChanged),
+    on('import', importer.heard),
   ];
   renderTelegram();
   loadTelegram();
   quiet.render();
   pauses.render();
   if (!store.pausesLoaded) loadPauses().catch((error) => pauses.fail(error));
-  return () => offs.forEach((off) => off());
+  return () => { offs.forEach((off) => off()); importer.stop(); };
 }
 
 // --- quiet hours ----------------------------------------------------------------------------
