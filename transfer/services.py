@@ -150,3 +150,17 @@ def _fail(job: ImportJob, error: str) -> None:
         finished_at=timezone.now(),
     )  # fmt: skip
     record(IMPORT_FINISHED, job_id=job.pk, user_id=job.user_id, habit_ids=[])
+
+
+GIVEN_UP = "The import was stopped by an operator; upload the file again."
+
+
+@transaction.atomic
+def imports_give_up(*, job_ids: list[int]) -> int:
+    """End imports stuck `queued` or `running` (a task lost with the broker): `failed`, so
+    their owners may upload again (the admin's door). A worker still running one finds it
+    over when it commits: its claim is not checked again, so give up only lost ones."""
+    jobs = list(ImportJob.objects.filter(pk__in=job_ids, status__in=UNDER_WAY).defer("data"))
+    for job in jobs:
+        _fail(job, GIVEN_UP)
+    return len(jobs)

@@ -441,3 +441,14 @@ def test_today_is_the_owners_local_date(db, reader):
     habit = ImportedHabit(name="Swim", days=[ImportedDay(today, DayMark.DONE)])
     job = _run(user, reader.add(b"k14", _loop(habit)))
     assert job.instances_created == 1
+
+
+def test_a_stuck_import_given_up_frees_the_owner_to_upload_again(db, user):
+    stuck = services.import_create(user=user, data=b"lost with the broker", queue=False)
+
+    assert services.imports_give_up(job_ids=[stuck.pk]) == 1
+
+    stuck.refresh_from_db()
+    assert (stuck.status, stuck.error) == (ImportStatus.FAILED, services.GIVEN_UP)
+    assert services.import_create(user=user, data=b"again", queue=False).status == "queued"
+    assert services.imports_give_up(job_ids=[stuck.pk]) == 0
