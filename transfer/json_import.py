@@ -168,14 +168,15 @@ INSTANCE_FIELDS = (
     "missed_notified_at", "created_at", "updated_at",
 )  # fmt: skip
 DONE = (Status.COMPLETED, Status.COMPLETED_LATE)
-# Instances still ahead keep their reminders; history is not reminded of again.
-AHEAD = (Status.SCHEDULED,)
 
 
 def _instance(row: InstanceRow, habit: Habit, pause: Pause | None, now: datetime) -> tuple:
     done = row.status in DONE
     skipped = row.status == Status.SKIPPED
-    decided = None if row.status in AHEAD else now
+    # An instance still ahead keeps its reminders; anything else (history, or one the clock
+    # will move at once) is not reminded of again.
+    ahead = row.status == Status.SCHEDULED and row.scheduled_at > now
+    decided = None if ahead else now
     completed_at = (row.completed_at or row.scheduled_at) if done else None
     # A row breaking the deadlines' order is refused by the database: say so in words.
     if not row.scheduled_at <= row.grace_deadline <= row.fix_deadline:
