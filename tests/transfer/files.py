@@ -115,8 +115,9 @@ def _root_files(habits: list[LoopHabit], layout: str) -> dict[str, str]:
     header = "Date," + "".join(f"{h.name}," for h in habits) + "\n"
     days = sorted({d for h in habits for d, _, _ in h.entries}, reverse=True)
     checks, scores = header, header
+    by_day = [{d: v for d, v, _ in h.entries} for h in habits]
     for day in days:
-        values = [{d: v for d, v, _ in h.entries}.get(day, -1) for h in habits]
+        values = [values_of.get(day, -1) for values_of in by_day]
         cells = [TOKENS.get(v, str(v)) if layout == "current" else str(v) for v in values]
         checks += day.isoformat() + "," + "".join(f"{c}," for c in cells) + "\n"
         scores += day.isoformat() + "," + "0.5000," * len(habits) + "\n"

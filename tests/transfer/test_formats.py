@@ -3,9 +3,12 @@ every bad file refused with a message a person understands, never a bare excepti
 
 import io
 import random
+import sqlite3
 import struct
+import tempfile
 import zipfile
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +31,7 @@ from transfer.formats import (
     common,
     loop_csv,
 )
+from transfer.formats import loop_db as backup_reader
 from transfer.formats.detect import OWN_JSON, detect_and_read, is_own_json
 
 DONE, FAILED, SKIPPED = DayMark.DONE, DayMark.FAILED, DayMark.SKIPPED
@@ -266,10 +270,7 @@ def test_numeric_habits_before_notes(version: int) -> None:
 
 
 def _with_sql(data: bytes, *statements: str) -> bytes:
-    import sqlite3
-    import tempfile
-    from pathlib import Path
-
+    """The backup changed by SQL statements (a file damaged or crafted by hand)."""
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "x.db"
         path.write_bytes(data)
@@ -608,3 +609,51 @@ def test_damaged_files_are_refused_never_a_bare_exception() -> None:
                 messages.append(str(refusal))
     assert messages
     assert all(messages)
+
+
+def test_progress_of_a_large_backup_and_a_habitbull_file() -> None:
+    entries = [(D.fromordinal(730000 + i), 2, "") for i in range(12_000)]
+    calls: list[tuple[int, int]] = []
+    detect_and_read(loop_db(12, [LoopHabit("A", entries=entries)]), lambda *c: calls.append(c))
+    assert calls == [(0, 12_000), (5_000, 12_000), (10_000, 12_000), (12_000, 12_000)]
+    rows = [("A", "", "", D.fromordinal(730000 + i).isoformat(), "1", "") for i in range(5_001)]
+    calls.clear()
+    detect_and_read(habitbull_csv(rows), lambda *c: calls.append(c))
+    assert calls == [(0, 5_001), (5_000, 5_001), (5_001, 5_001)]
+
+
+def test_a_habitbull_file_that_is_not_utf8_is_refused_naming_the_line() -> None:
+    data = habitbull_csv([("Floss", "", "Health", "2016-03-18", "1", "")]) + b"Caf\xe9,,,,,\n"
+    assert refused(data) == (
+        "the HabitBull file, line 3: the text is not UTF-8; save the file as UTF-8 and import "
+        "again."
+    )
+
+
+def test_the_backups_copy_is_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    detect_and_read(loop_db(25, [LoopHabit("A")]))
+    refused(b"SQLite format 3\x00" + b"\x00" * 200)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_or_mistyped_cells_of_a_backup_are_refused() -> None:
+    data = _with_sql(loop_db(21, [LoopHabit("A")]), "UPDATE Habits SET freq_den = NULL")
+    assert refused(data) == (
+        "The backup's habit at position 1 (Habits row id 1): the frequency is missing."
+    )
+    data = _with_sql(loop_db(21, [LoopHabit("A")]), "UPDATE Habits SET archived = 'yes'")
+    assert refused(data) == (
+        "The backup's habit at position 1 (Habits row id 1): archived 'yes' is not a whole number."
+    )
+    data = _with_sql(loop_db(21, [LoopHabit("A")]), "UPDATE Habits SET name = NULL")
+    assert refused(data) == (
+        "The backup's habit at position 1 (Habits row id 1): the habit has no name."
+    )
+
+
+def test_reading_a_backup_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = [(D.fromordinal(730000 + i), 2, "") for i in range(3000)]
+    data = loop_db(12, [LoopHabit("A", entries=entries)])
+    monkeypatch.setattr(backup_reader, "QUERY_SECONDS", -1.0)  # every query is already late
+    assert refused(data) == "Reading the Loop backup took longer than -1 s; it is refused."

@@ -47,7 +47,7 @@ def read_habitbull(data: bytes, progress: Progress | None = None) -> Imported:
     values: dict[str, dict[date, tuple[float, str]]] = {}
     for done, (line, cells) in enumerate(body, 1):
         _row(line, cells, habits, values)
-        if done % _PROGRESS_EVERY == 0:
+        if done % _PROGRESS_EVERY == 0 and done < len(body):
             report(progress, done, len(body))
     for name, habit in habits.items():
         habit.numeric = any(value > 1 for value, _ in values[name].values())

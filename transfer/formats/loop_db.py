@@ -181,19 +181,20 @@ def _habits(db: sqlite3.Connection, columns: set[str]) -> dict[int, _Row]:
 
 def _habit(number: int, values: dict[str, object]) -> _Row:
     where = f"The backup's habit at position {number} (Habits row id {values['id']})"
-    numerator, denominator = _int(values["freq_num"], where), _int(values["freq_den"], where)
+    numerator = _int(values["freq_num"], "the frequency", where)
+    denominator = _int(values["freq_den"], "the frequency", where)
     check_frequency(numerator, denominator, where=where)
     description = _text(values["description"], "the description", where)
     has_question = values["question"] is not None
     question = _text(values["question"], "the question", where) if has_question else description
-    numeric = _int(values["type"], where) == 1
+    numeric = _int(values["type"], "the type", where) == 1
     habit = ImportedHabit(
         name=check_name(_text(values["name"], "the name", where), where=where),
         description=description if has_question else "",
         question=question,
         numerator=numerator,
         denominator=denominator,
-        archived=bool(values["archived"]),
+        archived=bool(_int(values["archived"] or 0, "archived", where)),
         numeric=numeric,
     )
     if numeric:
@@ -204,10 +205,12 @@ def _habit(number: int, values: dict[str, object]) -> _Row:
     return _Row(habit, at_most=at_most, seen=set())
 
 
-def _int(value: object, where: str) -> int:
+def _int(value: object, what: str, where: str) -> int:
     if isinstance(value, int):
         return value
-    raise ImportRefused(f"{where}: {value!r} is not a whole number.")
+    if value is None:
+        raise ImportRefused(f"{where}: {what} is missing.")
+    raise ImportRefused(f"{where}: {what} {value!r} is not a whole number.")
 
 
 def _text(value: object, what: str, where: str) -> str:
@@ -233,7 +236,7 @@ def _repetitions(
         row = habits.get(habit_id)
         if row is not None and timestamp is not None:
             _repetition(row, rowid, timestamp, value, notes)
-        if done % _PROGRESS_EVERY == 0:
+        if done % _PROGRESS_EVERY == 0 and done < total:
             report(progress, done, total)
     report(progress, total, total)
 
@@ -244,7 +247,7 @@ def _repetition(row: _Row, rowid: int, timestamp: object, value: object, notes: 
     if day in row.seen:
         return
     row.seen.add(day)
-    value = _int(value, where)
+    value = _int(value, "the value", where)
     note = check_note(_text(notes, "the note", where), where=where)
     if row.habit.numeric:
         imported = numeric_day(
