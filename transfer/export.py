@@ -41,12 +41,13 @@ class ExportedInstance(InstanceOut):
     pause_id: int | None
 
 
-# What the instances' shape reads: whole rows of a 2-year history cost a third more.
+# The columns the instances' shape reads (its resolvers take `habit` from the habits read).
 INSTANCE_FIELDS = (
     *("id", "habit_id", "date", "scheduled_at", "grace_deadline", "fix_deadline", "status"),
     *("completed_at", "source", "skip_reason", "note", "pause_id"),
 )
 
+_instant_json = TypeAdapter(datetime)
 _habits_json = TypeAdapter(list[HabitOut])
 _pauses_json = TypeAdapter(list[PauseOut])
 
@@ -72,8 +73,8 @@ def owned_read(user: User) -> Owned:
 
 def instances_by_habit(
     user: User, habits: dict[int, Habit], fields: tuple[str, ...] = INSTANCE_FIELDS
-) -> Iterator[tuple[Habit, list[SimpleNamespace]]]:
-    """Each habit that has instances, with them oldest first: one streamed query of plain
+) -> Iterator[list[SimpleNamespace]]:
+    """The instances of each habit that has some, oldest first: one streamed query of plain
     values (no model per row), each row given its habit from `habits` rather than a join."""
     rows = (
         HabitInstance.objects.filter(user=user)
@@ -85,13 +86,13 @@ def instances_by_habit(
     current: list[SimpleNamespace] = []
     for row in rows:
         if current and current[0].habit_id != row[habit_at]:
-            yield habits[current[0].habit_id], current
+            yield current
             current = []
         current.append(
             SimpleNamespace(**dict(zip(fields, row, strict=True)), habit=habits[row[habit_at]])
         )
     if current:
-        yield habits[current[0].habit_id], current
+        yield current
 
 
 @cache
@@ -133,7 +134,7 @@ def export_json(
     owned = owned_read(user)
     habits = owned.habits_by_id
     instances: list[dict[str, Any]] = []
-    for done, (_habit, rows) in enumerate(instances_by_habit(user, habits), start=1):
+    for done, rows in enumerate(instances_by_habit(user, habits), start=1):
         instances += shaped_json(ExportedInstance, rows)
         if progress:
             progress(done, len(habits))
@@ -142,7 +143,7 @@ def export_json(
     return {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
-        "exported_at": (now or timezone.now()).isoformat(),
+        "exported_at": _instant_json.dump_python(now or timezone.now(), mode="json"),
         "user": _user_json(user),
         "habits": _habits_json.dump_python(
             _habits_json.validate_python(owned.habits, from_attributes=True),

@@ -24,6 +24,7 @@ from accounts.models import User
 from accounts.timezones import local_today
 from habits.models import Habit
 from instances.models import DONE_STATUSES, HabitInstance, Status
+from instances.selectors import RESOLVED_STATUSES
 from instances.stats import SCORE_VALUE, score_multiplier
 from transfer.export import Progress
 
@@ -87,7 +88,7 @@ class _Habit:
         score, out = 0.0, []
         for day in dates:
             status = self.days.get(day, (None,))[0]
-            if status in DONE_STATUSES or status in (Status.MISSED, Status.FIX_EXPIRED):
+            if status in RESOLVED_STATUSES:
                 score = score * m + SCORE_VALUE.get(status, 0.0) * (1 - m)
             out.append(score)
         return out

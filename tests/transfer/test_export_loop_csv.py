@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from instances.models import SkipReason
 from instances.stats import habit_stats, strength
@@ -195,3 +196,15 @@ def test_an_account_without_history_exports_one_day_of_zeros(owner):
         [TODAY.isoformat(), "0.0000"],
     ]
     assert archive.read("Checkmarks.csv").decode() == f"Date,new,\n{TODAY},UNKNOWN,\n"
+
+
+def test_two_queries_whatever_the_history(owner, habits):
+    with CaptureQueriesContext(connection) as few:
+        export_loop_csv(owner, today=TODAY)
+    for n in range(3):
+        habit = HabitFactory(user=owner, start_date=D0)
+        make_instance(habit, D0 + timedelta(days=n), _at(D0 + timedelta(days=n)), status=C)
+    with CaptureQueriesContext(connection) as more:
+        export_loop_csv(owner, today=TODAY)
+
+    assert len(few) == len(more) == 2  # the habits, then every instance's day

@@ -184,6 +184,38 @@ export async function api(method, path, body, { auth = true } = {}) {
   return data;
 }
 
+/**
+ * Fetch a file the API answers as an attachment and hand it to the browser's downloads.
+ * A link cannot carry the bearer token, so the bytes come through fetch (with the same one
+ * refresh and retry as `api`) and leave through a blob URL under the server's file name.
+ * Resolves to the file name; rejects with ApiError.
+ */
+export async function download(path) {
+  let response = await send('GET', path, undefined, await accessToken());
+  if (response.status === 401 && session) {
+    response = await send('GET', path, undefined, await refresh());
+  }
+  if (response.status === 401 && session) clear('expired');
+  if (!response.ok) {
+    const data = await response.json().catch(() => null);
+    throw new ApiError(response.status, data, response.headers);
+  }
+  const disposition = response.headers.get('Content-Disposition') || '';
+  const named = /filename="([^"]+)"/.exec(disposition);
+  const filename = named ? named[1] : 'export';
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = filename;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The browser has taken the blob once the click is handled; free it after that turn.
+  setTimeout(() => URL.revokeObjectURL(url), 1_000);
+  return filename;
+}
+
 export async function login(email, password) {
   const pair = await api('POST', '/auth/login/', { email, password }, { auth: false });
   store(pair);

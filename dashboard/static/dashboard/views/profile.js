@@ -1,7 +1,7 @@
 // Profile: time zone, quiet hours, pauses (every habit or one, for a range of days), Telegram connection,
-// and ending sessions.
+// exporting and importing your data, and ending sessions.
 
-import { api, logout, logoutEverywhere } from '../api.js';
+import { api, download, logout, logoutEverywhere } from '../api.js';
 import { h, replace, toast } from '../dom.js';
 import { SKIP_REASONS, clock, localDate, longDate, relative, shortDate } from '../format.js';
 import { busy, clearErrors, field, formError, showErrors } from '../forms.js';
@@ -40,6 +40,7 @@ export function mount(root) {
   const quiet = quietSection();
   const pauses = pauseSection();
   const importer = importSection();
+  const exports = exportSection();
 
   const telegramBody = h('div', { class: 'stack' });
   const telegram = { status: 'loading', name: null, code: null, problem: null, busy: false };
@@ -53,8 +54,9 @@ export function mount(root) {
       h('section', { class: 'card' }, h('h2', {}, 'Time zone'), zoneForm),
       quiet.element,
       pauses.element,
-      importer.element,
       h('section', { class: 'card', 'aria-labelledby': 'telegram-title' }, h('h2', { id: 'telegram-title' }, 'Telegram'), telegramBody),
+      exports,
+      importer.element,
       h(
         'section',
         { class: 'card stack' },
@@ -209,6 +211,44 @@ export function mount(root) {
   pauses.render();
   if (!store.pausesLoaded) loadPauses().catch((error) => pauses.fail(error));
   return () => { offs.forEach((off) => off()); importer.stop(); };
+}
+
+// --- export ---------------------------------------------------------------------------------
+
+const EXPORTS = [
+  { format: 'json', label: 'Download JSON', what: 'JSON' },
+  { format: 'loop-csv', label: 'Download Loop CSV', what: 'Loop CSV' },
+];
+
+/** Two downloads of everything: this app's JSON, and a zip Loop Habit Tracker reads (SPEC §9). */
+function exportSection() {
+  const problem = h('p', { class: 'inline-error', role: 'alert', hidden: true });
+  const buttons = EXPORTS.map(({ format, label, what }) => {
+    const button = h('button', { type: 'button', class: 'btn btn-ghost' }, label);
+    button.addEventListener('click', async () => {
+      buttons.forEach((one) => { one.disabled = true; });
+      problem.hidden = true;
+      try {
+        const filename = await download(`/export/?format=${format}`);
+        toast(`${what} export downloaded: ${filename}`);
+      } catch (error) {
+        if (error.status === 401) return;
+        problem.textContent = error.message;
+        problem.hidden = false;
+      } finally {
+        buttons.forEach((one) => { one.disabled = false; });
+      }
+    });
+    return button;
+  });
+  return h(
+    'section',
+    { class: 'card stack', 'aria-labelledby': 'export-title' },
+    h('h2', { id: 'export-title' }, 'Export'),
+    h('p', { class: 'muted' }, 'Everything yours, to keep or take elsewhere: JSON holds every habit, day, note and pause; the Loop CSV zip is Loop Habit Tracker’s export layout, for spreadsheets and the trackers that read it (days, notes and scores only).'),
+    h('div', { class: 'form-actions' }, buttons),
+    problem,
+  );
 }
 
 // --- quiet hours ----------------------------------------------------------------------------
