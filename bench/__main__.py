@@ -17,7 +17,9 @@ from typing import Any
 
 from bench import database, report
 
-SCENARIOS = ("generation", "sweep", "reminders", "today", "stats", "sockets", "rest", "export")
+SCENARIOS = (
+    "generation", "sweep", "reminders", "today", "stats", "sockets", "rest", "export", "imports",
+)  # fmt: skip
 # Every statement of the run stops by itself, even under a pathological plan.
 STATEMENT_TIMEOUT = "600s"
 

@@ -35,6 +35,7 @@ application = ProtocolTypeRouter(
             wsgi_application,
             threads=WEB_THREADS,
             max_body_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            limits_by_path=settings.BODY_LIMITS_BY_PATH,
         ),
         "websocket": AppOriginValidator(URLRouter(websocket_urlpatterns)),
     }

@@ -11,8 +11,10 @@ Responses are therefore buffered; the app has no streaming ones (its largest ans
 static file of a few hundred kB). Request bodies are read until one byte past Django's
 `DATA_UPLOAD_MAX_MEMORY_SIZE` and cut there, enough for Django to refuse an oversized one
 (413) without the app ever seeing more; a chunked upload gets the CONTENT_LENGTH Django
-needs to read it (the API takes JSON only; a multipart body past the limit would arrive cut,
-not refused). Header names with an underscore are dropped, as gunicorn does: WSGI spells
+needs to read it. The API takes JSON only, but for the import's upload: its exact path has a
+limit of its own (`limits_by_path`, settings.BODY_LIMITS_BY_PATH), and a body past it arrives
+cut with its CONTENT_LENGTH, which config/middleware.py refuses (413).
+Header names with an underscore are dropped, as gunicorn does: WSGI spells
 `X-Forwarded-For` and `X_Forwarded_For` alike, so one could append to the other. The WSGI
 environ is a2wsgi's.
 """
@@ -20,7 +22,7 @@ environ is a2wsgi's.
 import asyncio
 import contextvars
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,15 +36,21 @@ Response = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 class BufferedWSGI:
-    def __init__(self, app: WSGIApp, *, threads: int, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: WSGIApp, *, threads: int, max_body_bytes: int,
+        limits_by_path: Mapping[str, int] | None = None,
+    ) -> None:  # fmt: skip
         if not isinstance(max_body_bytes, int):
             raise TypeError("max_body_bytes must be a number of bytes")
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Exact paths that take a larger body (an upload): settings.BODY_LIMITS_BY_PATH.
+        self.limits_by_path = dict(limits_by_path or {})
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await self._read_body(receive)
+        limit = self.limits_by_path.get(scope.get("path", ""), self.max_body_bytes)
+        body = await self._read_body(receive, limit)
         if body is None:
             return  # the client went away before its request was whole: nobody to answer
         headers = [(name, value) for name, value in scope["headers"] if b"_" not in name]
@@ -58,11 +66,11 @@ class BufferedWSGI:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
-    async def _read_body(self, receive: Receive) -> bytes | None:
+    async def _read_body(self, receive: Receive, limit: int) -> bytes | None:
         """The request body, cut one byte past the limit; None if the client disconnected."""
         chunks: list[bytes] = []
         size = 0
-        while size <= self.max_body_bytes:
+        while size <= limit:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return None
@@ -70,7 +78,7 @@ class BufferedWSGI:
             size += len(chunks[-1])
             if not message.get("more_body", False):
                 break
-        return b"".join(chunks)[: self.max_body_bytes + 1]
+        return b"".join(chunks)[: limit + 1]
 
     def _respond(self, environ: dict[str, Any]) -> Response:
         """Run the request in this worker thread; the whole response, headers and body."""

@@ -46,16 +46,20 @@ def is_outage(exception: Exception) -> bool:
     return False
 
 
+def body_limit(path: str) -> int:
+    """The largest body a request to `path` may have (an upload's path takes more)."""
+    return settings.BODY_LIMITS_BY_PATH.get(path, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
 def _body_too_big(request: HttpRequest) -> bool:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return False
-    return length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return length > body_limit(request.path)
 
 
-def _too_big() -> JsonResponse:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+def _too_big(limit: int) -> JsonResponse:
     return JsonResponse({"detail": f"Request body is larger than {limit} bytes."}, status=413)
 
 
@@ -81,7 +85,7 @@ class JsonErrorsForApi:
             # Refused before any view: the answer must not depend on whether the handler
             # reads its body (one that does not would act on a request cut at the limit),
             # nor on what DEBUG makes of Django's RequestDataTooBig.
-            return _too_big()
+            return _too_big(body_limit(request.path))
         response = self.get_response(request)
         if (
             request.path.startswith(API_PREFIX)

@@ -56,6 +56,9 @@ from telegram.events import OUTBOX_READY, TELEGRAM_BOUND, TELEGRAM_UNBOUND, poke
 from telegram.models import OutboxKind
 from telegram.selectors import bound_username
 from telegram.services import cue_reminders_owe, program_finished_owe, reminders_settle
+from transfer import tasks as transfer_tasks
+from transfer.events import IMPORT_FINISHED, IMPORT_PROGRESS, IMPORT_QUEUED
+from transfer.models import ImportJob
 
 Reaction = Callable[[Event], None]
 
@@ -229,6 +232,45 @@ def wake_bot(event: Event) -> None:
     poke_bot()
 
 
+# --- transfer ---------------------------------------------------------------------------------
+
+
+def run_import(event: Event) -> None:
+    """The stored upload goes to a worker (the job row exists by now: committed)."""
+    transfer_tasks.run_import.delay(event.facts["job_id"])
+
+
+def send_import_progress(event: Event) -> None:
+    """Recorded with `record_now` from inside the import's transaction: the numbers are in the
+    facts, nothing is read from the database."""
+    facts = event.facts
+    broadcast(
+        user_id=facts["user_id"], type=IMPORT_PROGRESS,
+        data={"id": facts["job_id"], "done": facts["done"], "total": facts["total"]},
+    )  # fmt: skip
+
+
+def refresh_imported_stats(event: Event) -> None:
+    """Years of days arrived at once: the habits' cached stats go, and are recomputed."""
+    user_id = event.facts["user_id"]
+    if event.facts["habit_ids"]:
+        _refresh_stats(dict.fromkeys(event.facts["habit_ids"], user_id))
+
+
+# What `import.finished` tells of the committed job (the client then reloads its lists).
+IMPORT_FRAME_FIELDS = (
+    "id", "status", "format", "habits_created", "habits_merged", "instances_created",
+    "days_existing", "error",
+)  # fmt: skip
+
+
+def send_import_finished(event: Event) -> None:
+    facts = event.facts
+    job = ImportJob.objects.filter(pk=facts["job_id"]).values(*IMPORT_FRAME_FIELDS).first()
+    if job is not None:
+        broadcast(user_id=facts["user_id"], type=IMPORT_FINISHED, data=job)
+
+
 WITHIN: dict[str, tuple[Reaction, ...]] = {
     # Also before the commit: the same transaction, or a test that never commits, reads anew.
     USER_TOKENS_ENDED: (forget_token_state,),
@@ -265,4 +307,8 @@ AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     TELEGRAM_BOUND: (send_binding,),
     TELEGRAM_UNBOUND: (send_binding,),
     OUTBOX_READY: (wake_bot,),
+    IMPORT_QUEUED: (run_import,),
+    IMPORT_PROGRESS: (send_import_progress,),
+    # Caches first, then the frame that tells the client to reload.
+    IMPORT_FINISHED: (forget_today, refresh_imported_stats, send_import_finished),
 }

@@ -83,3 +83,12 @@ def _append(connection: Any, event: Event, using: str) -> None:
             return
     # Robust: a broker or Redis away after the commit must not fail the committed request.
     transaction.on_commit(_Batch(sids, [event]), using=using, robust=True)
+
+
+def record_now(type: str, /, **facts: Any) -> None:
+    """Tell at once something that is no change of the database: the progress of a long
+    import running inside its one transaction, which `record` would hold until the commit
+    (and drop on a rollback). Only the after-commit reactions run, now, whatever transaction
+    is open; they must read nothing that transaction writes. A change always goes through
+    `record`."""
+    dispatcher().after_commit([Event(type, facts)])

@@ -6,7 +6,8 @@ itself (it reads ambiguous times differently from SPEC §2). Each row's status i
 clock at insert, with the same rule the sweep uses, so a habit created after its time today
 is immediately pending or missed.
 
-It follows the course (SPEC §7): `repeat_limit` counts the instances that are not skipped,
+It follows the course (SPEC §7): `repeat_limit` counts the instances that are not skipped
+(nor imported: SPEC §9),
 so an occurrence on the date grid is generated only while fewer than `repeat_limit` counted
 instances of its habit come before it, and a date a pause covers is born skipped, with the
 pause's reason, in the same statement.
@@ -21,7 +22,7 @@ from django.db import connection, transaction
 from habits.models import Habit
 from instances.clock import deadlines, status_by_clock, status_by_clock_sql
 from instances.localdays import LocalDay, grid_index
-from instances.models import HabitInstance, Pause, Status
+from instances.models import HabitInstance, Pause, Source, Status
 from instances.reminders import reminder_next
 
 INSERT_SQL = """
@@ -93,6 +94,7 @@ prior AS MATERIALIZED (
     FROM stretched s
     JOIN instances_habitinstance i
       ON i.habit_id = s.habit_id AND i.date < s.local_date AND i.status <> 'skipped'
+     AND i.source <> 'import'
     WHERE s.k >= s.repeat_limit
     GROUP BY s.habit_id, s.local_date
 ),
@@ -206,10 +208,11 @@ def insert_instances_portable(
         habits = habits.filter(user_id__in=scope.user_ids)
     habits = list(habits.select_related("user"))
     stored: dict[int, dict[date, str]] = {}
-    for habit_id, on, status in HabitInstance.objects.filter(habit__in=habits).values_list(
-        "habit_id", "date", "status"
+    for habit_id, on, status, source in HabitInstance.objects.filter(habit__in=habits).values_list(
+        "habit_id", "date", "status", "source"
     ):
-        stored.setdefault(habit_id, {})[on] = status
+        # Imported history is not part of the course: stored, but never counted.
+        stored.setdefault(habit_id, {})[on] = "" if source == Source.IMPORT else status
     covers = _covering_pauses(habits, {d.date for ds in by_timezone.values() for d in ds})
     new = []
     for habit in habits:
@@ -230,7 +233,9 @@ def insert_instances_portable(
             pause = covers.get((habit.pk, day.date))
             if k >= habit.repeat_limit:
                 before = sum(
-                    1 for on, status in own.items() if on < day.date and status != Status.SKIPPED
+                    1
+                    for on, status in own.items()
+                    if on < day.date and status not in (Status.SKIPPED, "")
                 )
                 if before + counted_new >= habit.repeat_limit:
                     continue

@@ -40,6 +40,8 @@ class Source(models.TextChoices):
     WEB = "web"
     TELEGRAM = "telegram"
     API = "api"
+    # Brought from a file (SPEC §9): history, not counted in the habit's course (SPEC §7).
+    IMPORT = "import"
 
 
 class HabitInstance(models.Model):

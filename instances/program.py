@@ -1,6 +1,7 @@
 """The program of a habit (SPEC §7), computed from its instances.
 
-`repeat_limit` counts the occurrences that are not skipped: a skip extends the course by one
+`repeat_limit` counts the occurrences that are not skipped nor imported (history brought
+from a file, SPEC §9, is not part of a course): a skip extends the course by one
 occurrence on the date grid. `remaining` is the limit less the counted occurrences generated
 so far (never below 0), and the program is `finished` when none remains and every counted
 one is resolved (done or expired). Registered into habits/programs.py at start-up
@@ -13,7 +14,7 @@ from django.db.models import Count, Q
 
 from habits.models import Habit
 from habits.programs import ProgramOut
-from instances.models import DONE_STATUSES, OPEN_STATUSES, HabitInstance, Status
+from instances.models import DONE_STATUSES, OPEN_STATUSES, HabitInstance, Source, Status
 
 
 def program(
@@ -36,6 +37,7 @@ def _counts(habit_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """Per habit: done, failed, skipped, counted and open instances (one grouped query)."""
     rows = (
         HabitInstance.objects.filter(habit_id__in=list(habit_ids))
+        .exclude(source=Source.IMPORT)
         .values("habit_id")
         .annotate(
             done=Count("id", filter=Q(status__in=DONE_STATUSES)),

@@ -102,6 +102,9 @@ MIDDLEWARE = [
 # API paths are exact: a missing slash is a JSON 404, not a redirect that drops the body.
 APPEND_SLASH = False
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024)))
+# Paths that take a larger body than that, exactly these (a file upload): the import's 20 MB
+# file (transfer.models.IMPORT_MAX_BYTES) with room for the multipart envelope around it.
+BODY_LIMITS_BY_PATH = {"/api/import/": 20 * 1024 * 1024 + 64 * 1024}
 # How many reverse proxies in front of us append to X-Forwarded-For (0: trust none of it).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 

@@ -13,7 +13,7 @@ from habits.models import Habit
 from instances.clock import deadlines, status_by_clock
 from instances.events import INSTANCE_DELETED, INSTANCE_UPDATED
 from instances.localdays import grid_index, local_day
-from instances.models import OPEN_STATUSES, HabitInstance, Status
+from instances.models import OPEN_STATUSES, HabitInstance, Source, Status
 from instances.reminders import reminder_next
 from instances.services.generate import _record_instances, instances_generate_for
 from instances.services.program import programs_settle
@@ -74,6 +74,7 @@ def _out_of_course(habit: Habit, instances: QuerySet[HabitInstance]) -> list[int
     counted = sorted(
         HabitInstance.objects.filter(habit=habit)
         .exclude(status=Status.SKIPPED)
+        .exclude(source=Source.IMPORT)
         .values_list("date", flat=True)
     )
     gone = []

@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.events import record
 from habits.models import Habit
 from instances.events import PROGRAM_FINISHED
-from instances.models import FINAL_STATUSES, OPEN_STATUSES, HabitInstance, Status
+from instances.models import FINAL_STATUSES, OPEN_STATUSES, HabitInstance, Source, Status
 from instances.program import programs_of
 
 
@@ -116,6 +116,7 @@ def _maybe_settled(habit_ids: list[int]) -> list[int]:
     counted = (
         HabitInstance.objects.filter(habit_id=OuterRef("pk"))
         .exclude(status=Status.SKIPPED)
+        .exclude(source=Source.IMPORT)
         .order_by()
         .values("habit_id")
         .annotate(n=Count("id"))

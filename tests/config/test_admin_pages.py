@@ -30,6 +30,7 @@ def test_the_admin_needs_a_login(client):
         "/admin/django_celery_beat/periodictask/",
         "/admin/instances/generatedday/",
         "/admin/instances/pause/",
+        "/admin/transfer/importjob/",
     ],
 )
 def test_each_admin_list_opens_with_filters_and_search(staff_client, path):

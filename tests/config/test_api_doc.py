@@ -36,6 +36,7 @@ from instances.events import (
 )
 from realtime import consumers, routing
 from telegram.events import BOT_CHANNEL, OUTBOX_READY
+from transfer.events import IMPORT_QUEUED
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "API.md"
@@ -48,7 +49,7 @@ HEADING = re.compile(rf"^#{{2,4}}\s+({METHODS})\s+(/\S*)\s*$")
 NOT_FRAMES = {
     BOT_CHANNEL, OUTBOX_READY, USER_TOKENS_ENDED, USER_TIMEZONE_CHANGED, USER_CHANGED,
     PERSONAL_TOKEN_REVOKED,
-    INSTANCE_COMPLETED, INSTANCE_DELETED, INSTANCE_SKIPPED, PROGRAM_FINISHED,
+    INSTANCE_COMPLETED, INSTANCE_DELETED, INSTANCE_SKIPPED, PROGRAM_FINISHED, IMPORT_QUEUED,
 }  # fmt: skip
 FRAME_TYPE = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
 

@@ -87,8 +87,15 @@ def bridge() -> Iterator[Callable[..., BufferedWSGI]]:
     """`bridge(app, max_body_bytes=...)`: a bridge around `app`, its threads ended after."""
     made: list[BufferedWSGI] = []
 
-    def make(app: Callable[..., Any], *, max_body_bytes: int = 1024) -> BufferedWSGI:
-        made.append(BufferedWSGI(app, threads=2, max_body_bytes=max_body_bytes))
+    def make(
+        app: Callable[..., Any], *, max_body_bytes: int = 1024,
+        limits_by_path: dict[str, int] | None = None,
+    ) -> BufferedWSGI:  # fmt: skip
+        made.append(
+            BufferedWSGI(
+                app, threads=2, max_body_bytes=max_body_bytes, limits_by_path=limits_by_path
+            )
+        )
         return made[-1]
 
     yield make
@@ -195,6 +202,17 @@ async def test_a_body_over_the_limit_is_cut_one_byte_past_it(bridge, chunks):
     client = await exchange(bridge(echo, max_body_bytes=10), body_messages(*chunks))
 
     assert len(client.response[2]) == 11
+
+
+async def test_only_an_upload_path_takes_its_larger_limit_exactly(bridge):
+    app = bridge(echo, max_body_bytes=10, limits_by_path={"/api/import/": 30})
+    body = body_messages(b"x" * 100)
+
+    upload = await exchange(app, list(body), http_scope("POST", "/api/import/"))
+    other = await exchange(app, list(body), http_scope("POST", "/api/import/1/"))
+
+    assert len(upload.response[2]) == 31
+    assert len(other.response[2]) == 11
 
 
 @pytest.mark.parametrize(
@@ -441,6 +459,27 @@ async def test_a_login_over_the_body_limit_is_a_413_in_json_and_is_not_read_to_t
     assert headers[b"content-type"] == b"application/json"
     assert json.loads(answer) == {"detail": f"Request body is larger than {limit} bytes."}
     assert client.pending  # the rest of the upload was never read into this process
+
+
+async def test_an_import_over_its_own_limit_is_a_413_before_it_is_read(bridge):
+    app = bridge(
+        django_application, max_body_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+        limits_by_path=settings.BODY_LIMITS_BY_PATH,
+    )  # fmt: skip
+    limit = settings.BODY_LIMITS_BY_PATH["/api/import/"]
+    chunks = [b"x" * 1_048_576] * 22
+    scope = http_scope(
+        "POST", "/api/import/",
+        [(b"content-type", b"multipart/form-data; boundary=b"),
+         (b"content-length", str(22 * 1_048_576).encode())],
+    )  # fmt: skip
+
+    client = await exchange(app, body_messages(*chunks), scope)
+
+    status, _, answer = client.response
+    assert status == 413
+    assert json.loads(answer) == {"detail": f"Request body is larger than {limit} bytes."}
+    assert client.pending  # not read to its end
 
 
 async def test_a_chunked_login_without_content_length_reaches_django_whole(

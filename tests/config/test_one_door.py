@@ -13,7 +13,9 @@ import pytest
 from config.reactions import AFTER_COMMIT, WITHIN
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("accounts", "habits", "instances", "realtime", "telegram", "dashboard", "config")
+PACKAGES = (
+    "accounts", "habits", "instances", "realtime", "telegram", "transfer", "dashboard", "config",
+)  # fmt: skip
 CORE = "core/events.py"
 REACTIONS = "config/reactions.py"
 # Where a reaction's own parts call each other: the frame builders (run only by the table),
@@ -111,7 +113,11 @@ def _type_names(arg: ast.expr) -> list[str]:
 
 def test_every_recorded_event_type_has_its_row_of_reactions() -> None:
     constants = _event_constants()
-    recorders = {"record", "_record_instances"}  # the latter: instances' guard around record
+    recorders = {
+        "record",
+        "record_now",
+        "_record_instances",
+    }  # the latter: instances' guard around record
     recorded = {
         (path, name)
         for path, tree in _sources()

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.db import transaction
 
-from core.events import Event, record
+from core.events import Event, record, record_now
 from instances.models import Source
 from instances.services import instance_complete
 from tests.factories import HabitFactory, make_instance
@@ -90,6 +90,27 @@ def test_a_rolled_back_savepoint_takes_only_its_own_events(spied: Spy) -> None:
         record("thing.changed", thing_id=1)
 
     assert [t for batch in spied.batches for t in batch] == ["thing.made", "thing.changed"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_record_now_leaves_at_once_from_inside_a_transaction_even_one_rolled_back(
+    spied: Spy,
+) -> None:
+    """An import's progress: no change of the database, told while its transaction runs."""
+    seen_before_the_end = []
+
+    def change() -> None:
+        record("thing.made", thing_id=1)
+        record_now("thing.progress", done=1, total=2)
+        seen_before_the_end.extend(spied.batches)
+
+    with pytest.raises(Rollback):
+        _rolled_back(change)
+
+    assert seen_before_the_end == [["thing.progress"]]  # now, inside the transaction
+
+    assert spied.within == ["thing.made"]  # record_now runs no reaction within
+    assert spied.batches == [["thing.progress"]]  # and the rolled-back change never left
 
 
 @pytest.mark.django_db(transaction=True)

@@ -71,6 +71,17 @@ const handlers = {
     toast('Telegram connected');
   },
   'telegram.unbound': (data) => emit('telegram', { bound: false, data }),
+  'import.progress': (data) => emit('import', { progress: data }),
+  'import.finished': (data) => {
+    emit('import', { finished: data });
+    // No frame came for each imported row: read everything again.
+    if (data.status === 'finished') {
+      loadHabits().catch(() => {});
+      loadPauses().catch(() => {});
+      reloadTodaySoon();
+      emit('resync');
+    }
+  },
 };
 for (const [type, handler] of Object.entries(handlers)) {
   live.addEventListener(type, (event) => handler(event.detail));

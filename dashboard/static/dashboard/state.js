@@ -5,7 +5,8 @@
 // Events: "me", "today", "instance" (one changed instance), "habits", "stats"
 // ({habit_id, stats}), "pauses", "finished" (a habit whose program just finished), "telegram"
 // ({bound, data}), "resync" (the socket (re)connected: re-read anything not covered by the
-// snapshot), "tick" (every 30 s, for relative times).
+// snapshot), "tick" (every 30 s, for relative times), "import" ({progress} or {finished}: an
+// import's frames).
 
 import { api } from './api.js';
 import { localDate } from './format.js';

@@ -1,5 +1,5 @@
 // Profile: time zone, quiet hours, pauses (every habit or one, for a range of days), Telegram connection,
-// the calendar feed, exporting your data, personal tokens, and ending sessions.
+// the calendar feed, exporting and importing your data, personal tokens, and ending sessions.
 
 import { api, download, logout, logoutEverywhere } from '../api.js';
 import { h, replace, toast } from '../dom.js';
@@ -10,6 +10,7 @@ import {
 } from '../state.js';
 import { timeZoneSelect } from './auth.js';
 import { tokensSection } from './tokens.js';
+import { importSection } from './importing.js';
 
 const UNAVAILABLE = 'Connecting Telegram is not available on this server yet. Please try again later.';
 
@@ -40,6 +41,7 @@ export function mount(root) {
   const quiet = quietSection();
   const pauses = pauseSection();
   const calendar = calendarSection();
+  const importer = importSection();
   const exports = exportSection();
   const tokens = tokensSection();
 
@@ -58,6 +60,7 @@ export function mount(root) {
       h('section', { class: 'card', 'aria-labelledby': 'telegram-title' }, h('h2', { id: 'telegram-title' }, 'Telegram'), telegramBody),
       calendar.element,
       exports,
+      importer.element,
       tokens.element,
       h(
         'section',
@@ -205,6 +208,7 @@ export function mount(root) {
     on('pauses', pauses.render),
     on('habits', () => { pauses.refreshHabits(); pauses.render(); }),
     on('tick', pauses.dayChanged),
+    on('import', importer.heard),
   ];
   renderTelegram();
   loadTelegram();
@@ -212,7 +216,7 @@ export function mount(root) {
   quiet.render();
   pauses.render();
   if (!store.pausesLoaded) loadPauses().catch((error) => pauses.fail(error));
-  return () => offs.forEach((off) => off());
+  return () => { offs.forEach((off) => off()); importer.stop(); };
 }
 
 // --- calendar feed --------------------------------------------------------------------------
