@@ -23,7 +23,7 @@ from instances.beat_schedules import SCHEDULES, schedules_install
 from instances.models import HabitInstance, Status
 from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
 from tests.factories import HabitFactory, make_instance
-from tests.system.harness import RABBITMQ_URL
+from tests.system.harness import RABBITMQ_URL, rabbitmq_clear
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = key("celery", "celery")  # the broker's default queue, under the namespace
@@ -45,13 +45,10 @@ def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
         return
     with Connection(RABBITMQ_URL, connect_timeout=5) as connection:
         connection.ensure_connection(max_retries=1)
-        names = rabbitmq_names()
-        channel = connection.default_channel
-        channel.queue_delete(names["task_default_queue"])
+        rabbitmq_clear(connection, rabbitmq_names())
         with app_on(RABBITMQ_URL):
             yield RABBITMQ_URL
-        channel.queue_delete(names["task_default_queue"])
-        channel.exchange_delete(names["task_default_exchange"])
+        rabbitmq_clear(connection, rabbitmq_names())
 
 
 @contextmanager

@@ -194,6 +194,21 @@ PgProxy = TcpProxy  # in front of PostgreSQL
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
+def rabbitmq_clear(connection: Connection, names: dict[str, str]) -> None:
+    """Remove a run's queue and exchanges (config/celery.py's `rabbitmq_names`) from the
+    shared RabbitMQ: what a run leaves there would stay, unlike a private Redis."""
+    channel = connection.default_channel
+    channel.queue_delete(names["task_default_queue"])
+    control = names["control_exchange"]
+    for exchange in (
+        names["task_default_exchange"],
+        names["event_exchange"],
+        f"{control}.pidbox",
+        f"reply.{control}.pidbox",
+    ):
+        channel.exchange_delete(exchange)
+
+
 class RedisBroker:
     """The private Redis as the system's broker (and its cache and channel layer)."""
 
@@ -255,10 +270,7 @@ class RabbitBroker:
         self.proxy.restore()
 
     def _clear(self) -> None:
-        channel = self.connection.default_channel
-        channel.queue_delete(self.queue)
-        for exchange in (self.names["task_default_exchange"], self.names["event_exchange"]):
-            channel.exchange_delete(exchange)
+        rabbitmq_clear(self.connection, self.names)
 
     def close(self) -> None:
         self._clear()
