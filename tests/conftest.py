@@ -188,7 +188,14 @@ def events_of() -> Iterator[Any]:
 
 
 @pytest.fixture
-def worker(transactional_db: None) -> Iterator[subprocess.Popen]:
+def broker_url() -> str:
+    """The `worker`'s Celery broker: the test settings' (the test Redis). A module may ask
+    for RabbitMQ too (tests/instances/test_celery.py)."""
+    return settings.CELERY_BROKER_URL
+
+
+@pytest.fixture
+def worker(transactional_db: None, broker_url: str) -> Iterator[subprocess.Popen]:
     """A real `celery worker` process on the test database and the test Redis."""
     db = settings.DATABASES["default"]
     env = {
@@ -196,6 +203,7 @@ def worker(transactional_db: None) -> Iterator[subprocess.Popen]:
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": broker_url,
     }
     process = subprocess.Popen(
         [

@@ -236,6 +236,9 @@ WS_LAYER_CHECK_SECONDS = float(os.environ.get("WS_LAYER_CHECK_SECONDS", "5"))
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+# No result backend, on either broker: every task's outcome is a database row (and its
+# event), and nothing waits on a task's return value.
+CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -244,12 +247,24 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# A task whose worker died before acknowledging it (acks_late) is handed out again once this
-# many seconds have passed: longer than any task or retry countdown here (the Redis default,
-# an hour, would leave a killed worker's generation undone for that long).
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "300")),
-}
+# The broker: Redis (REDIS_URL) unless CELERY_BROKER_URL names RabbitMQ (amqp://). Either
+# way, tasks are acknowledged after they ran (acks_late), one at a time per worker process.
+BROKER_IS_RABBITMQ = CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://"))
+if not BROKER_IS_RABBITMQ and not CELERY_BROKER_URL.startswith(
+    ("redis://", "rediss://", "unix://")
+):
+    raise ImproperlyConfigured(
+        f"CELERY_BROKER_URL must be a redis:// or amqp:// URL, got {CELERY_BROKER_URL!r}"
+    )
+# On Redis, a task whose worker died before acknowledging it (acks_late) is handed out again
+# once this many seconds have passed: longer than any task or retry countdown here (the Redis
+# default, an hour, would leave a killed worker's generation undone for that long). RabbitMQ
+# has no such timeout: it requeues a delivery at once when its consumer's connection drops.
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {}
+    if BROKER_IS_RABBITMQ
+    else {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "300"))}
+)
 CELERY_TASK_ALWAYS_EAGER = False
 # A task that meets a database or Redis outage retries with exponential backoff (seconds),
 # then gives up and logs it.

@@ -1,17 +1,21 @@
-"""Celery for real: a worker process running the tasks, the beat rows, on-commit enqueueing."""
+"""Celery for real: a worker process running the tasks (on each broker: Redis, RabbitMQ), the
+beat rows, on-commit enqueueing."""
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import transaction
+from kombu import Connection, pools
 
-from config.celery import app
+from config.celery import app, rabbitmq_names
 from core.presence import socket_opened
 from core.redis import get_redis, key
 from instances import tasks
@@ -19,6 +23,7 @@ from instances.beat_schedules import SCHEDULES, schedules_install
 from instances.models import HabitInstance, Status
 from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
 from tests.factories import HabitFactory, make_instance
+from tests.system.harness import RABBITMQ_URL, rabbitmq_clear
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = key("celery", "celery")  # the broker's default queue, under the namespace
@@ -28,6 +33,44 @@ QUEUE = key("celery", "celery")  # the broker's default queue, under the namespa
 def empty_queue() -> None:
     """Tasks an earlier test queued with no worker running are not this test's."""
     get_redis().delete(QUEUE)
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The worker tests here on each broker (overrides tests/conftest.py's Redis-only one):
+    the test process enqueues on it too. On RabbitMQ, this run's own queue, emptied before
+    and removed after; a RabbitMQ that does not answer fails the test."""
+    if request.param == "redis":
+        yield settings.CELERY_BROKER_URL
+        return
+    with Connection(RABBITMQ_URL, connect_timeout=5) as connection:
+        connection.ensure_connection(max_retries=1)
+        rabbitmq_clear(connection, rabbitmq_names())
+        with app_on(RABBITMQ_URL):
+            yield RABBITMQ_URL
+        rabbitmq_clear(connection, rabbitmq_names())
+
+
+@contextmanager
+def app_on(url: str) -> Iterator[None]:
+    """The test process's Celery app on the broker at `url` for a while: its connections,
+    queues and names made anew from it, and as before afterwards."""
+    saved = {name: app.conf[name] for name in ("broker_url", *rabbitmq_names())}
+
+    def anew() -> None:
+        pools.reset()  # kombu's connection and producer pools, kept per broker URL
+        app._pool = None
+        for made in ("amqp", "control"):
+            app.__dict__.pop(made, None)
+        app._names_settled = False
+
+    anew()
+    app.conf.broker_url = url
+    try:
+        yield
+    finally:
+        anew()
+        app.conf.update(saved)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:

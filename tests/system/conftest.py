@@ -1,11 +1,14 @@
 """The whole system under real faults: the run command's processes on the test database
-(through a proxy the test can cut) and a Redis of the test's own (which it can restart)."""
+(through a proxy the test can cut) and a Redis of the test's own (which it can restart). Its
+Celery broker is that Redis unless a module asks for the `broker` fixture's RabbitMQ too
+(tests/system/test_worker_faults.py)."""
 
 import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -16,9 +19,21 @@ from websockets.sync.client import ClientConnection, connect
 
 from accounts.models import User
 from accounts.services import token_pair_issue
+from config.celery import rabbitmq_names
 from config.run import processes
+from core.redis import key
 from instances.beat_schedules import schedules_install
-from tests.system.harness import PgProxy, PrivateRedis, Stack, free_port, wait_until
+from tests.system.harness import (
+    RABBITMQ_URL,
+    PgProxy,
+    PrivateRedis,
+    RabbitBroker,
+    RedisBroker,
+    Stack,
+    TcpProxy,
+    free_port,
+    wait_until,
+)
 
 # Short enough for a test to see a retry, a give-up or a lost task handed out again.
 FAST_FAULTS = {
@@ -39,6 +54,29 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server.stop()
 
 
+Broker = RedisBroker | RabbitBroker
+
+
+def broker_of(kind: str, private_redis: PrivateRedis) -> Iterator[Broker]:
+    """The system's broker: the private Redis, or the machine's RabbitMQ behind a proxy."""
+    if kind == "redis":
+        yield RedisBroker(private_redis, key("celery", "celery"), key("celery", "unacked"))
+        return
+    host, port = urlsplit(RABBITMQ_URL).hostname, urlsplit(RABBITMQ_URL).port
+    proxy = TcpProxy(host or "127.0.0.1", port or 5672)
+    proxy.start()
+    broker = RabbitBroker(proxy, rabbitmq_names())
+    yield broker
+    proxy.close()
+    broker.close()
+
+
+@pytest.fixture
+def broker(private_redis: PrivateRedis) -> Iterator[Broker]:
+    """Redis, for every system test but those that ask for both brokers (parametrized)."""
+    yield from broker_of("redis", private_redis)
+
+
 @pytest.fixture
 def pg_proxy() -> Iterator[PgProxy]:
     db = settings.DATABASES["default"]
@@ -51,7 +89,9 @@ def pg_proxy() -> Iterator[PgProxy]:
 class System(Stack):
     """The stack, with a way in for the test: REST over HTTP and the live socket."""
 
-    def __init__(self, workdir: Path, redis_url: str, database_url: str) -> None:
+    def __init__(
+        self, workdir: Path, redis_url: str, database_url: str, broker_url: str = ""
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -65,6 +105,8 @@ class System(Stack):
             "PORT": str(self.port),
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
+            # Always set: one inherited from the shell must not send the tasks elsewhere.
+            "CELERY_BROKER_URL": broker_url or redis_url,
             "WEB_WORKERS": "2",
             "CELERY_CONCURRENCY": "1",
             "LOG_LEVEL": "INFO",
@@ -146,11 +188,15 @@ class Live:
 
 @pytest.fixture
 def system(
-    transactional_db: None, tmp_path: Path, private_redis: PrivateRedis, pg_proxy: PgProxy
+    transactional_db: None,
+    tmp_path: Path,
+    private_redis: PrivateRedis,
+    pg_proxy: PgProxy,
+    broker: Broker,
 ) -> Iterator[System]:
     db = settings.DATABASES["default"]
     database_url = f"postgres://{db['USER']}@127.0.0.1:{pg_proxy.port}/{db['NAME']}"
-    stack = System(tmp_path, private_redis.url, database_url)
+    stack = System(tmp_path, private_redis.url, database_url, broker.url)
     yield stack
     stack.close()
     # The servers' database sessions end a moment after their processes: wait, so the test

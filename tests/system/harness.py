@@ -1,8 +1,10 @@
 """Infrastructure a test can break for real: a private Redis it stops and restarts, a TCP
-proxy in front of PostgreSQL it cuts and restores, and the run command's processes.
+proxy in front of PostgreSQL or RabbitMQ it cuts and restores, the Celery broker seen from
+the test (either of the two), and the run command's processes.
 
-Nothing here touches the shared PostgreSQL or Redis: the Redis is our own `redis-server` on
-a free port, and the proxy only stops forwarding to PostgreSQL, it never stops PostgreSQL.
+Nothing here touches the shared PostgreSQL, Redis or RabbitMQ: the Redis is our own
+`redis-server` on a free port, and the proxy only stops forwarding, it never stops the
+server behind it.
 """
 
 import asyncio
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
+from kombu import Connection
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -88,8 +91,8 @@ class PrivateRedis:
         self.start()
 
 
-class PgProxy:
-    """A TCP proxy to PostgreSQL, run on an event loop in a thread of its own.
+class TcpProxy:
+    """A TCP proxy (to PostgreSQL, to RabbitMQ), run on an event loop in a thread of its own.
 
     `cut()` stops listening and resets every open connection (the database went away);
     `stall()` resets open connections and accepts new ones without ever answering (a server
@@ -182,6 +185,96 @@ class PgProxy:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
         self.loop.close()
+
+
+PgProxy = TcpProxy  # in front of PostgreSQL
+
+# The machine's RabbitMQ (guest/guest, the default vhost), shared by every test run: each run
+# keeps to queues and exchanges named in its own namespace (config/celery.py).
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def rabbitmq_clear(connection: Connection, names: dict[str, str]) -> None:
+    """Remove a run's queue and exchanges (config/celery.py's `rabbitmq_names`) from the
+    shared RabbitMQ: what a run leaves there would stay, unlike a private Redis."""
+    channel = connection.default_channel
+    channel.queue_delete(names["task_default_queue"])
+    control = names["control_exchange"]
+    for exchange in (
+        names["task_default_exchange"],
+        names["event_exchange"],
+        f"{control}.pidbox",
+        f"reply.{control}.pidbox",
+    ):
+        channel.exchange_delete(exchange)
+
+
+class RedisBroker:
+    """The private Redis as the system's broker (and its cache and channel layer)."""
+
+    name = "redis"
+
+    def __init__(self, server: PrivateRedis, queue: str, unacked: str) -> None:
+        self.server = server
+        self.url = server.url
+        self.queue = queue  # kombu's list of the default queue, under the namespace
+        self.unacked = unacked  # kombu's hash of delivered, unacknowledged tasks
+
+    def kept(self) -> int:
+        """Tasks the broker holds for a worker to finish: queued, or delivered and not
+        acknowledged (a delivery whose worker died stays there until the visibility
+        timeout puts it back in the queue)."""
+        client = self.server.client()
+        return client.llen(self.queue) + client.hlen(self.unacked)
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def start(self) -> None:
+        self.server.start()
+
+    def close(self) -> None:
+        pass
+
+
+class RabbitBroker:
+    """The machine's RabbitMQ as the system's broker, reached through a proxy the test can
+    cut; the test itself looks at the queue directly, so it sees it while the system cannot.
+    A RabbitMQ that does not answer fails the test: it is never skipped."""
+
+    name = "rabbitmq"
+
+    def __init__(self, proxy: TcpProxy, names: dict[str, str]) -> None:
+        self.proxy = proxy
+        self.url = f"amqp://guest:guest@127.0.0.1:{proxy.port}//"
+        self.names = names
+        self.queue = names["task_default_queue"]
+        self.connection = Connection(RABBITMQ_URL, connect_timeout=5)
+        self.connection.ensure_connection(max_retries=1)
+        self._clear()  # what an earlier run with this namespace left is not this test's
+
+    def declared(self) -> tuple[int, int]:
+        """The queue's (ready messages, consumers); raises if the queue does not exist."""
+        ok = self.connection.default_channel.queue_declare(self.queue, passive=True)
+        return ok.message_count, ok.consumer_count
+
+    def kept(self) -> int:
+        """Tasks the broker holds for a worker: queued. A delivery to a live worker is not
+        counted; one whose worker's connection dropped is queued again at once."""
+        return self.declared()[0]
+
+    def stop(self) -> None:
+        self.proxy.cut()
+
+    def start(self) -> None:
+        self.proxy.restore()
+
+    def _clear(self) -> None:
+        rabbitmq_clear(self.connection, self.names)
+
+    def close(self) -> None:
+        self._clear()
+        self.connection.close()
 
 
 class Stack:

@@ -1,5 +1,9 @@
 """Real Celery processes meeting real faults: a worker killed mid-generation (C3, with C1),
-the database or Redis away during a task (C5), beat down for a while (C8)."""
+the database or the broker away during a task (C5), beat down for a while (C8).
+
+Each runs on both brokers (ids `redis` and `rabbitmq`): the private Redis, or the machine's
+RabbitMQ (behind a proxy the test can cut) with this run's own queue and exchanges. A
+RabbitMQ that does not answer fails these tests; it is never skipped."""
 
 import time
 from collections.abc import Iterator
@@ -10,27 +14,33 @@ import pytest
 from django.conf import settings
 from django.db.models import Count
 from django_celery_beat.models import PeriodicTask
+from kombu import Exchange, Queue
 
 from config.celery import NamespacedCelery
-from core.redis import key
+from core.redis import key_prefix
 from instances.beat_schedules import schedules_install
 from instances.clock import status_by_clock
 from instances.models import HabitInstance, Status
 from instances.services import GENERATION_LOCK_KEY
 from tests.factories import HabitFactory, make_instance
-from tests.system.conftest import System
-from tests.system.harness import PgProxy, PrivateRedis, wait_until
+from tests.system.conftest import Broker, System, broker_of
+from tests.system.harness import PgProxy, PrivateRedis, RabbitBroker, RedisBroker, wait_until
 
 pytestmark = pytest.mark.slow
 
 HABITS = 5
-UNACKED = key("celery", "unacked")  # kombu's hash of delivered, unacknowledged tasks
 
 
-def send(redis_url: str, task: str) -> None:
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request: pytest.FixtureRequest, private_redis: PrivateRedis) -> Iterator[Broker]:
+    """Every test here on each broker (overrides tests/system/conftest.py's Redis-only one)."""
+    yield from broker_of(request.param, private_redis)
+
+
+def send(broker_url: str, task: str) -> None:
     """Enqueue as beat would: by name, on the system's own broker (in its namespace: the
     system inherits the test run's REDIS_NAMESPACE)."""
-    client = NamespacedCelery("probe", broker=redis_url)
+    client = NamespacedCelery("probe", broker=broker_url)
     try:
         client.send_task(task)
     finally:
@@ -73,35 +83,82 @@ def today_and_tomorrow_once_each() -> bool:
     return len(days) == HABITS * 2 and all(row["n"] == 1 for row in per_day)
 
 
+def test_tasks_travel_by_the_chosen_broker_in_this_runs_own_names(
+    system: System, broker: Broker, private_redis: PrivateRedis
+):
+    now = datetime.now(UTC)
+    due = make_instance(HabitFactory(start_date=now.date()), now.date(), now - timedelta(minutes=1))
+    system.start_worker()
+
+    send(broker.url, "instances.sweep")
+
+    wait_until(
+        lambda: HabitInstance.objects.get(pk=due.pk).status == Status.PENDING, 30, "the sweep ran"
+    )
+    celery_keys = list(private_redis.client().scan_iter(match=key_prefix("celery") + "*"))
+    if isinstance(broker, RabbitBroker):
+        # The run's queue on RabbitMQ, the worker consuming it; nothing of Celery in Redis.
+        assert broker.declared() == (0, 1)
+        assert celery_keys == []
+    else:
+        assert celery_keys  # kombu's queue bindings under the namespace
+
+
+@pytest.mark.parametrize("broker", ["rabbitmq"], indirect=True)
+def test_another_installations_tasks_on_the_same_rabbitmq_are_left_alone(
+    system: System, broker: RabbitBroker
+):
+    """Two installations (two test runs) on one RabbitMQ: only their names differ."""
+    HabitFactory.create_batch(HABITS, start_date=datetime.now(UTC).date())
+    other = "aht:another-installation:celery"  # what config/celery.py names it there
+    exchange = Exchange(other, type="direct")
+    queue = Queue(other, exchange, routing_key=other)
+    probe = NamespacedCelery("probe", broker=broker.url)
+    try:
+        probe.send_task("instances.generate", queue=queue)
+        system.start_worker()
+        time.sleep(3)
+        assert HabitInstance.objects.count() == 0
+        channel = broker.connection.default_channel
+        assert channel.queue_declare(other, passive=True).message_count == 1
+    finally:
+        probe.close()
+        broker.connection.default_channel.queue_delete(other)
+        broker.connection.default_channel.exchange_delete(other)
+
+
 def test_a_worker_killed_mid_generation_runs_it_again_after_a_restart(
-    system: System, private_redis: PrivateRedis, generation_lock: GenerationLock
+    system: System, broker: Broker, generation_lock: GenerationLock
 ):
     HabitFactory.create_batch(HABITS, start_date=datetime.now(UTC).date() - timedelta(days=3))
     system.start_worker()
-    send(private_redis.url, "instances.generate")
+    send(broker.url, "instances.generate")
     wait_until(generation_lock.someone_waits, 20, "the generation blocked inside its transaction")
 
     system.kill("worker")
 
     assert HabitInstance.objects.count() == 0  # its transaction died with it
-    assert private_redis.client().hlen(UNACKED) == 1  # acks_late: the task is not lost
+    # acks_late: the task is not lost. Redis holds it as unacknowledged until the visibility
+    # timeout; RabbitMQ queues it again as soon as the dead worker's connection drops.
+    wait_until(lambda: broker.kept() == 1, 10, "the broker keeping the task")
     generation_lock.release()
-    time.sleep(3.5)  # past the visibility timeout (3 s here)
+    if isinstance(broker, RedisBroker):
+        time.sleep(3.5)  # past the visibility timeout (3 s here)
     system.start_worker()
 
     wait_until(today_and_tomorrow_once_each, 30, "each habit's today and tomorrow, once")
-    wait_until(lambda: private_redis.client().hlen(UNACKED) == 0, 10, "the task acknowledged")
+    wait_until(lambda: broker.kept() == 0, 10, "the task acknowledged")
     assert system.log("worker").count("Task instances.generate[") >= 2  # received, then again
 
 
 def test_a_database_outage_during_a_task_is_retried_a_few_times_then_logged_not_looped(
-    system: System, private_redis: PrivateRedis, pg_proxy: PgProxy
+    system: System, broker: Broker, pg_proxy: PgProxy
 ):
     HabitFactory.create_batch(HABITS, start_date=datetime.now(UTC).date())
     system.start_worker()
     pg_proxy.cut()
 
-    send(private_redis.url, "instances.generate")
+    send(broker.url, "instances.generate")
 
     wait_until(lambda: "raised unexpected" in system.log("worker"), 30, "the task given up")
     retries = system.log("worker").count("retry: Retry in")
@@ -112,29 +169,30 @@ def test_a_database_outage_during_a_task_is_retried_a_few_times_then_logged_not_
     assert system.log("worker").count("raised unexpected") == 1
 
     pg_proxy.restore()
-    send(private_redis.url, "instances.generate")
+    send(broker.url, "instances.generate")
 
     wait_until(today_and_tomorrow_once_each, 30, "the next run generating everything")
     assert system.alive("worker")
 
 
-def test_redis_away_during_a_task_keeps_its_work_and_the_worker_reconnects_alone(
-    system: System, private_redis: PrivateRedis, generation_lock: GenerationLock
+def test_the_broker_away_during_a_task_keeps_its_work_and_the_worker_reconnects_alone(
+    system: System, broker: Broker, generation_lock: GenerationLock
 ):
+    """On Redis, the broker is also the cache and the channel layer: all of them go."""
     HabitFactory.create_batch(HABITS, start_date=datetime.now(UTC).date())
     system.start_worker()
-    send(private_redis.url, "instances.generate")
+    send(broker.url, "instances.generate")
     wait_until(generation_lock.someone_waits, 20, "the generation under way")
 
-    private_redis.stop()
+    broker.stop()
     generation_lock.release()
 
     # The work is the database's: it commits; only its live announcements are lost.
-    wait_until(today_and_tomorrow_once_each, 30, "the generation committed without Redis")
-    private_redis.start()
+    wait_until(today_and_tomorrow_once_each, 30, "the generation committed without the broker")
+    broker.start()
     now = datetime.now(UTC)
     due = make_instance(HabitFactory(start_date=now.date()), now.date(), now - timedelta(minutes=1))
-    send(private_redis.url, "instances.sweep")
+    send(broker.url, "instances.sweep")
     wait_until(
         lambda: HabitInstance.objects.get(pk=due.pk).status == Status.PENDING,
         30,
