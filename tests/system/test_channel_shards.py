@@ -46,16 +46,24 @@ def shards(tmp_path: Path) -> Iterator[list[PrivateRedis]]:
         server.stop()
 
 
-def users_on_every_shard(ring: NamespacedRedisChannelLayer) -> dict[User, int]:
-    """USERS_PER_SHARD users whose group the layer puts on each shard, by user."""
+def start_sharded(system: System, shards: list[PrivateRedis]) -> NamespacedRedisChannelLayer:
+    """Web and worker on the shards; the layer's ring over them, to ask where a name goes."""
+    system.env["CHANNEL_REDIS_URLS"] = ",".join(s.url for s in shards)
+    system.start_web()
+    system.start_worker()
+    return NamespacedRedisChannelLayer(hosts=[{"address": s.url} for s in shards])
+
+
+def users_on_every_shard(ring: NamespacedRedisChannelLayer, each: int) -> dict[User, int]:
+    """`each` users whose group the layer puts on each shard: their shard, by user."""
     hour = datetime.now(UTC).hour
     zone = "UTC" if 1 <= hour <= 22 else "Asia/Tokyo"  # "five minutes ago" is today
     found: dict[User, int] = {}
     counts = [0] * ring.ring_size
-    while min(counts) < USERS_PER_SHARD:
+    while min(counts) < each:
         user = UserFactory(timezone=zone)
         shard = ring.consistent_hash(user_group(user.pk))
-        if counts[shard] < USERS_PER_SHARD:
+        if counts[shard] < each:
             counts[shard] += 1
             found[user] = shard
     return found
@@ -83,11 +91,8 @@ def pending_instance(system: System, user: User, action: str) -> int:
 def test_losing_one_shard_closes_only_its_sockets_and_loses_no_committed_change(
     system: System, shards: list[PrivateRedis]
 ) -> None:
-    system.env["CHANNEL_REDIS_URLS"] = ",".join(s.url for s in shards)
-    system.start_web()
-    system.start_worker()
-    ring = NamespacedRedisChannelLayer(hosts=[{"address": s.url} for s in shards])
-    group_shard = users_on_every_shard(ring)
+    ring = start_sharded(system, shards)
+    group_shard = users_on_every_shard(ring, USERS_PER_SHARD)
     sockets: dict[User, Live] = {user: system.socket(user) for user in group_shard}
 
     # Events reach every socket, whichever shard holds its group.
@@ -141,3 +146,35 @@ def test_losing_one_shard_closes_only_its_sockets_and_loses_no_committed_change(
         again.close()
     for user in standing:
         sockets[user].close()
+
+
+def test_losing_the_shard_of_a_web_process_inbox_closes_its_sockets_until_it_is_back(
+    system: System, shards: list[PrivateRedis]
+) -> None:
+    """One web process: every socket's events come through its one inbox, whichever shard
+    holds the socket's group, so losing the inbox's shard closes them all."""
+    system.env["WEB_WORKERS"] = "1"
+    ring = start_sharded(system, shards)
+    group_shard = users_on_every_shard(ring, 1)
+    sockets = {user: system.socket(user) for user in group_shard}
+    [lost] = {inbox_shard(ring, shards, user) for user in sockets}
+    [elsewhere] = [u for u in sockets if group_shard[u] != lost]  # its group is not lost
+
+    shards[lost].kill()
+
+    for user, live in sockets.items():
+        assert live.close_code(timeout=CLOSE_WITHIN_SECONDS) == CLOSE_TRY_AGAIN, user
+    instance_id = pending_instance(system, elsewhere, "stretch")
+    done = system.call("POST", f"/api/instances/{instance_id}/complete/", elsewhere)
+    assert done.status_code == 200, done.text
+
+    shards[lost].start()
+
+    for user in sockets:
+        again = reconnect(system, user, timeout=30)
+        if user == elsewhere:
+            snapshot = {i["id"]: i["status"] for i in again.snapshot["data"]}
+            assert snapshot[instance_id] == Status.COMPLETED
+        assert system.call("POST", "/api/habits/", user, json=habit("after")).status_code == 201
+        assert again.frames_until("habit.created")[-1]["data"]["action"] == "after"
+        again.close()
