@@ -65,6 +65,8 @@ class System(Stack):
             "PORT": str(self.port),
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
+            # The channel layer on it too, whatever the test run's environment says.
+            "CHANNEL_REDIS_URLS": redis_url,
             "WEB_WORKERS": "2",
             "CELERY_CONCURRENCY": "1",
             "LOG_LEVEL": "INFO",
