@@ -7,6 +7,7 @@ says which one answered a request (`X-Upstream`, set by this test's Caddyfile on
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -112,6 +113,7 @@ class Proxy:
         )
         env = {**os.environ, "HOME": str(workdir), "XDG_DATA_HOME": str(workdir / "data"),
                "XDG_CONFIG_HOME": str(workdir / "config")}  # fmt: skip
+        assert shutil.which("caddy"), "caddy is not installed: make test installs it (apt caddy)"
         with (workdir / "caddy.log").open("w") as log:
             self.process = subprocess.Popen(
                 ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
