@@ -1,4 +1,12 @@
-"""The channel layer: channels_redis's, under this installation's Redis namespace."""
+"""The channel layer: channels_redis's, under this installation's Redis namespace.
+
+Over one Redis server (REDIS_URL) by default, or sharded over CHANNEL_REDIS_URLS: then
+channels_redis itself picks each name's server with its consistent hash (`consistent_hash`,
+a CRC32 of the name over the ring of hosts): a group's membership lives on the server of
+its name (`user.<id>`), a web process's inbox on the server of its `specific.<prefix>!`
+name. Nothing here changes that mapping; docs/DECISIONS.md ("A sharded channel layer") says
+what the loss of one server does.
+"""
 
 from typing import Any
 

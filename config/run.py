@@ -5,6 +5,10 @@ that Redis answers (one clear line and exit 1 if not), migrates, installs the
 periodic-task schedule, then supervises the web server (uvicorn workers, see
 config/serving.py), a Celery worker, Celery beat and, when its credentials are set, the
 Telegram bot.
+
+`RUN_PROCESSES` (comma-separated, default all of them) picks which: a second node of one
+deployment runs `RUN_PROCESSES=web,worker` (one beat and one bot per deployment; README,
+"Running many nodes").
 """
 
 import os
@@ -72,11 +76,27 @@ def processes(host: str, port: str) -> dict[str, list[str]]:
     return found
 
 
+KNOWN_PROCESSES = ("web", "worker", "beat", "bot")
+
+
+def chosen_processes() -> tuple[set[str], str | None]:
+    """The names RUN_PROCESSES asks for, or a one-line refusal naming an unknown one."""
+    asked = {n.strip() for n in os.environ.get("RUN_PROCESSES", "").split(",") if n.strip()}
+    unknown = sorted(asked - set(KNOWN_PROCESSES))
+    if unknown:
+        return set(), (
+            f"RUN_PROCESSES names {', '.join(unknown)}: it takes a comma-separated choice of "
+            f"{', '.join(KNOWN_PROCESSES)}."
+        )
+    return asked or set(KNOWN_PROCESSES), None
+
+
 def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
+    chosen, wrong = chosen_processes()
     # Before anything else: a refused start touches neither Redis nor the database.
-    refusal = exposure_refusal(host)
+    refusal = wrong or exposure_refusal(host)
     if refusal:
         print(refusal, file=sys.stderr)
         return os.EX_CONFIG
@@ -93,8 +113,9 @@ def main() -> int:
 
     manager = Manager()
     for name, argv in processes(host, port).items():
-        manager.add_process(name, shlex.join(argv))
-    if not bot_configured():
+        if name in chosen:
+            manager.add_process(name, shlex.join(argv))
+    if "bot" in chosen and not bot_configured():
         print(MISSING)
     print(f"Serving on http://{host}:{port}/ (Ctrl-C stops everything)")
     manager.loop()

@@ -211,6 +211,11 @@ CACHES = {
     }
 }
 
+# The channel layer's Redis servers (comma-separated): more than one shards its channels and
+# groups over them, by channels_redis's own consistent hash (docs/DECISIONS.md, "A sharded
+# channel layer"). Cache, presence, throttles, token state and the broker stay on REDIS_URL.
+CHANNEL_REDIS_URLS = env_list("CHANNEL_REDIS_URLS", REDIS_URL)
+
 CHANNEL_LAYERS = {
     "default": {
         # channels_redis's layer, its channels and groups under the namespace.
@@ -218,7 +223,10 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             # redis-py 8's async client times out idle reads after 5 s by default, which
             # drops every idle socket; the layer's receive loop must wait forever.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 10_000}],
+            "hosts": [
+                {"address": url, "socket_timeout": None, "max_connections": 10_000}
+                for url in CHANNEL_REDIS_URLS
+            ],
             # The default of 100 drops a burst (a sweep) silently.
             "capacity": 5_000,
             "expiry": 60,
@@ -316,3 +324,12 @@ LOGGING = {
 
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"REDIS_URL must be a redis:// URL, got {REDIS_URL!r}")
+for _url in CHANNEL_REDIS_URLS:
+    if not _url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            f"CHANNEL_REDIS_URLS must be redis:// URLs separated by commas, got {_url!r}"
+        )
+if len(set(CHANNEL_REDIS_URLS)) != len(CHANNEL_REDIS_URLS):
+    # Two entries for one server would hash half the groups to a second pool of it: harmless
+    # for delivery, but a shard count that is not the number of servers misleads.
+    raise ImproperlyConfigured(f"CHANNEL_REDIS_URLS names a server twice: {CHANNEL_REDIS_URLS}")

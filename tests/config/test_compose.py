@@ -76,8 +76,11 @@ def test_the_caddyfile_serves_the_site_address_and_proxies_everything_to_web(ser
 
     # The site address comes from the environment, so a real domain gets its certificate.
     assert lines[0] == "{$SITE_ADDRESS:localhost} {"
-    # One unconditional reverse_proxy: every path (HTTP and the /ws/ upgrade) goes to web.
-    assert lines[1:] == [f"reverse_proxy web:{web_port}", "}"]
+    # One unconditional reverse_proxy: every path (HTTP and the /ws/ upgrade) goes to web,
+    # to each of its replicas as compose's DNS lists them.
+    assert [line for line in lines if line.startswith("reverse_proxy")] == ["reverse_proxy {"]
+    assert f"dynamic a web {web_port} {{" in lines
+    assert lines[-1] == "}"
 
 
 caddy = shutil.which("caddy")
@@ -99,7 +102,7 @@ def test_caddy_accepts_the_caddyfile():
     assert result.returncode == 0, result.stderr
 
 
-def test_caddy_reads_a_real_domain_from_site_address_and_proxies_it_to_web():
+def test_caddy_reads_a_real_domain_from_site_address_and_proxies_it_to_every_web_replica():
     result = _caddy("adapt", site="habits.example.com")
     assert result.returncode == 0, result.stderr
     server = json.loads(result.stdout)["apps"]["http"]["servers"]["srv0"]
@@ -109,4 +112,32 @@ def test_caddy_reads_a_real_domain_from_site_address_and_proxies_it_to_web():
 
     assert server["listen"] == [":443"]  # TLS; Caddy redirects plain HTTP to it
     assert route["match"] == [{"host": ["habits.example.com"]}]
-    assert handlers == [{"handler": "reverse_proxy", "upstreams": [{"dial": "web:8000"}]}]
+    [proxy] = handlers
+    assert proxy["handler"] == "reverse_proxy"
+    assert proxy["dynamic_upstreams"] == {
+        "source": "a",
+        "name": "web",
+        "port": "8000",
+        "refresh": 10_000_000_000,
+    }
+    # A replica that is gone is skipped for another for up to 5 s.
+    assert proxy["load_balancing"]["try_duration"] == 5_000_000_000
+
+
+def test_web_and_workers_run_as_replicas_beat_once(services):
+    for name in ("web", "worker"):
+        replicas = str(services[name]["deploy"]["replicas"])
+        default = re.fullmatch(r"\$\{[A-Z_]+:-(\d+)\}", replicas)
+        assert default, (name, replicas)
+        assert int(default.group(1)) >= 2, (name, replicas)
+    assert "deploy" not in services["beat"]  # one beat: two would send every task twice
+
+
+def test_the_sharded_layer_is_a_profile_and_the_layer_defaults_to_the_one_redis(services):
+    shards = {n: s for n, s in services.items() if n.startswith("redis-ws-")}
+    layer = services["web"]["environment"]["CHANNEL_REDIS_URLS"]
+
+    assert sorted(shards) == ["redis-ws-1", "redis-ws-2"]
+    assert all(s["profiles"] == ["sharded-layer"] and "ports" not in s for s in shards.values())
+    assert layer == "${CHANNEL_REDIS_URLS:-redis://redis:6379/0}"
+    assert services["worker"]["environment"]["CHANNEL_REDIS_URLS"] == layer

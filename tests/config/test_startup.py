@@ -47,3 +47,26 @@ def test_run_stops_at_once_with_one_line_when_redis_does_not_answer():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("Redis does not answer at redis://127.0.0.1:1/0")
+
+
+def test_channel_redis_urls_shard_the_layer_and_a_bad_one_refuses_to_start():
+    shards = "redis://127.0.0.1:6391/0,redis://127.0.0.1:6392/0"
+    probe = "from channels.layers import get_channel_layer as g; l = g(); print(l.ring_size)"
+    sharded = _run("manage.py", "shell", "-c", probe, CHANNEL_REDIS_URLS=shards)
+    bad = _run("manage.py", "check", CHANNEL_REDIS_URLS="redis://127.0.0.1:6391/0,6392")
+    twice = _run("manage.py", "check", CHANNEL_REDIS_URLS=f"{shards},redis://127.0.0.1:6391/0")
+
+    assert sharded.stdout.strip().splitlines()[-1] == "2", sharded.stderr
+    assert bad.returncode != 0
+    assert "CHANNEL_REDIS_URLS must be redis:// URLs separated by commas, got '6392'" in bad.stderr
+    assert twice.returncode != 0
+    assert "CHANNEL_REDIS_URLS names a server twice" in twice.stderr
+
+
+def test_run_processes_naming_an_unknown_process_refuses_to_start_with_one_line():
+    result = _run("-m", "config.run", RUN_PROCESSES="web,wroker", REDIS_URL="redis://127.0.0.1:1/0")
+
+    assert result.returncode == os.EX_CONFIG
+    assert result.stderr.strip().splitlines() == [
+        "RUN_PROCESSES names wroker: it takes a comma-separated choice of web, worker, beat, bot."
+    ]

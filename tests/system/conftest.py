@@ -107,6 +107,8 @@ class System(Stack):
             "REDIS_URL": redis_url,
             # Always set: one inherited from the shell must not send the tasks elsewhere.
             "CELERY_BROKER_URL": broker_url or redis_url,
+            # The channel layer on it too, whatever the test run's environment says.
+            "CHANNEL_REDIS_URLS": redis_url,
             "WEB_WORKERS": "2",
             "CELERY_CONCURRENCY": "1",
             "LOG_LEVEL": "INFO",

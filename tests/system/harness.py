@@ -86,6 +86,14 @@ class PrivateRedis:
         self.process.wait(timeout=10)
         self.process = None
 
+    def kill(self) -> None:
+        """SIGKILL: the server is gone at once, as after a crash or the host's loss."""
+        if self.process is None:
+            return
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self.process = None
+
     def restart(self) -> None:
         self.stop()
         self.start()

@@ -54,6 +54,7 @@ class MadeRun(Stack):
             DJANGO_SETTINGS_MODULE="config.settings.dev",
             DATABASE_URL=database_url,
             REDIS_URL=redis_url,
+            CHANNEL_REDIS_URLS=redis_url,
             HOST="127.0.0.1",
             PORT=str(self.port),
             PYTHONUNBUFFERED="1",
