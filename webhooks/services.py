@@ -175,7 +175,9 @@ def hook_release(hook_id: int) -> None:
 
 def next_due(hook_id: int) -> WebhookDelivery | None:
     now = timezone.now()
-    due = WebhookDelivery.objects.filter(webhook_id=hook_id, next_attempt_at__lte=now)
+    due = WebhookDelivery.objects.filter(
+        webhook_id=hook_id, webhook__enabled=True, next_attempt_at__lte=now
+    )
     return due.order_by("id").select_related("webhook").first()
 
 
@@ -214,19 +216,17 @@ def delivery_settle(*, delivery_id: int, status_code: int | None, error: str) ->
             delivery.next_attempt_at = now + timezone.timedelta(
                 seconds=retry_delay(delivery.attempt)
             )
-        if hook.enabled and hook.failures_in_a_row >= settings.WEBHOOK_DISABLE_AFTER:
-            _disable(hook, error)
+    switched_off = hook.enabled and hook.failures_in_a_row >= settings.WEBHOOK_DISABLE_AFTER
+    if switched_off:
+        hook.enabled = False
+        hook.disabled_reason = (
+            f"{hook.failures_in_a_row} failed deliveries in a row; the last: {error}"
+        )[:255]
     delivery.save()
     hook.save(update_fields=["failures_in_a_row", "enabled", "disabled_reason"])
+    if switched_off:  # recorded once the row says so: its reactions read it
+        record(WEBHOOK_DISABLED, webhook_id=hook.pk, user_id=hook.user_id)
     return hook.enabled
-
-
-def _disable(hook: Webhook, error: str) -> None:
-    hook.enabled = False
-    hook.disabled_reason = (
-        f"{hook.failures_in_a_row} failed deliveries in a row; the last: {error}"
-    )[:255]
-    record(WEBHOOK_DISABLED, webhook_id=hook.pk, user_id=hook.user_id)
 
 
 KEEP = 50  # deliveries kept per hook
