@@ -31,6 +31,7 @@ from instances.events import (
 )
 from realtime import consumers, routing
 from telegram.events import BOT_CHANNEL, OUTBOX_READY
+from webhooks.events import WEBHOOK_OWED
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "API.md"
@@ -42,7 +43,7 @@ HEADING = re.compile(rf"^#{{2,4}}\s+({METHODS})\s+(/\S*)\s*$")
 # `instance.updated`, a finished program as `habit.updated`).
 NOT_FRAMES = {
     BOT_CHANNEL, OUTBOX_READY, USER_TOKENS_ENDED, USER_TIMEZONE_CHANGED, USER_CHANGED,
-    INSTANCE_COMPLETED, INSTANCE_DELETED, INSTANCE_SKIPPED, PROGRAM_FINISHED,
+    INSTANCE_COMPLETED, INSTANCE_DELETED, INSTANCE_SKIPPED, PROGRAM_FINISHED, WEBHOOK_OWED,
 }  # fmt: skip
 FRAME_TYPE = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
 
