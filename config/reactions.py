@@ -52,7 +52,12 @@ from telegram import tasks as telegram_tasks
 from telegram.events import OUTBOX_READY, TELEGRAM_BOUND, TELEGRAM_UNBOUND, poke_bot
 from telegram.models import OutboxKind
 from telegram.selectors import bound_username
-from telegram.services import cue_reminders_owe, program_finished_owe, reminders_settle
+from telegram.services import (
+    cue_reminders_owe,
+    notice_owe,
+    program_finished_owe,
+    reminders_settle,
+)
 from webhooks import tasks as webhooks_tasks
 from webhooks.events import WEBHOOK_DISABLED, WEBHOOK_OWED
 from webhooks.selectors import webhook_disabled_data
@@ -278,6 +283,14 @@ def owe_webhooks(event: Event) -> None:
         deliveries_owe(event=frame, subscribers=subscribers, data_by_user=data)
 
 
+def tell_webhook_disabled(event: Event) -> None:
+    """The bound owner is owed a Telegram notice that a hook went off, with the change."""
+    data = webhook_disabled_data(webhook_id=event.facts["webhook_id"])
+    if data is not None:
+        text = f"⚠️ Your webhook to {data['url']} was switched off: {data['reason']}"
+        notice_owe(user_id=event.facts["user_id"], text=text + " Turn it on again in your profile.")
+
+
 def send_webhooks(event: Event) -> None:
     webhooks_tasks.send_deliveries.delay(event.facts["hook_ids"])
 
@@ -309,7 +322,7 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
     PAUSE_DELETED: (owe_webhooks,),
     TELEGRAM_BOUND: (owe_webhooks,),
     TELEGRAM_UNBOUND: (owe_webhooks,),
-    WEBHOOK_DISABLED: (owe_webhooks,),
+    WEBHOOK_DISABLED: (tell_webhook_disabled, owe_webhooks),
 }
 
 AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {

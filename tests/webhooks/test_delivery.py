@@ -295,3 +295,49 @@ def test_the_log_keeps_the_last_50_finished_and_every_one_owed(user, receiver, a
         "id", "event", "attempt", "status_code", "error", "created_at", "delivered_at"
     }  # fmt: skip
     assert listed[0]["id"] > listed[-1]["id"]  # newest first
+
+
+def test_a_hook_switched_off_owes_its_bound_owner_a_telegram_notice(user, receiver, settings):
+    from telegram.models import OutboxKind, OutboxMessage, TelegramProfile
+
+    settings.WEBHOOK_DISABLE_AFTER = 2
+    TelegramProfile.objects.create(user=user, telegram_id=4242, access_hash=7)
+    receiver.status = 500
+    hook = hook_for(user, receiver.url)
+    complete(open_instance(user))
+    complete(open_instance(user))
+
+    hook_send(hook.pk)
+
+    [notice] = OutboxMessage.objects.filter(kind=OutboxKind.NOTICE)
+    assert notice.telegram_id == 4242
+    assert notice.text.startswith(f"⚠️ Your webhook to {receiver.url} was switched off: 2 failed")
+    assert notice.sent_at is None
+    assert notice.next_attempt_at is not None
+
+
+def test_without_telegram_no_notice_is_owed(user, receiver, settings):
+    from telegram.models import OutboxMessage
+
+    settings.WEBHOOK_DISABLE_AFTER = 1
+    receiver.status = 500
+    hook = hook_for(user, receiver.url)
+    complete(open_instance(user))
+
+    hook_send(hook.pk)
+
+    hook.refresh_from_db()
+    assert hook.enabled is False
+    assert not OutboxMessage.objects.exists()
+
+
+def test_every_event_type_is_a_frame_the_socket_sends_and_the_doc_names():
+    from pathlib import Path
+
+    from config.reactions import FRAME_OF
+    from webhooks.events import EVENT_TYPES
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "API.md").read_text()
+    assert set(EVENT_TYPES) == set(FRAME_OF.values())
+    for event in EVENT_TYPES:
+        assert f"| `{event}` |" in doc, event
