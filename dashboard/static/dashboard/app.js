@@ -71,6 +71,10 @@ const handlers = {
     toast('Telegram connected');
   },
   'telegram.unbound': (data) => emit('telegram', { bound: false, data }),
+  'webhook.disabled': (data) => {
+    emit('webhook.disabled', data);
+    toast(`Webhook switched off: ${data.url}. ${data.reason}`, 'error');
+  },
 };
 for (const [type, handler] of Object.entries(handlers)) {
   live.addEventListener(type, (event) => handler(event.detail));

@@ -1,5 +1,5 @@
 // Profile: time zone, quiet hours, pauses (every habit or one, for a range of days), Telegram connection,
-// and ending sessions.
+// webhooks, and ending sessions.
 
 import { api, logout, logoutEverywhere } from '../api.js';
 import { h, replace, toast } from '../dom.js';
@@ -9,6 +9,7 @@ import {
   habitsSorted, loadPauses, on, pausesSorted, removePause, setMe, store, timeZone, upsertPause,
 } from '../state.js';
 import { timeZoneSelect } from './auth.js';
+import { webhookSection } from './webhooks.js';
 
 const UNAVAILABLE = 'Connecting Telegram is not available on this server yet. Please try again later.';
 
@@ -38,6 +39,8 @@ export function mount(root) {
 
   const quiet = quietSection();
   const pauses = pauseSection();
+  const webhooks = webhookSection();
+  let deliveredSoon = null;
 
   const telegramBody = h('div', { class: 'stack' });
   const telegram = { status: 'loading', name: null, code: null, problem: null, busy: false };
@@ -52,6 +55,7 @@ export function mount(root) {
       quiet.element,
       pauses.element,
       h('section', { class: 'card', 'aria-labelledby': 'telegram-title' }, h('h2', { id: 'telegram-title' }, 'Telegram'), telegramBody),
+      webhooks.element,
       h(
         'section',
         { class: 'card stack' },
@@ -198,13 +202,25 @@ export function mount(root) {
     on('pauses', pauses.render),
     on('habits', () => { pauses.refreshHabits(); pauses.render(); }),
     on('tick', pauses.dayChanged),
+    // A change of yours is delivered a moment after it: its delivery shows then.
+    on('instance', () => {
+      clearTimeout(deliveredSoon);
+      deliveredSoon = setTimeout(webhooks.refresh, 1500);
+    }),
+    on('webhook.disabled', webhooks.refresh),
+    on('resync', webhooks.refresh),
   ];
   renderTelegram();
   loadTelegram();
   quiet.render();
   pauses.render();
+  webhooks.render();
+  webhooks.refresh();
   if (!store.pausesLoaded) loadPauses().catch((error) => pauses.fail(error));
-  return () => offs.forEach((off) => off());
+  return () => {
+    clearTimeout(deliveredSoon);
+    offs.forEach((off) => off());
+  };
 }
 
 // --- quiet hours ----------------------------------------------------------------------------
