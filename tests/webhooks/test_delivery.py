@@ -341,3 +341,23 @@ def test_every_event_type_is_a_frame_the_socket_sends_and_the_doc_names():
     assert set(EVENT_TYPES) == set(FRAME_OF.values())
     for event in EVENT_TYPES:
         assert f"| `{event}` |" in doc, event
+
+
+def test_the_readme_example_verifies_a_real_delivery(user, receiver):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Webhooks", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    hook = hook_for(user, receiver.url)
+    complete(open_instance(user))
+    hook_send(hook.pk)
+    [got] = receiver.requests
+    namespace: dict = {}
+    exec(code.replace('"whsec_..."', repr(hook.secret)), namespace)
+
+    event = namespace["receive"](got.body, got.headers)
+
+    assert event["type"] == "instance.updated"
+    assert namespace["receive"](got.body + b" ", got.headers) is None
