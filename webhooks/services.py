@@ -54,9 +54,10 @@ def _url_checked(url: str) -> str:
 def webhook_create(*, user: User, url: str, events: Sequence[str]) -> Webhook:
     """A new hook; its `secret` is shown to the owner in this answer only."""
     problems: list[FieldProblem] = []
-    for check in (lambda: _url_checked(url), lambda: _events_checked(events)):
+    checked: dict[str, Any] = {}
+    for name, check, value in (("url", _url_checked, url), ("events", _events_checked, events)):
         try:
-            check()
+            checked[name] = check(value)
         except InvalidInput as invalid:
             problems.extend(invalid.problems)
     if problems:
@@ -64,9 +65,7 @@ def webhook_create(*, user: User, url: str, events: Sequence[str]) -> Webhook:
     User.objects.select_for_update().filter(pk=user.pk).first()  # counts one writer at a time
     if Webhook.objects.filter(user=user).count() >= MAX_HOOKS:
         raise InvalidInput.field("url", f"at most {MAX_HOOKS} webhooks per user; delete one first")
-    return Webhook.objects.create(
-        user=user, url=_url_checked(url), events=_events_checked(events), secret=secret_new()
-    )
+    return Webhook.objects.create(user=user, secret=secret_new(), **checked)
 
 
 @transaction.atomic
@@ -199,7 +198,9 @@ def retry_delay(attempt: int) -> float:
 def delivery_settle(*, delivery_id: int, status_code: int | None, error: str) -> bool:
     """Write one try's answer; after WEBHOOK_DISABLE_AFTER failures in a row the hook goes
     off (`webhook.disabled`). True when the hook is still on."""
-    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+    if delivery is None:
+        return False  # the hook was deleted while its delivery was under way
     hook = Webhook.objects.select_for_update().get(pk=delivery.webhook_id)
     now = timezone.now()
     delivery.attempt += 1

@@ -361,3 +361,12 @@ def test_the_readme_example_verifies_a_real_delivery(user, receiver):
 
     assert event["type"] == "instance.updated"
     assert namespace["receive"](got.body + b" ", got.headers) is None
+
+
+def test_a_hook_deleted_while_its_delivery_is_under_way_ends_quietly(user, receiver):
+    hook = hook_for(user, receiver.url)
+    complete(open_instance(user))
+    delivery = WebhookDelivery.objects.get()
+    Webhook.objects.filter(pk=hook.pk).delete()
+
+    assert services.delivery_settle(delivery_id=delivery.pk, status_code=200, error="") is False
