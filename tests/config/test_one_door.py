@@ -13,7 +13,9 @@ import pytest
 from config.reactions import AFTER_COMMIT, WITHIN
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("accounts", "habits", "instances", "realtime", "telegram", "dashboard", "config")
+PACKAGES = (
+    "accounts", "habits", "instances", "realtime", "telegram", "webhooks", "dashboard", "config",
+)  # fmt: skip
 CORE = "core/events.py"
 REACTIONS = "config/reactions.py"
 # Where a reaction's own parts call each other: the frame builders (run only by the table),
@@ -35,7 +37,7 @@ ONLY_IN = {
             "revoke_sessions", "token_state_forget", "today_forget", "stats_forget", "poke_bot",
             "habit_announce", "reminders_settle", "program_finished_owe",
             "instances_on_timezone_changed", "instances_on_habit_created",
-            "instances_on_habit_changed",
+            "instances_on_habit_changed", "deliveries_owe", "notice_owe",
         )
     },
 }  # fmt: skip
