@@ -34,7 +34,13 @@ class Webhook(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    # No database constraint: an insert checking one would lock its hook's row (FOR KEY SHARE),
+    # and the completions of a busy user would all queue on their few hooks' rows. Deleting a
+    # hook still deletes its deliveries (Django's cascade); a delivery written by a change
+    # racing that delete is never sent (the sender joins the hook) and pruned as an orphan.
+    webhook = models.ForeignKey(
+        Webhook, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False
+    )
     event = models.CharField(max_length=40)  # the frame type
     payload = models.JSONField()  # `{"type", "timestamp", "data"}`, fixed: every try sends it
     # The `webhook-id` header: the same on every try, so a receiver can drop duplicates.

@@ -160,7 +160,7 @@ def hooks_claim(hook_ids: Sequence[int] | None, *, limit: int = 50) -> Claim:
         free = free.filter(pk__in=list(hook_ids))
     with transaction.atomic():
         ids = list(
-            free.select_for_update(skip_locked=True)
+            free.select_for_update(skip_locked=True, no_key=True)
             .order_by("id")
             .values_list("id", flat=True)[:limit]
         )
@@ -201,7 +201,7 @@ def delivery_settle(*, delivery_id: int, status_code: int | None, error: str) ->
     delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
     if delivery is None:
         return False  # the hook was deleted while its delivery was under way
-    hook = Webhook.objects.select_for_update().get(pk=delivery.webhook_id)
+    hook = Webhook.objects.select_for_update(no_key=True).get(pk=delivery.webhook_id)
     now = timezone.now()
     delivery.attempt += 1
     delivery.status_code = status_code
