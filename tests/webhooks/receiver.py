@@ -1,6 +1,7 @@
 """A real HTTP receiver on the loopback, in a thread of the test: it records every request
 (headers and raw body) and answers as the test says (a status, a delay, a redirect)."""
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ class Receiver:
     status: int = 200
     delay: float = 0.0  # seconds before answering
     location: str = ""  # with a 3xx status: where it points
+    body: bytes = b"ok"  # the answer's body
     requests: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -37,9 +39,10 @@ class Receiver:
                 self.send_response(receiver.status)
                 if receiver.location:
                     self.send_header("Location", receiver.location)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(receiver.body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                with contextlib.suppress(OSError):  # the sender read its part and hung up
+                    self.wfile.write(receiver.body)
 
             do_GET = do_POST  # a followed redirect would GET
 

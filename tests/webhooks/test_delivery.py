@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import urllib3
 from django.conf import settings as conf
 from django.db import transaction
 from django.utils import timezone
@@ -370,3 +371,24 @@ def test_a_hook_deleted_while_its_delivery_is_under_way_ends_quietly(user, recei
     Webhook.objects.filter(pk=hook.pk).delete()
 
     assert services.delivery_settle(delivery_id=delivery.pk, status_code=200, error="") is False
+
+
+def test_only_the_head_of_a_big_answer_is_read(user, receiver, monkeypatch):
+    read_sizes = []
+    real_read = urllib3.response.HTTPResponse.read
+
+    def read(self, amt=None, *args, **kwargs):
+        read_sizes.append(amt)
+        return real_read(self, amt, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.response.HTTPResponse, "read", read)
+    receiver.status, receiver.body = 500, b"x" * 5_000_000
+    hook = hook_for(user, receiver.url)
+    complete(open_instance(user))
+
+    hook_send(hook.pk)
+
+    owed = WebhookDelivery.objects.get()
+    assert owed.status_code == 500
+    assert owed.error == "HTTP 500: " + "x" * 200
+    assert read_sizes == [outbound.BODY_CAP]
