@@ -392,3 +392,20 @@ def test_only_the_head_of_a_big_answer_is_read(user, receiver, monkeypatch):
     assert owed.status_code == 500
     assert owed.error == "HTTP 500: " + "x" * 200
     assert read_sizes == [outbound.BODY_CAP]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beats_run_sends_every_hooks_due_deliveries_pass_after_pass(receiver, loopback):
+    from webhooks.sender import THREADS
+    from webhooks.tasks import send_deliveries
+
+    users = [UserFactory() for _ in range(THREADS + 3)]  # more hooks than one pass claims
+    for user in users:
+        hook_for(user, receiver.url)
+        complete(open_instance(user))
+
+    assert send_deliveries.run() == len(users)  # what beat runs: no hook named
+
+    assert len(receiver.requests) == len(users)
+    assert not WebhookDelivery.objects.filter(delivered_at__isnull=True).exists()
+    assert not Webhook.objects.filter(busy_until__isnull=False).exists()  # every claim released
