@@ -6,7 +6,9 @@ the change: outbox rows, instances re-planned, a cache forgotten early). `AFTER_
 runs once the transaction has committed, in the order listed, which the clients rely on:
 caches are forgotten before a frame tells anyone to reload, the instance frame goes before
 its `stats.updated`, the token state is forgotten before the sockets are told to revoke.
-Payloads are built here, after the commit, from the committed rows.
+Payloads are built here, after the commit, from the committed rows; a webhook's body is the
+exception: built in the change's transaction (`owe_webhooks`), so every retry sends the
+change as it was made.
 """
 
 from collections.abc import Callable, Iterable
