@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench [--only NAME] [--scale 0.01]
 
-NAME: generation, sweep, reminders, today, stats, sockets, rest or export.
+NAME: generation, sweep, reminders, today, stats, sockets, rest, export, imports or webhooks.
 
 A full run (every scenario, scale 1) also rewrites its section of docs/PERFORMANCE.md.
 """
@@ -19,6 +19,7 @@ from bench import database, report
 
 SCENARIOS = (
     "generation", "sweep", "reminders", "today", "stats", "sockets", "rest", "export", "imports",
+    "webhooks",
 )  # fmt: skip
 # Every statement of the run stops by itself, even under a pathological plan.
 STATEMENT_TIMEOUT = "600s"

@@ -29,6 +29,7 @@ from instances.api import router as instances_router
 from telegram.api import instance_router as telegram_instance_router
 from telegram.api import router as telegram_router
 from transfer.api import export_router, import_router
+from webhooks.api import router as webhooks_router
 
 logger = logging.getLogger(__name__)
 
@@ -194,3 +195,4 @@ api.add_router("/export/", export_router)
 api.add_router("/import/", import_router)
 api.add_router("/calendar/", calendar_router)
 api.add_router("/tokens/", tokens_router)
+api.add_router("/webhooks/", webhooks_router)

@@ -6,10 +6,12 @@ the change: outbox rows, instances re-planned, a cache forgotten early). `AFTER_
 runs once the transaction has committed, in the order listed, which the clients rely on:
 caches are forgotten before a frame tells anyone to reload, the instance frame goes before
 its `stats.updated`, the token state is forgotten before the sockets are told to revoke.
-Payloads are built here, after the commit, from the committed rows.
+Payloads are built here, after the commit, from the committed rows; a webhook's body is the
+exception: built in the change's transaction (`owe_webhooks`), so every retry sends the
+change as it was made.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from accounts.events import (
     PERSONAL_TOKEN_REVOKED,
@@ -48,19 +50,49 @@ from realtime.broadcast import broadcast, revoke_sessions, revoke_token_sessions
 from realtime.frames import (
     INLINE_ANNOUNCE_MAX,
     habit_announce,
+    habit_data,
     instances_announce,
+    instances_data,
     pause_announce,
+    pause_data,
 )
 from telegram import tasks as telegram_tasks
 from telegram.events import OUTBOX_READY, TELEGRAM_BOUND, TELEGRAM_UNBOUND, poke_bot
 from telegram.models import OutboxKind
 from telegram.selectors import bound_username
-from telegram.services import cue_reminders_owe, program_finished_owe, reminders_settle
+from telegram.services import (
+    cue_reminders_owe,
+    notice_owe,
+    program_finished_owe,
+    reminders_settle,
+)
 from transfer import tasks as transfer_tasks
 from transfer.events import IMPORT_FINISHED, IMPORT_PROGRESS, IMPORT_QUEUED
 from transfer.models import ImportJob
+from webhooks import tasks as webhooks_tasks
+from webhooks.events import WEBHOOK_DISABLED, WEBHOOK_OWED
+from webhooks.selectors import webhook_disabled_data
+from webhooks.services import deliveries_owe, subscribers_of
 
 Reaction = Callable[[Event], None]
+
+# The frame type each event is seen as, on the socket and by the webhooks alike.
+FRAME_OF: dict[str, str] = {
+    INSTANCE_CREATED: INSTANCE_CREATED,
+    INSTANCE_UPDATED: INSTANCE_UPDATED,
+    INSTANCE_COMPLETED: INSTANCE_UPDATED,
+    INSTANCE_SKIPPED: INSTANCE_UPDATED,
+    HABIT_CREATED: HABIT_CREATED,
+    HABIT_UPDATED: HABIT_UPDATED,
+    HABIT_DELETED: HABIT_DELETED,
+    PROGRAM_FINISHED: HABIT_UPDATED,
+    PAUSE_CREATED: PAUSE_CREATED,
+    PAUSE_UPDATED: PAUSE_UPDATED,
+    PAUSE_DELETED: PAUSE_DELETED,
+    TELEGRAM_BOUND: TELEGRAM_BOUND,
+    TELEGRAM_UNBOUND: TELEGRAM_UNBOUND,
+    WEBHOOK_DISABLED: WEBHOOK_DISABLED,
+}
 
 
 # --- accounts --------------------------------------------------------------------------------
@@ -120,8 +152,9 @@ def settle_programs(event: Event) -> None:
 def send_finished_habit(event: Event) -> None:
     """The owner sees the finished program as `habit.updated` (`program.finished` true)."""
     habit_announce(
-        type=HABIT_UPDATED, habit_id=event.facts["habit_id"], user_id=event.facts["user_id"]
-    )
+        type=FRAME_OF[event.type], habit_id=event.facts["habit_id"],
+        user_id=event.facts["user_id"],
+    )  # fmt: skip
 
 
 def forget_today(event: Event) -> None:
@@ -142,7 +175,7 @@ def send_instances(event: Event) -> None:
     ids = list(event.facts["ids"])
     if not ids:
         return
-    frame = INSTANCE_CREATED if event.type == INSTANCE_CREATED else INSTANCE_UPDATED
+    frame = FRAME_OF[event.type]
     if len(ids) <= INLINE_ANNOUNCE_MAX:
         instances_announce(type=frame, ids=ids)
     else:
@@ -271,19 +304,86 @@ def send_import_finished(event: Event) -> None:
         broadcast(user_id=facts["user_id"], type=IMPORT_FINISHED, data=job)
 
 
+# --- webhooks --------------------------------------------------------------------------------
+
+
+def _frame_data(frame: str, event: Event, users: Iterable[int]) -> dict[int, list[dict]]:
+    """`{user_id: [data]}`: what the socket frames of this event carry, read in the change's
+    transaction (so the body is fixed with the change, whatever comes after)."""
+    facts = event.facts
+    if frame in (INSTANCE_CREATED, INSTANCE_UPDATED):
+        return instances_data(ids=list(facts["ids"]), user_ids=users)
+    user_id = facts["user_id"]
+    data: dict | None
+    if frame in (HABIT_CREATED, HABIT_UPDATED, HABIT_DELETED):
+        data = habit_data(type=frame, habit_id=facts["habit_id"])
+    elif frame in (PAUSE_CREATED, PAUSE_UPDATED, PAUSE_DELETED):
+        data = pause_data(type=frame, pause_id=facts["pause_id"])
+    elif frame == TELEGRAM_BOUND:
+        username = bound_username(user_id=user_id)
+        data = None if username is None else {"username": username}
+    elif frame == TELEGRAM_UNBOUND:
+        data = {}
+    else:
+        data = webhook_disabled_data(webhook_id=facts["webhook_id"])
+    return {} if data is None else {user_id: [data]}
+
+
+def owe_webhooks(event: Event) -> None:
+    """The owners' hooks subscribed to the event's frame type are owed a delivery each, in
+    the change's transaction (an outbox row: sent by a worker after the commit). One read
+    when nobody subscribed."""
+    frame = FRAME_OF[event.type]
+    facts = event.facts
+    subscribers = subscribers_of(
+        user_ids=facts["user_ids"] if "user_ids" in facts else [facts["user_id"]], event=frame
+    )
+    if subscribers:
+        data = _frame_data(frame, event, subscribers)
+        deliveries_owe(event=frame, subscribers=subscribers, data_by_user=data)
+
+
+def tell_webhook_disabled(event: Event) -> None:
+    """The bound owner is owed a Telegram notice that a hook went off, with the change."""
+    data = webhook_disabled_data(webhook_id=event.facts["webhook_id"])
+    if data is not None:
+        text = f"⚠️ Your webhook to {data['url']} was switched off: {data['reason']}"
+        notice_owe(user_id=event.facts["user_id"], text=text + " Turn it on again in your profile.")
+
+
+def send_webhooks(event: Event) -> None:
+    webhooks_tasks.send_deliveries.delay(event.facts["hook_ids"])
+
+
+def send_webhook_disabled(event: Event) -> None:
+    """The owner's sockets hear their hook went off (the dashboard shows a notice)."""
+    data = webhook_disabled_data(webhook_id=event.facts["webhook_id"])
+    if data is not None:
+        broadcast(user_id=event.facts["user_id"], type=event.type, data=data)
+
+
 WITHIN: dict[str, tuple[Reaction, ...]] = {
     # Also before the commit: the same transaction, or a test that never commits, reads anew.
     USER_TOKENS_ENDED: (forget_token_state,),
     PERSONAL_TOKEN_REVOKED: (forget_personal_token,),
     USER_TIMEZONE_CHANGED: (forget_token_state, replan_instances),
     USER_CHANGED: (forget_token_state,),
-    HABIT_CREATED: (plan_new_habit,),
-    HABIT_UPDATED: (replan_habit,),
-    INSTANCE_UPDATED: (settle_programs,),
-    INSTANCE_COMPLETED: (settle_reminders, owe_cue_reminders, settle_programs),
-    INSTANCE_SKIPPED: (settle_reminders, settle_programs),
+    # owe_webhooks comes last: the rows as the change (and its other reactions) left them.
+    HABIT_CREATED: (plan_new_habit, owe_webhooks),
+    HABIT_UPDATED: (replan_habit, owe_webhooks),
+    HABIT_DELETED: (owe_webhooks,),
+    INSTANCE_CREATED: (owe_webhooks,),
+    INSTANCE_UPDATED: (settle_programs, owe_webhooks),
+    INSTANCE_COMPLETED: (settle_reminders, owe_cue_reminders, settle_programs, owe_webhooks),
+    INSTANCE_SKIPPED: (settle_reminders, settle_programs, owe_webhooks),
     INSTANCE_DELETED: (settle_programs,),
-    PROGRAM_FINISHED: (tell_program_finished,),
+    PROGRAM_FINISHED: (tell_program_finished, owe_webhooks),
+    PAUSE_CREATED: (owe_webhooks,),
+    PAUSE_UPDATED: (owe_webhooks,),
+    PAUSE_DELETED: (owe_webhooks,),
+    TELEGRAM_BOUND: (owe_webhooks,),
+    TELEGRAM_UNBOUND: (owe_webhooks,),
+    WEBHOOK_DISABLED: (tell_webhook_disabled, owe_webhooks),
 }
 
 AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
@@ -311,4 +411,6 @@ AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     IMPORT_PROGRESS: (send_import_progress,),
     # Caches first, then the frame that tells the client to reload.
     IMPORT_FINISHED: (forget_today, refresh_imported_stats, send_import_finished),
+    WEBHOOK_OWED: (send_webhooks,),
+    WEBHOOK_DISABLED: (send_webhook_disabled,),
 }

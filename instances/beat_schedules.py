@@ -6,6 +6,7 @@ Beat runs in UTC; every local-time rule lives in the task code.
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
@@ -26,6 +27,10 @@ SCHEDULES = (
     # Also queued after each sweep that moved instances; this run makes up for a lost one.
     Schedule("Decide Telegram messages", "telegram.decide", 30,
              "Owes the reminders and 'fix it' notes of instances that became pending or missed."),
+    # Also queued after each change that owed deliveries; this run sends the retries that fell
+    # due and takes over the deliveries of a worker that died mid-way.
+    Schedule("Send webhook deliveries", "webhooks.send", settings.WEBHOOK_SWEEP_SECONDS,
+             "Sends the due webhook deliveries (retries, and those a lost worker held)."),
 )  # fmt: skip
 
 

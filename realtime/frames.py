@@ -36,6 +36,15 @@ def _announce_row(
         broadcast(user_id=user_id, type=type, data=as_json(schema, row))
 
 
+def row_data(*, type: str, gone: str, pk: int, load: Callable[[int], object | None],
+             schema: type[Schema]) -> dict | None:  # fmt: skip
+    """A row frame's `data` as the socket would carry it (None: the row is gone)."""
+    if type == gone:
+        return {"id": pk}
+    row = load(pk)
+    return None if row is None else as_json(schema, row)
+
+
 def _habit_with_program(pk: int) -> Habit | None:
     habit = Habit.objects.filter(pk=pk).first()
     return with_programs([habit])[0] if habit else None  # its program as committed now
@@ -44,6 +53,19 @@ def _habit_with_program(pk: int) -> Habit | None:
 def habit_announce(*, type: str, habit_id: int, user_id: int) -> None:
     _announce_row(type=type, gone=HABIT_DELETED, user_id=user_id, pk=habit_id,
                   load=_habit_with_program, schema=HabitOut)  # fmt: skip
+
+
+def habit_data(*, type: str, habit_id: int) -> dict | None:
+    return row_data(type=type, gone=HABIT_DELETED, pk=habit_id, load=_habit_with_program,
+                    schema=HabitOut)  # fmt: skip
+
+
+def pause_data(*, type: str, pause_id: int) -> dict | None:
+    return row_data(type=type, gone=PAUSE_DELETED, pk=pause_id, load=_pause, schema=PauseOut)
+
+
+def _pause(pk: int) -> Pause | None:
+    return Pause.objects.filter(pk=pk).first()
 
 
 def pause_announce(*, type: str, pause_id: int, user_id: int) -> None:
@@ -55,6 +77,15 @@ def _frames_by_user(type: str, instances: Iterable[HabitInstance]) -> dict[int, 
     grouped: dict[int, list[dict]] = defaultdict(list)
     for instance in instances:
         grouped[instance.user_id].append({"type": type, "data": as_json(InstanceOut, instance)})
+    return grouped
+
+
+def instances_data(*, ids: list[int], user_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """The `data` of the instance frames of these users' instances among `ids`, per user (as
+    the rows read now: in a transaction, as it has them)."""
+    grouped: dict[int, list[dict]] = defaultdict(list)
+    for instance in instances_by_ids(ids).filter(user_id__in=list(user_ids)):
+        grouped[instance.user_id].append(as_json(InstanceOut, instance))
     return grouped
 
 

@@ -43,6 +43,7 @@ class OutboxKind(models.TextChoices):
     SKIPPED = "skipped"  # skipped (or paused) anywhere: edit the earlier message to say so
     FINISHED = "finished"  # the habit's course is over: the result (its `text`)
     CUE = "cue"  # its cue habit was done: "After <cue action>: <action> at <place>" (`text`)
+    NOTICE = "notice"  # about the account, not the instance (a webhook switched off): `text`
 
 
 # The messages that ask for the instance to be done: they carry the Done and Skip buttons,

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # core and Django. telegram and realtime share a rank and must not import each other: each
 # is a way out to the user, and config/reactions.py is the one place that drives both.
 # transfer (export and import) and calendars read and write instances and habits; they sit
-# beside telegram and realtime and import neither.
+# beside telegram and realtime and import neither; so do webhooks (the outbox of signed
+# deliveries: config/reactions.py builds their payloads from the socket frames).
 RANK: dict[str, float] = {
     "core": 0,
     "installation": 0.5,
@@ -28,6 +29,7 @@ RANK: dict[str, float] = {
     "realtime": 4,
     "transfer": 4,
     "calendars": 4,
+    "webhooks": 4,
     "dashboard": 5,
     "config": 6,
 }

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "realtime",
     "transfer",
     "calendars",
+    "webhooks",
     "dashboard",
     "installation",
 ]
@@ -279,6 +280,22 @@ CELERY_TASK_ALWAYS_EAGER = False
 TASK_RETRY_BACKOFF_SECONDS = int(os.environ.get("TASK_RETRY_BACKOFF_SECONDS", "2"))
 TASK_RETRY_BACKOFF_MAX_SECONDS = int(os.environ.get("TASK_RETRY_BACKOFF_MAX_SECONDS", "60"))
 TASK_MAX_RETRIES = int(os.environ.get("TASK_MAX_RETRIES", "5"))
+
+# --- Webhooks (SPEC §10) -----------------------------------------------------------------
+# Loopback receivers admitted (development and tests of a local receiver; never production).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Retries: base x 3^(n-1), plus up to 25 % jitter, capped (docs/DECISIONS.md has the schedule).
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+WEBHOOK_RETRY_MAX_SECONDS = float(os.environ.get("WEBHOOK_RETRY_MAX_SECONDS", str(6 * 3600)))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", "10"))
+# A worker's claim on a hook (it alone sends the hook's deliveries until then): longer than a
+# pass of WEBHOOK_PER_HOOK_BATCH sends at the timeout each.
+WEBHOOK_LEASE_SECONDS = float(os.environ.get("WEBHOOK_LEASE_SECONDS", "60"))
+WEBHOOK_PER_HOOK_BATCH = int(os.environ.get("WEBHOOK_PER_HOOK_BATCH", "5"))
+# How often beat sends the due retries and takes over deliveries a killed worker held.
+WEBHOOK_SWEEP_SECONDS = int(os.environ.get("WEBHOOK_SWEEP_SECONDS", "10"))
 
 # --- Auth tokens ----------------------------------------------------------------------------
 JWT_SIGNING_KEY = require_strong_key(

@@ -135,6 +135,24 @@ def program_finished_owe(*, habit_id: int, user_id: int, done: int, limit: int) 
     record(OUTBOX_READY)
 
 
+def notice_owe(*, user_id: int, text: str) -> None:
+    """In the transaction that decided it (e.g. a webhook switched off): the bound owner is
+    owed a notice. It hangs on the owner's latest instance, as every outbox row hangs on one
+    (no instance at all: nothing, there is no row to hang it on). Not a reminder: no buttons,
+    and quiet hours do not hold it. A user without Telegram: nothing."""
+    profile = TelegramProfile.objects.filter(user_id=user_id, user__is_active=True).first()
+    if profile is None:
+        return
+    latest = HabitInstance.objects.filter(user_id=user_id).order_by("-scheduled_at").first()
+    if latest is None:
+        return
+    OutboxMessage.objects.create(
+        kind=OutboxKind.NOTICE, instance=latest, telegram_id=profile.telegram_id,
+        access_hash=profile.access_hash, next_attempt_at=timezone.now(), text=text[:255],
+    )  # fmt: skip
+    record(OUTBOX_READY)
+
+
 def cue_text(*, cue_action: str, action: str, place: str) -> str:
     where = f" at {place}" if place else ""
     return f"After {cue_action}: {action}{where}"[:255]

@@ -37,6 +37,7 @@ from instances.events import (
 from realtime import consumers, routing
 from telegram.events import BOT_CHANNEL, OUTBOX_READY
 from transfer.events import IMPORT_QUEUED
+from webhooks.events import WEBHOOK_OWED
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "API.md"
@@ -50,6 +51,7 @@ NOT_FRAMES = {
     BOT_CHANNEL, OUTBOX_READY, USER_TOKENS_ENDED, USER_TIMEZONE_CHANGED, USER_CHANGED,
     PERSONAL_TOKEN_REVOKED,
     INSTANCE_COMPLETED, INSTANCE_DELETED, INSTANCE_SKIPPED, PROGRAM_FINISHED, IMPORT_QUEUED,
+    WEBHOOK_OWED,
 }  # fmt: skip
 FRAME_TYPE = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
 

@@ -14,7 +14,8 @@ from config.reactions import AFTER_COMMIT, WITHIN
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = (
-    "accounts", "habits", "instances", "realtime", "telegram", "transfer", "dashboard", "config",
+    "accounts", "habits", "instances", "realtime", "telegram", "transfer", "webhooks", "dashboard",
+    "config",
 )  # fmt: skip
 CORE = "core/events.py"
 REACTIONS = "config/reactions.py"
@@ -38,7 +39,7 @@ ONLY_IN = {
             "personal_token_forget", "today_forget", "stats_forget", "poke_bot",
             "habit_announce", "reminders_settle", "program_finished_owe",
             "instances_on_timezone_changed", "instances_on_habit_created",
-            "instances_on_habit_changed",
+            "instances_on_habit_changed", "deliveries_owe", "notice_owe",
         )
     },
 }  # fmt: skip

@@ -83,6 +83,8 @@ class Server:
             "REDIS_URL": settings.REDIS_URL,
             # The app's own origin (the socket admits the page from it only) is on this port.
             "PORT": str(self.port),
+            # Webhooks may go to a receiver the test runs on the loopback.
+            "WEBHOOK_ALLOW_PRIVATE": "1",
             **self.extra_env,
         }
 

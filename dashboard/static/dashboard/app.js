@@ -82,6 +82,10 @@ const handlers = {
       emit('resync');
     }
   },
+  'webhook.disabled': (data) => {
+    emit('webhook.disabled', data);
+    toast(`Webhook switched off: ${data.url}. ${data.reason}`, 'error');
+  },
 };
 for (const [type, handler] of Object.entries(handlers)) {
   live.addEventListener(type, (event) => handler(event.detail));

@@ -1,5 +1,6 @@
 // Profile: time zone, quiet hours, pauses (every habit or one, for a range of days), Telegram connection,
-// the calendar feed, exporting and importing your data, personal tokens, and ending sessions.
+// the calendar feed, exporting and importing your data, personal tokens, webhooks, and ending
+// sessions.
 
 import { api, download, logout, logoutEverywhere } from '../api.js';
 import { h, replace, toast } from '../dom.js';
@@ -11,6 +12,7 @@ import {
 import { timeZoneSelect } from './auth.js';
 import { tokensSection } from './tokens.js';
 import { importSection } from './importing.js';
+import { webhookSection } from './webhooks.js';
 
 const UNAVAILABLE = 'Connecting Telegram is not available on this server yet. Please try again later.';
 
@@ -44,6 +46,8 @@ export function mount(root) {
   const importer = importSection();
   const exports = exportSection();
   const tokens = tokensSection();
+  const webhooks = webhookSection();
+  let deliveredSoon = null;
 
   const telegramBody = h('div', { class: 'stack' });
   const telegram = { status: 'loading', name: null, code: null, problem: null, busy: false };
@@ -62,6 +66,7 @@ export function mount(root) {
       exports,
       importer.element,
       tokens.element,
+      webhooks.element,
       h(
         'section',
         { class: 'card stack' },
@@ -209,14 +214,27 @@ export function mount(root) {
     on('habits', () => { pauses.refreshHabits(); pauses.render(); }),
     on('tick', pauses.dayChanged),
     on('import', importer.heard),
+    // A change of yours is delivered a moment after it: its delivery shows then.
+    on('instance', () => {
+      clearTimeout(deliveredSoon);
+      deliveredSoon = setTimeout(webhooks.refresh, 1500);
+    }),
+    on('webhook.disabled', webhooks.refresh),
+    on('resync', webhooks.refresh),
   ];
   renderTelegram();
   loadTelegram();
   tokens.load();
   quiet.render();
   pauses.render();
+  webhooks.render();
+  webhooks.refresh();
   if (!store.pausesLoaded) loadPauses().catch((error) => pauses.fail(error));
-  return () => { offs.forEach((off) => off()); importer.stop(); };
+  return () => {
+    clearTimeout(deliveredSoon);
+    offs.forEach((off) => off());
+    importer.stop();
+  };
 }
 
 // --- calendar feed --------------------------------------------------------------------------

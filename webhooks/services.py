@@ -1,0 +1,244 @@
+"""A user's webhooks: written (checked), owed deliveries (in the change's transaction) and
+sent (by the worker, after the commit)."""
+
+import base64
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from core.errors import FieldProblem, InvalidInput, NotFound
+from core.events import record
+from webhooks.events import EVENT_TYPES, WEBHOOK_DISABLED, WEBHOOK_OWED
+from webhooks.models import Webhook, WebhookDelivery
+from webhooks.outbound import UnsafeUrl, target_of
+
+MAX_HOOKS = 20  # per user
+URL_MAX = 2000
+SECRET_BYTES = 32  # 256 bits, the HMAC-SHA256 key
+
+
+def secret_new() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def _events_checked(events: Sequence[str]) -> list[str]:
+    if not events:
+        raise InvalidInput.field("events", "name at least one event type")
+    unknown = sorted(set(events) - set(EVENT_TYPES))
+    if unknown:
+        raise InvalidInput.field(
+            "events", f"unknown event types {unknown}; known: {', '.join(EVENT_TYPES)}"
+        )
+    return [e for e in EVENT_TYPES if e in events]  # one each, in the documented order
+
+
+def _url_checked(url: str) -> str:
+    url = url.strip()
+    if len(url) > URL_MAX:
+        raise InvalidInput.field("url", f"at most {URL_MAX} characters")
+    try:
+        target_of(url)
+    except UnsafeUrl as unsafe:
+        raise InvalidInput.field("url", f"URL {unsafe}") from None
+    return url
+
+
+@transaction.atomic
+def webhook_create(*, user: User, url: str, events: Sequence[str]) -> Webhook:
+    """A new hook; its `secret` is shown to the owner in this answer only."""
+    problems: list[FieldProblem] = []
+    checked: dict[str, Any] = {}
+    for name, check, value in (("url", _url_checked, url), ("events", _events_checked, events)):
+        try:
+            checked[name] = check(value)
+        except InvalidInput as invalid:
+            problems.extend(invalid.problems)
+    if problems:
+        raise InvalidInput(problems)
+    User.objects.select_for_update().filter(pk=user.pk).first()  # counts one writer at a time
+    if Webhook.objects.filter(user=user).count() >= MAX_HOOKS:
+        raise InvalidInput.field("url", f"at most {MAX_HOOKS} webhooks per user; delete one first")
+    return Webhook.objects.create(user=user, secret=secret_new(), **checked)
+
+
+@transaction.atomic
+def webhook_update(*, user: User, webhook_id: int, changes: dict[str, Any]) -> Webhook:
+    """`url`, `events`, `enabled`: re-enabling starts the failure count anew."""
+    hook = Webhook.objects.select_for_update().filter(pk=webhook_id, user=user).first()
+    if hook is None:
+        raise NotFound()
+    if "url" in changes:
+        hook.url = _url_checked(changes["url"])
+    if "events" in changes:
+        hook.events = _events_checked(changes["events"])
+    if "enabled" in changes:
+        if changes["enabled"] and not hook.enabled:
+            hook.failures_in_a_row = 0
+            hook.disabled_reason = ""
+        hook.enabled = bool(changes["enabled"])
+    hook.save()
+    return hook
+
+
+def webhook_delete(*, user: User, webhook_id: int) -> None:
+    deleted, _ = Webhook.objects.filter(pk=webhook_id, user=user).delete()
+    if not deleted:
+        raise NotFound()
+
+
+def webhook_of(*, user: User, webhook_id: int) -> Webhook:
+    hook = Webhook.objects.filter(pk=webhook_id, user=user).first()
+    if hook is None:
+        raise NotFound()
+    return hook
+
+
+# --- owed: in the change's transaction ------------------------------------------------------
+
+
+def subscribers_of(*, user_ids: Iterable[int], event: str) -> dict[int, list[int]]:
+    """`{user_id: [hook ids]}`: the owners' enabled hooks subscribed to `event` (one read; a
+    user has at most 20 hooks, so the event list is checked here, the same on every
+    database)."""
+    hooks = Webhook.objects.filter(user_id__in=list(user_ids), enabled=True)
+    found: dict[int, list[int]] = {}
+    for pk, user_id, events in hooks.values_list("id", "user_id", "events"):
+        if event in events:
+            found.setdefault(user_id, []).append(pk)
+    return found
+
+
+def deliveries_owe(
+    *, event: str, subscribers: dict[int, list[int]], data_by_user: dict[int, list[Any]]
+) -> None:
+    """One delivery per hook and frame, its body fixed now (every try sends the same), in
+    the transaction of the change; `webhook.owed` has the worker send them after the commit."""
+    timestamp = timezone.now().isoformat().replace("+00:00", "Z")
+    rows = [
+        WebhookDelivery(
+            webhook_id=hook_id,
+            event=event,
+            next_attempt_at=timezone.now(),
+            payload={"type": event, "timestamp": timestamp, "data": data},
+        )
+        for user_id, hook_ids in subscribers.items()
+        for data in data_by_user.get(user_id, ())
+        for hook_id in hook_ids
+    ]
+    if rows:
+        WebhookDelivery.objects.bulk_create(rows)
+        record(WEBHOOK_OWED, hook_ids=sorted({row.webhook_id for row in rows}))
+
+
+# --- sent: by the worker --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Hooks a worker now sends for alone, until `until`."""
+
+    hook_ids: list[int]
+    until: datetime
+
+
+def hooks_claim(hook_ids: Sequence[int] | None, *, limit: int = 50) -> Claim:
+    """Take the enabled hooks (of `hook_ids`, or any) with due deliveries that no other worker
+    holds: one sender per hook at a time is the per-hook concurrency bound. A row another
+    worker is claiming is skipped, not waited for (SKIP LOCKED)."""
+    now = timezone.now()
+    until = now + timezone.timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    due = WebhookDelivery.objects.filter(next_attempt_at__lte=now).values("webhook_id")
+    free = Webhook.objects.filter(enabled=True, pk__in=due).exclude(busy_until__gt=now)
+    if hook_ids is not None:
+        free = free.filter(pk__in=list(hook_ids))
+    with transaction.atomic():
+        ids = list(
+            free.select_for_update(skip_locked=True, no_key=True)
+            .order_by("id")
+            .values_list("id", flat=True)[:limit]
+        )
+        Webhook.objects.filter(pk__in=ids).update(busy_until=until)
+    return Claim(ids, until)
+
+
+def hook_release(hook_id: int) -> None:
+    Webhook.objects.filter(pk=hook_id).update(busy_until=None)
+
+
+def next_due(hook_id: int) -> WebhookDelivery | None:
+    now = timezone.now()
+    due = WebhookDelivery.objects.filter(
+        webhook_id=hook_id, webhook__enabled=True, next_attempt_at__lte=now
+    )
+    return due.order_by("id").select_related("webhook").first()
+
+
+def has_due(hook_ids: Sequence[int]) -> bool:
+    now = timezone.now()
+    due = WebhookDelivery.objects.filter(webhook_id__in=hook_ids, next_attempt_at__lte=now)
+    return due.filter(webhook__enabled=True).exists()
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before try `attempt + 1`: base x 3^(attempt-1), capped, plus up to 25 %
+    jitter (only ever added, so the schedule's total is a floor)."""
+    base = settings.WEBHOOK_RETRY_BASE_SECONDS * 3 ** (attempt - 1)
+    delay = min(base, settings.WEBHOOK_RETRY_MAX_SECONDS)
+    return delay * (1 + secrets.randbelow(1000) / 4000)
+
+
+@transaction.atomic
+def delivery_settle(*, delivery_id: int, status_code: int | None, error: str) -> bool:
+    """Write one try's answer; after WEBHOOK_DISABLE_AFTER failures in a row the hook goes
+    off (`webhook.disabled`). True when the hook is still on."""
+    delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+    if delivery is None:
+        return False  # the hook was deleted while its delivery was under way
+    hook = Webhook.objects.select_for_update(no_key=True).get(pk=delivery.webhook_id)
+    now = timezone.now()
+    delivery.attempt += 1
+    delivery.status_code = status_code
+    delivery.error = error[:255]
+    if not error:
+        delivery.delivered_at, delivery.next_attempt_at = now, None
+        hook.failures_in_a_row = 0
+    else:
+        hook.failures_in_a_row += 1
+        if delivery.attempt >= settings.WEBHOOK_MAX_ATTEMPTS:
+            delivery.given_up_at, delivery.next_attempt_at = now, None
+        else:
+            delivery.next_attempt_at = now + timezone.timedelta(
+                seconds=retry_delay(delivery.attempt)
+            )
+    switched_off = hook.enabled and hook.failures_in_a_row >= settings.WEBHOOK_DISABLE_AFTER
+    if switched_off:
+        hook.enabled = False
+        hook.disabled_reason = (
+            f"{hook.failures_in_a_row} failed deliveries in a row; the last: {error}"
+        )[:255]
+    delivery.save()
+    hook.save(update_fields=["failures_in_a_row", "enabled", "disabled_reason"])
+    if switched_off:  # recorded once the row says so: its reactions read it
+        record(WEBHOOK_DISABLED, webhook_id=hook.pk, user_id=hook.user_id)
+    return hook.enabled
+
+
+KEEP = 50  # deliveries kept per hook
+
+
+def deliveries_prune(hook_id: int) -> int:
+    """Keep the newest KEEP finished deliveries of the hook (and every one still owed: pruning
+    never loses a delivery)."""
+    finished = WebhookDelivery.objects.filter(webhook_id=hook_id, next_attempt_at__isnull=True)
+    edge = finished.order_by("-id").values_list("id", flat=True)[KEEP : KEEP + 1]
+    if not edge:
+        return 0
+    deleted, _ = finished.filter(id__lte=edge[0]).delete()
+    return deleted
