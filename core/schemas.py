@@ -2,7 +2,7 @@
 
 import json
 import types
-from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from ninja import Schema
 from ninja.responses import NinjaJSONEncoder
@@ -18,6 +18,43 @@ def admits_none(annotation: Any) -> bool:
         return admits_none(get_args(annotation)[0])
     if origin in (Union, types.UnionType):
         return any(admits_none(arg) for arg in get_args(annotation))
+    return False
+
+
+def admits_bool(annotation: Any) -> bool:
+    """Whether a field typed `annotation` takes `true`/`false` as such (`bool`, `Any`, a
+    `Literal` of booleans). Pydantic reads `true` as 1 for an `int`; a person who sent it
+    meant something else."""
+    if annotation is bool or annotation is Any:
+        return True
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return any(isinstance(arg, bool) for arg in get_args(annotation))
+    if origin in (Annotated, Union, types.UnionType):
+        args = get_args(annotation)[:1] if origin is Annotated else get_args(annotation)
+        return any(admits_bool(arg) for arg in args)
+    return False
+
+
+def _item_type(annotation: Any) -> Any:
+    """The item type of a `list[...]` field (through Annotated and `| None`), else None."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _item_type(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        items = [t for t in map(_item_type, get_args(annotation)) if t is not None]
+        return items[0] if items else None
+    if origin is list:
+        return get_args(annotation)[0]
+    return None
+
+
+def _stray_bool(annotation: Any, value: Any) -> bool:
+    """A boolean where the field (or a list field's item) wants no boolean."""
+    if isinstance(value, bool):
+        return not admits_bool(annotation)
+    if isinstance(value, list) and (item := _item_type(annotation)) is not None:
+        return any(isinstance(v, bool) for v in value) and not admits_bool(item)
     return False
 
 
@@ -44,6 +81,9 @@ class InputSchema(Schema):
             raise ValueError("must not contain NUL characters")
         if value is None and info.field_name in cls.NOT_NULL:
             raise ValueError("must not be null")
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _stray_bool(field.annotation, value):
+            raise ValueError("must not be true or false here")
         return value
 
 

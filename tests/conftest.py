@@ -263,3 +263,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for prefix, marker in MARKERS_BY_PATH.items():
             if path.startswith(prefix):
                 item.add_marker(marker)
+
+
+@pytest.fixture(autouse=True)
+def celery_app_stays_current() -> Iterator[None]:
+    """`shared_task`s send through Celery's *current* app: a test that builds another app
+    (a probe on a private broker) and leaves it current would send every later test's tasks
+    to that broker. Such a test fails here, naming itself, instead of a later one timing out."""
+    from celery import current_app
+
+    from config.celery import app
+
+    yield
+    leaked = current_app._get_current_object()
+    if leaked is not app:
+        app.set_current()
+        pytest.fail(
+            f"this test left Celery's current app as {leaked.main!r}: pass set_as_current=False"
+        )

@@ -70,7 +70,10 @@ def import_upload(request: AuthedRequest, file: File[UploadedFile]) -> Status:
     return Status(202, job)
 
 
-@import_router.get("/{job_id}/", response={200: ImportOut, 401: Message, 404: Message})
+@import_router.get(
+    "/{job_id}/",
+    response={200: ImportOut, 401: Message, 404: Message, 422: ValidationErrorOut},
+)
 def import_detail(request: AuthedRequest, job_id: ObjectId) -> ImportJob:
     """One of your imports: its status and, once over, what it created or why it failed."""
     return services.import_of(user=request.auth, job_id=job_id)

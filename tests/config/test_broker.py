@@ -35,7 +35,9 @@ def test_an_open_channel_still_reaches_redis():
 def test_on_rabbitmq_every_queue_and_exchange_is_named_in_the_namespace():
     """RabbitMQ has no key prefix: two installations (two test runs) on one RabbitMQ keep
     apart by these names alone (the worker on them: tests/system/test_worker_faults.py)."""
-    app = celery.NamespacedCelery("names", broker="amqp://guest:guest@127.0.0.1:5672//")
+    app = celery.NamespacedCelery(
+        "names", broker="amqp://guest:guest@127.0.0.1:5672//", set_as_current=False
+    )
     try:
         tasks = key("celery")
         (queue,) = app.amqp.queues.values()
@@ -47,7 +49,7 @@ def test_on_rabbitmq_every_queue_and_exchange_is_named_in_the_namespace():
 
 
 def test_on_redis_the_names_stay_celerys_own_under_the_key_prefix():
-    app = celery.NamespacedCelery("names", broker=settings.REDIS_URL)
+    app = celery.NamespacedCelery("names", broker=settings.REDIS_URL, set_as_current=False)
     try:
         assert list(app.amqp.queues) == ["celery"]
         with app.connection_for_write() as connection:

@@ -53,3 +53,28 @@ def test_the_nullable_fields_still_take_null(authed, user):
     assert (to_habit.status_code, to_habit.json()["reward_text"]) == (200, None)
     assert (to_text.status_code, to_text.json()["related_pleasant_habit"]) == (200, None)
     assert created.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("reminders", [False]), ("reminders", [0, True]), ("grace_minutes", True),
+     ("cue_delay_minutes", False), ("periodicity_days", True)],
+)  # fmt: skip
+def test_true_or_false_for_a_number_is_a_422_naming_it(authed, user, field, value):
+    """Pydantic reads `true` as 1 for a number: `reminders: [false]` became "on time"."""
+    habit = HabitFactory(user=user)
+    before = Habit.objects.values().get(pk=habit.pk)
+
+    created = authed.post(HABITS, {**USEFUL, field: value})
+    patched = authed.patch(f"{HABITS}{habit.pk}/", {field: value})
+
+    assert ["body", field] in _named(created)
+    assert ["body", field] in _named(patched)
+    assert list(Habit.objects.values()) == [before]
+
+
+def test_a_boolean_field_still_takes_true_and_false(authed):
+    response = authed.post(HABITS, {**USEFUL, "is_public": True, "is_active": False})
+
+    assert response.status_code == 201
+    assert (response.json()["is_public"], response.json()["is_active"]) == (True, False)

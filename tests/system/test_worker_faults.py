@@ -40,7 +40,7 @@ def broker(request: pytest.FixtureRequest, private_redis: PrivateRedis) -> Itera
 def send(broker_url: str, task: str) -> None:
     """Enqueue as beat would: by name, on the system's own broker (in its namespace: the
     system inherits the test run's REDIS_NAMESPACE)."""
-    client = NamespacedCelery("probe", broker=broker_url)
+    client = NamespacedCelery("probe", broker=broker_url, set_as_current=False)
     try:
         client.send_task(task)
     finally:
@@ -113,7 +113,7 @@ def test_another_installations_tasks_on_the_same_rabbitmq_are_left_alone(
     other = "aht:another-installation:celery"  # what config/celery.py names it there
     exchange = Exchange(other, type="direct")
     queue = Queue(other, exchange, routing_key=other)
-    probe = NamespacedCelery("probe", broker=broker.url)
+    probe = NamespacedCelery("probe", broker=broker.url, set_as_current=False)
     try:
         probe.send_task("instances.generate", queue=queue)
         system.start_worker()
