@@ -42,6 +42,9 @@ export function importSection() {
 
   let jobId = null;
   let poll = null;
+  // Frames heard while the upload's answer is still on its way: the worker can start (and
+  // finish) before the page knows the job's id. Replayed once it does.
+  let early = null;
 
   function stop() {
     clearInterval(poll);
@@ -93,6 +96,7 @@ export function importSection() {
     await busy(form, async () => {
       const body = new FormData();
       body.append('file', file.files[0]);
+      early = [];
       try {
         const job = await api('POST', '/import/', body);
         jobId = job.id;
@@ -102,16 +106,24 @@ export function importSection() {
         line.textContent = 'Queued…';
         stop();
         poll = setInterval(check, POLL_MS);
+        const heardEarly = early;
+        early = null;
+        heardEarly.forEach(heard);
       } catch (error) {
+        early = null;
         showErrors(form, error);
       }
     });
     button.disabled = jobId !== null;
   });
 
-  function heard({ progress: step, finished: job }) {
-    if (step) progress(step);
-    if (job) finished(job);
+  function heard(frame) {
+    if (early !== null) {
+      early.push(frame);
+      return;
+    }
+    if (frame.progress) progress(frame.progress);
+    if (frame.finished) finished(frame.finished);
   }
 
   const element = h(
