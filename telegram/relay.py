@@ -14,11 +14,14 @@ from telethon import TelegramClient, errors, types
 from telegram import services
 from telegram.events import BOT_CHANNEL
 from telegram.handlers import open_buttons, snooze_buttons
+from telegram.pacing import Pacer
 from telegram.services import Delivery
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 15
+# Claimed at a time: at 30 a second, a few seconds of sends, well inside the claim's lease.
+BATCH = 100
 # Telegram will never accept these for this chat or message: retrying cannot help.
 FINAL_ERRORS = (
     errors.UserIsBlockedError,
@@ -34,8 +37,11 @@ def _backoff(attempt: int) -> int:
 
 
 class Relay:
-    def __init__(self, client: TelegramClient) -> None:
+    """Sends what the outbox owes, oldest due first, paced to Telegram's limit (`Pacer`)."""
+
+    def __init__(self, client: TelegramClient, pacer: Pacer | None = None) -> None:
         self.client = client
+        self.pacer = pacer or Pacer()
 
     async def run(self) -> None:
         layer = get_channel_layer()
@@ -50,12 +56,33 @@ class Relay:
             await self.deliver_due()
 
     async def deliver_due(self) -> int:
-        """Send every due outbox message; returns how many were sent."""
-        deliveries = await database_sync_to_async(services.outbox_claim)()
+        """Send every due outbox message, batch after batch until none is due; returns how
+        many were sent. A batch's sends run together, each waiting for its turn."""
         sent = 0
-        for delivery in deliveries:
-            sent += await self._deliver(delivery)
+        while deliveries := await database_sync_to_async(services.outbox_claim)(limit=BATCH):
+            results = await asyncio.gather(*(self._paced(d) for d in deliveries))
+            sent += sum(results)
+            if len(deliveries) < BATCH:
+                break
         return sent
+
+    async def _paced(self, delivery: Delivery) -> int:
+        """One send in its turn. Cancelled while waiting (the bot stops): its lease is given
+        back, so the next relay sends it at once. Cancelled while sending: the send and its
+        `sent_at` finish first, so a restart cannot send it again."""
+        sending: asyncio.Future[int] | None = None
+        try:
+            async with self.pacer.turn(delivery.telegram_id):
+                sending = asyncio.ensure_future(self._deliver(delivery))
+                await asyncio.wait({sending})  # a cancellation here does not reach the send
+                return sending.result()
+        except asyncio.CancelledError:
+            if sending is None:
+                release = services.outbox_release
+                await asyncio.shield(database_sync_to_async(release)(message_ids=[delivery.id]))
+            else:
+                await asyncio.wait({sending})
+            raise
 
     async def _send(self, delivery: Delivery) -> int | None:
         peer = types.InputPeerUser(delivery.telegram_id, delivery.access_hash)
@@ -77,8 +104,10 @@ class Relay:
         try:
             message_id = await self._send(delivery)
         except errors.FloodWaitError as flood:
+            # Past the pacing (Telethon sleeps through short waits itself): every send waits.
             logger.warning("telegram: flood wait %ss on %s; retrying then", flood.seconds, context)
-            await self._later(delivery, flood.seconds, f"FloodWait {flood.seconds}s")
+            self.pacer.hold(flood.seconds)
+            await self._later(delivery, flood.seconds, f"FloodWait {flood.seconds}s", counts=False)
             return 0
         except FINAL_ERRORS as refusal:
             logger.info("telegram: %s refused for good: %s", context, refusal)
@@ -95,7 +124,9 @@ class Relay:
         )
         return 1
 
-    async def _later(self, delivery: Delivery, seconds: int, error: str) -> None:
+    async def _later(
+        self, delivery: Delivery, seconds: int, error: str, *, counts: bool = True
+    ) -> None:
         await database_sync_to_async(services.outbox_retry_later)(
-            message_id=delivery.id, seconds=seconds, error=error
+            message_id=delivery.id, seconds=seconds, error=error, counts=counts
         )

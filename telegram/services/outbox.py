@@ -251,9 +251,19 @@ def outbox_sent(*, message_id: int, telegram_message_id: int | None) -> None:
 MAX_ATTEMPTS = 10
 
 
-def outbox_retry_later(*, message_id: int, seconds: int, error: str) -> None:
+def outbox_release(*, message_ids: list[int]) -> None:
+    """Claimed messages a stopping relay did not start: due again now, not after the lease.
+    (A sent one is never released: `sent_at` stays.)"""
+    OutboxMessage.objects.filter(pk__in=message_ids, sent_at__isnull=True).update(
+        next_attempt_at=timezone.now()
+    )
+
+
+def outbox_retry_later(*, message_id: int, seconds: int, error: str, counts: bool = True) -> None:
+    """Due again in `seconds`. `counts=False` (a FloodWait: Telegram said when, nothing
+    failed) does not bring the message nearer to being given up."""
     message = OutboxMessage.objects.get(pk=message_id)
-    message.attempts += 1
+    message.attempts += counts
     message.last_error = error[:255]
     if message.attempts >= MAX_ATTEMPTS:
         message.given_up_at = timezone.now()
