@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench [--only NAME] [--scale 0.01]
 
-NAME: generation, sweep, reminders, today, stats, sockets, rest or export.
+NAME: generation, sweep, reminders, today, stats, sockets, rest, export or telegram_burst.
 
 A full run (every scenario, scale 1) also rewrites its section of docs/PERFORMANCE.md.
 """
@@ -17,7 +17,10 @@ from typing import Any
 
 from bench import database, report
 
-SCENARIOS = ("generation", "sweep", "reminders", "today", "stats", "sockets", "rest", "export")
+SCENARIOS = (
+    "generation", "sweep", "reminders", "today", "stats", "sockets", "rest", "export",
+    "telegram_burst",
+)  # fmt: skip
 # Every statement of the run stops by itself, even under a pathological plan.
 STATEMENT_TIMEOUT = "600s"
 

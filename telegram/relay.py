@@ -57,13 +57,31 @@ class Relay:
 
     async def deliver_due(self) -> int:
         """Send every due outbox message, batch after batch until none is due; returns how
-        many were sent. A batch's sends run together, each waiting for its turn."""
+        many were sent. A batch's sends run together, each waiting for its turn; the next
+        batch is claimed while one is sending, so the pacer never waits for the database
+        (two batches at most: a few seconds at 30 a second, well inside the claim's lease)."""
         sent = 0
-        while deliveries := await database_sync_to_async(services.outbox_claim)(limit=BATCH):
-            results = await asyncio.gather(*(self._paced(d) for d in deliveries))
-            sent += sum(results)
-            if len(deliveries) < BATCH:
-                break
+        batches: list[asyncio.Future[list[int]]] = []
+        try:
+            while deliveries := await database_sync_to_async(services.outbox_claim)(limit=BATCH):
+                batches.append(asyncio.gather(*(self._paced(d) for d in deliveries)))
+                if len(batches) == 2:
+                    sent += sum(await batches[0])
+                    batches.pop(0)
+                if len(deliveries) < BATCH:
+                    break
+            for batch in batches:
+                sent += sum(await batch)
+        except asyncio.CancelledError:
+            # Every batch stops the same way (Relay._paced), none is left running unowned.
+            for batch in batches:
+                batch.cancel()
+            if batches:
+                await asyncio.wait(batches)
+            for batch in batches:
+                if not batch.cancelled():
+                    batch.exception()  # retrieved: it is the cancellation itself
+            raise
         return sent
 
     async def _paced(self, delivery: Delivery) -> int:
@@ -77,9 +95,9 @@ class Relay:
                 await asyncio.wait({sending})  # a cancellation here does not reach the send
                 return sending.result()
         except asyncio.CancelledError:
-            if sending is None:
-                release = services.outbox_release
-                await asyncio.shield(database_sync_to_async(release)(message_ids=[delivery.id]))
+            if sending is None and delivery.due_at is not None:
+                release = database_sync_to_async(services.outbox_release)
+                await asyncio.shield(release(message_id=delivery.id, due_at=delivery.due_at))
             else:
                 await asyncio.wait({sending})
             raise

@@ -251,12 +251,11 @@ def outbox_sent(*, message_id: int, telegram_message_id: int | None) -> None:
 MAX_ATTEMPTS = 10
 
 
-def outbox_release(*, message_ids: list[int]) -> None:
-    """Claimed messages a stopping relay did not start: due again now, not after the lease.
-    (A sent one is never released: `sent_at` stays.)"""
-    OutboxMessage.objects.filter(pk__in=message_ids, sent_at__isnull=True).update(
-        next_attempt_at=timezone.now()
-    )
+def outbox_release(*, message_id: int, due_at: datetime) -> None:
+    """A claimed message a stopping relay did not start: due again at `due_at` (when it fell
+    due), not after the lease, so the next relay sends it at once and in its place among the
+    older ones. A sent one is never released."""
+    OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).update(next_attempt_at=due_at)
 
 
 def outbox_retry_later(*, message_id: int, seconds: int, error: str, counts: bool = True) -> None:

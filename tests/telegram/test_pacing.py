@@ -135,11 +135,14 @@ async def test_a_floodwait_that_still_happens_is_honoured_and_the_message_retrie
     assert all(r.attempts == 0 for r in rows)  # a wait Telegram asked for is not a failure
 
 
-async def test_a_relay_stopped_mid_burst_leaves_the_rest_to_the_next_one_none_twice(fast_limits):
+async def test_a_relay_stopped_mid_burst_leaves_the_rest_to_the_next_one_none_twice(
+    fast_limits, monkeypatch
+):
+    monkeypatch.setattr("telegram.relay.BATCH", 20)  # two batches in flight when it stops
     telegram = LimitedTelegram(**FAST)
     due_order = await database_sync_to_async(_owe)(60)
     first = asyncio.create_task(Relay(limited_client(telegram)).deliver_due())
-    while len(telegram.accepted) < 15:
+    while len(telegram.accepted) < 25:
         await asyncio.sleep(0.01)
 
     first.cancel()  # SIGTERM: runbot cancels the relay
