@@ -42,6 +42,7 @@ class Relay:
     def __init__(self, client: TelegramClient, pacer: Pacer | None = None) -> None:
         self.client = client
         self.pacer = pacer or Pacer()
+        self._in_flight: set[int] = set()  # outbox ids claimed and not yet sent or let go
 
     async def run(self) -> None:
         layer = get_channel_layer()
@@ -63,12 +64,16 @@ class Relay:
         sent = 0
         batches: list[asyncio.Future[list[int]]] = []
         try:
-            while deliveries := await database_sync_to_async(services.outbox_claim)(limit=BATCH):
-                batches.append(asyncio.gather(*(self._paced(d) for d in deliveries)))
+            while claimed := await database_sync_to_async(services.outbox_claim)(limit=BATCH):
+                # A message still waiting here past its lease (a long FloodWait, a busy chat)
+                # is claimed again: it is ours already, and sent once.
+                fresh = [d for d in claimed if d.id not in self._in_flight]
+                self._in_flight.update(d.id for d in fresh)
+                batches.append(asyncio.gather(*(self._paced(d) for d in fresh)))
                 if len(batches) == 2:
                     sent += sum(await batches[0])
                     batches.pop(0)
-                if len(deliveries) < BATCH:
+                if len(claimed) < BATCH:
                     break
             for batch in batches:
                 sent += sum(await batch)
@@ -98,9 +103,11 @@ class Relay:
             if sending is None and delivery.due_at is not None:
                 release = database_sync_to_async(services.outbox_release)
                 await asyncio.shield(release(message_id=delivery.id, due_at=delivery.due_at))
-            else:
+            elif sending is not None:
                 await asyncio.wait({sending})
             raise
+        finally:
+            self._in_flight.discard(delivery.id)
 
     async def _send(self, delivery: Delivery) -> int | None:
         peer = types.InputPeerUser(delivery.telegram_id, delivery.access_hash)

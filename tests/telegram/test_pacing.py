@@ -164,3 +164,20 @@ async def test_a_relay_stopped_mid_burst_leaves_the_rest_to_the_next_one_none_tw
     assert telegram.sent_twice() == 0
     assert telegram.chats() == due_order
     assert telegram.flood_waits == []
+
+
+async def test_a_message_waiting_past_its_lease_is_claimed_again_but_sent_once(
+    fast_limits, monkeypatch
+):
+    """A long FloodWait or a busy chat keeps claimed messages waiting longer than the lease:
+    the next claim hands them out again, and the relay, which holds them already, does not
+    send them twice."""
+    monkeypatch.setattr("telegram.services.outbox.LEASE", timedelta(milliseconds=20))
+    monkeypatch.setattr("telegram.relay.BATCH", 10)
+    telegram = LimitedTelegram(**FAST)
+    due_order = await database_sync_to_async(_owe)(40)
+
+    assert await Relay(limited_client(telegram)).deliver_due() == 40
+
+    assert telegram.sent_twice() == 0
+    assert telegram.chats() == due_order
