@@ -5,7 +5,7 @@ bot in all, and one a second to any one chat (DECISIONS "Telegram pacing").
 
 - the global one hands out send slots `1 / TELEGRAM_SENDS_PER_SECOND` apart, in the order
   they were asked for (the relay asks oldest due first), so a burst leaves at the steady rate
-  instead of all at once;
+  instead of all at once, and a stalled event loop does not catch up in a burst;
 - each chat has a lock and the moment it may be written to again: its previous send's *end*
   plus `TELEGRAM_CHAT_INTERVAL_SECONDS`, so Telegram, which sees a message somewhere between
   the start and the end of its send, never sees two closer than that. A chat waiting for its
@@ -28,22 +28,24 @@ PRUNE_ABOVE = 1_000
 
 
 class SlotBucket:
-    """A token bucket of one token refilled every `interval` s (the GCRA form): `reserve()`
-    books the next free slot and says how long to wait for it. Booking is synchronous, so
-    slots go out in the order they were asked for."""
+    """A token bucket of one token refilled every `interval` s: `take()` returns when the
+    token is ours. Waiters are served in the order they came (an asyncio lock is FIFO), and
+    the next token is counted from when this one was actually taken, so an event loop that
+    stalled does not release the slots it missed all at once."""
 
     def __init__(self, interval: float, clock: Clock = time.monotonic) -> None:
         self.interval, self._clock = interval, clock
         self._next = 0.0
+        self._lock = asyncio.Lock()
 
-    def reserve(self) -> float:
-        now = self._clock()
-        slot = max(now, self._next)
-        self._next = slot + self.interval
-        return slot - now
+    async def take(self) -> None:
+        async with self._lock:
+            while (wait := self._next - self._clock()) > 0:  # a hold may move it meanwhile
+                await asyncio.sleep(wait)
+            self._next = self._clock() + self.interval
 
     def hold(self, seconds: float) -> None:
-        """No slot before `seconds` from now (Telegram asked for a FloodWait)."""
+        """No token before `seconds` from now (Telegram asked for a FloodWait)."""
         self._next = max(self._next, self._clock() + seconds)
 
 
@@ -80,7 +82,7 @@ class Pacer:
         try:
             async with state.lock:  # FIFO: a chat's messages keep their order
                 await asyncio.sleep(max(0.0, state.free_at - self._clock()))
-                await asyncio.sleep(self._global.reserve())
+                await self._global.take()
                 try:
                     yield
                 finally:

@@ -77,8 +77,9 @@ class Relay:
                     break
             for batch in batches:
                 sent += sum(await batch)
-        except asyncio.CancelledError:
-            # Every batch stops the same way (Relay._paced), none is left running unowned.
+        except BaseException:
+            # Cancelled (the bot stops) or failed: every batch stops the same way
+            # (Relay._paced), none is left running unowned.
             for batch in batches:
                 batch.cancel()
             if batches:
@@ -140,7 +141,9 @@ class Relay:
                 message_id=delivery.id, error=str(refusal)
             )
             return 0
-        except (errors.RPCError, OSError, ConnectionError, TimeoutError) as failure:
+        except (errors.RPCError, OSError, ConnectionError, TimeoutError, ValueError) as failure:
+            # ValueError: Telethon's "Request was unsuccessful N time(s)", its own retries
+            # (short FloodWaits, server errors) spent.
             logger.warning("telegram: %s failed: %s; retrying later", context, failure)
             await self._later(delivery, _backoff(0), f"{type(failure).__name__}: {failure}")
             return 0
