@@ -181,3 +181,20 @@ async def test_a_message_waiting_past_its_lease_is_claimed_again_but_sent_once(
 
     assert telegram.sent_twice() == 0
     assert telegram.chats() == due_order
+
+
+async def test_telethons_own_flood_retries_spent_leave_the_message_for_later(bot, fake_telegram):
+    """Telethon sleeps through short FloodWaits and retries the request itself; when its
+    retries are spent it raises a ValueError, which must not stop the relay or lose the
+    message."""
+    await database_sync_to_async(_owe)(1)
+    fake_telegram.flood_waits = [1] * 6  # Telethon tries six times in all
+
+    assert await Relay(bot).deliver_due() == 0
+
+    row = await database_sync_to_async(OutboxMessage.objects.get)()
+    assert row.sent_at is None
+    assert row.given_up_at is None
+    assert "Request was unsuccessful" in row.last_error
+    assert row.next_attempt_at > timezone.now() + timedelta(seconds=20)
+    assert fake_telegram.sent() == []
