@@ -36,6 +36,13 @@ def _backoff(attempt: int) -> int:
     return min(30 * 2**attempt, 3600)
 
 
+def _give_back(deliveries: list[Delivery]) -> None:
+    """Claimed, never started: due again at their due time, for the next relay."""
+    for delivery in deliveries:
+        if delivery.due_at is not None:
+            services.outbox_release(message_id=delivery.id, due_at=delivery.due_at)
+
+
 class Relay:
     """Sends what the outbox owes, oldest due first, paced to Telegram's limit (`Pacer`)."""
 
@@ -63,32 +70,58 @@ class Relay:
         (two batches at most: a few seconds at 30 a second, well inside the claim's lease)."""
         sent = 0
         batches: list[asyncio.Future[list[int]]] = []
+        claiming: asyncio.Future[list[Delivery]] | None = None
         try:
-            while claimed := await database_sync_to_async(services.outbox_claim)(limit=BATCH):
+            while True:
+                claiming = asyncio.ensure_future(
+                    database_sync_to_async(services.outbox_claim)(limit=BATCH)
+                )
+                claimed = await asyncio.shield(claiming)  # a claim under way still commits
+                claiming = None
+                if not claimed:
+                    break
                 # A message still waiting here past its lease (a long FloodWait, a busy chat)
                 # is claimed again: it is ours already, and sent once.
                 fresh = [d for d in claimed if d.id not in self._in_flight]
                 self._in_flight.update(d.id for d in fresh)
                 batches.append(asyncio.gather(*(self._paced(d) for d in fresh)))
                 if len(batches) == 2:
-                    sent += sum(await batches[0])
+                    sent += await self._sent_by(batches[0])
                     batches.pop(0)
                 if len(claimed) < BATCH:
                     break
             for batch in batches:
-                sent += sum(await batch)
+                sent += await self._sent_by(batch)
         except BaseException:
-            # Cancelled (the bot stops) or failed: every batch stops the same way
-            # (Relay._paced), none is left running unowned.
-            for batch in batches:
-                batch.cancel()
-            if batches:
-                await asyncio.wait(batches)
-            for batch in batches:
-                if not batch.cancelled():
-                    batch.exception()  # retrieved: it is the cancellation itself
+            await self._stop(batches, claiming)
             raise
         return sent
+
+    @staticmethod
+    async def _sent_by(batch: asyncio.Future[list[int]]) -> int:
+        # Waited for, not awaited: a cancellation of the relay must not cancel this batch
+        # alone first (its waiters given back would let the next batch's first one take a
+        # send slot before `_stop` cancels that batch too, out of order).
+        await asyncio.wait({batch})
+        return sum(batch.result())
+
+    async def _stop(
+        self, batches: list[asyncio.Future[list[int]]], claiming: asyncio.Future | None
+    ) -> None:
+        """Cancelled (the bot stops) or failed: the batches stop first (Relay._paced: sends
+        under way finish, the others are given back), then a claim under way is given back
+        whole; nothing is left running unowned or leased for nobody."""
+        for batch in batches:
+            batch.cancel()
+        if batches:
+            await asyncio.wait(batches)
+        for batch in batches:
+            if not batch.cancelled():
+                batch.exception()  # retrieved: the cancellation itself
+        if claiming is not None:
+            await asyncio.wait({claiming})
+            if not claiming.cancelled() and claiming.exception() is None:
+                await asyncio.shield(database_sync_to_async(_give_back)(claiming.result()))
 
     async def _paced(self, delivery: Delivery) -> int:
         """One send in its turn. Cancelled while waiting (the bot stops): its lease is given
@@ -101,9 +134,8 @@ class Relay:
                 await asyncio.wait({sending})  # a cancellation here does not reach the send
                 return sending.result()
         except asyncio.CancelledError:
-            if sending is None and delivery.due_at is not None:
-                release = database_sync_to_async(services.outbox_release)
-                await asyncio.shield(release(message_id=delivery.id, due_at=delivery.due_at))
+            if sending is None:
+                await asyncio.shield(database_sync_to_async(_give_back)([delivery]))
             elif sending is not None:
                 await asyncio.wait({sending})
             raise
