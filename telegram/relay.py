@@ -49,7 +49,8 @@ class Relay:
     def __init__(self, client: TelegramClient, pacer: Pacer | None = None) -> None:
         self.client = client
         self.pacer = pacer or Pacer()
-        self._in_flight: set[int] = set()  # outbox ids claimed and not yet sent or let go
+        # Claimed and not yet sent or let go, by outbox id.
+        self._in_flight: dict[int, Delivery] = {}
 
     async def run(self) -> None:
         layer = get_channel_layer()
@@ -83,7 +84,7 @@ class Relay:
                 # A message still waiting here past its lease (a long FloodWait, a busy chat)
                 # is claimed again: it is ours already, and sent once.
                 fresh = [d for d in claimed if d.id not in self._in_flight]
-                self._in_flight.update(d.id for d in fresh)
+                self._in_flight.update((d.id, d) for d in fresh)
                 batches.append(asyncio.gather(*(self._paced(d) for d in fresh)))
                 if len(batches) == 2:
                     sent += await self._sent_by(batches[0])
@@ -118,6 +119,11 @@ class Relay:
         for batch in batches:
             if not batch.cancelled():
                 batch.exception()  # retrieved: the cancellation itself
+        # A send cancelled before its task first ran never reached `_paced`'s own give-back.
+        unstarted = list(self._in_flight.values())
+        self._in_flight.clear()
+        if unstarted:
+            await asyncio.shield(database_sync_to_async(_give_back)(unstarted))
         if claiming is not None:
             await asyncio.wait({claiming})
             if not claiming.cancelled() and claiming.exception() is None:
@@ -136,11 +142,11 @@ class Relay:
         except asyncio.CancelledError:
             if sending is None:
                 await asyncio.shield(database_sync_to_async(_give_back)([delivery]))
-            elif sending is not None:
+            else:
                 await asyncio.wait({sending})
             raise
         finally:
-            self._in_flight.discard(delivery.id)
+            self._in_flight.pop(delivery.id, None)
 
     async def _send(self, delivery: Delivery) -> int | None:
         peer = types.InputPeerUser(delivery.telegram_id, delivery.access_hash)
