@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench [--only NAME] [--scale 0.01]
 
-NAME: generation, sweep, reminders, today, stats, sockets, rest, export, imports or webhooks.
+NAME: generation, sweep, reminders, today, stats, sockets, rest, export, imports, webhooks or
+telegram_burst.
 
 A full run (every scenario, scale 1) also rewrites its section of docs/PERFORMANCE.md.
 """
@@ -19,7 +20,7 @@ from bench import database, report
 
 SCENARIOS = (
     "generation", "sweep", "reminders", "today", "stats", "sockets", "rest", "export", "imports",
-    "webhooks",
+    "webhooks", "telegram_burst",
 )  # fmt: skip
 # Every statement of the run stops by itself, even under a pathological plan.
 STATEMENT_TIMEOUT = "600s"

@@ -13,9 +13,10 @@ INTRO = """# Performance
 Budgets of the performance issue, measured by the benchmark suite in `bench/`:
 
     make bench                              # installs wrk if missing, then the full run
-    .venv/bin/python -m bench               # full size (about fifteen minutes on 2 CPUs)
+    .venv/bin/python -m bench               # full size (about twenty minutes on 2 CPUs)
     .venv/bin/python -m bench --scale 0.01  # a quick smoke run (not written here)
-    .venv/bin/python -m bench --only sweep  # or generation, reminders, today, stats, sockets, rest
+    .venv/bin/python -m bench --only sweep  # or generation, reminders, today, stats, sockets,
+                                            # rest, export, telegram_burst
 
 The suite creates and drops its own PostgreSQL database (`bench_habits_<pid>`) and claims a
 Redis database the way a test run does (so a bench beside tests or another bench shares

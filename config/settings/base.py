@@ -328,6 +328,10 @@ TELEGRAM_SESSION = os.environ.get("TELEGRAM_SESSION", str(BASE_DIR / "telegram-b
 TELEGRAM_BIND_ATTEMPTS = int(os.environ.get("TELEGRAM_BIND_ATTEMPTS", "5"))
 TELEGRAM_CODES_PER_WINDOW = int(os.environ.get("TELEGRAM_CODES_PER_WINDOW", "10"))
 TELEGRAM_BIND_WINDOW_SECONDS = int(os.environ.get("TELEGRAM_BIND_WINDOW_SECONDS", "600"))
+# Telegram's own limit, kept by the relay's pacer (telegram/pacing.py): sends per second in
+# all, and seconds between two messages to one chat.
+TELEGRAM_SENDS_PER_SECOND = float(os.environ.get("TELEGRAM_SENDS_PER_SECOND", "30"))
+TELEGRAM_CHAT_INTERVAL_SECONDS = float(os.environ.get("TELEGRAM_CHAT_INTERVAL_SECONDS", "1"))
 
 LOGGING = {
     "version": 1,

@@ -28,6 +28,8 @@ class Delivery:
     edit_message_id: int | None
     with_button: bool  # the Done and Skip buttons
     snooze_minutes: tuple[int, ...] = ()  # the snooze buttons (with the others)
+    # When it fell due (before the claim's lease): a message given back keeps its place.
+    due_at: datetime | None = None
 
 
 def _local_hhmm(at: datetime, tz: str) -> str:
@@ -91,4 +93,5 @@ def _delivery(message: OutboxMessage, now: datetime) -> Delivery:
         snooze_minutes=tuple(
             m for m in SNOOZE_BUTTONS if with_button and now + timedelta(minutes=m) <= deadline
         ),
+        due_at=message.next_attempt_at,
     )

@@ -269,9 +269,18 @@ def outbox_sent(*, message_id: int, telegram_message_id: int | None) -> None:
 MAX_ATTEMPTS = 10
 
 
-def outbox_retry_later(*, message_id: int, seconds: int, error: str) -> None:
+def outbox_release(*, message_id: int, due_at: datetime) -> None:
+    """A claimed message a stopping relay did not start: due again at `due_at` (when it fell
+    due), not after the lease, so the next relay sends it at once and in its place among the
+    older ones. A sent one is never released."""
+    OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).update(next_attempt_at=due_at)
+
+
+def outbox_retry_later(*, message_id: int, seconds: int, error: str, counts: bool = True) -> None:
+    """Due again in `seconds`. `counts=False` (a FloodWait: Telegram said when, nothing
+    failed) does not bring the message nearer to being given up."""
     message = OutboxMessage.objects.get(pk=message_id)
-    message.attempts += 1
+    message.attempts += counts
     message.last_error = error[:255]
     if message.attempts >= MAX_ATTEMPTS:
         message.given_up_at = timezone.now()

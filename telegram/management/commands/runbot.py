@@ -11,6 +11,9 @@ from telegram.credentials import MISSING, bot_credentials
 from telegram.handlers import BotHandlers
 from telegram.relay import Relay
 
+# How long a stopping bot waits for the sends under way.
+STOP_SECONDS = 10
+
 
 async def run_bot(api_id: int, api_hash: str, token: str) -> None:
     """The one process that owns the Telethon session, until SIGTERM or Ctrl-C."""
@@ -18,9 +21,17 @@ async def run_bot(api_id: int, api_hash: str, token: str) -> None:
     await client.start(bot_token=token)
     BotHandlers(client).register()
     relay = asyncio.create_task(Relay(client).run())
+
+    async def stop() -> None:
+        # The relay first, while the client is still connected: sends under way finish and
+        # are marked sent, claimed ones not started are given back (Relay._paced).
+        relay.cancel()
+        await asyncio.wait({relay}, timeout=STOP_SECONDS)
+        await client.disconnect()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(client.disconnect()))
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(stop()))
     try:
         await client.run_until_disconnected()
     finally:
