@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from accounts.models import User
 from config.channel_layer import NamespacedRedisChannelLayer
+from config.serving import web_command
 from instances.models import HabitInstance, Status
 from realtime.groups import user_group
 from tests.factories import UserFactory
@@ -153,7 +154,9 @@ def test_losing_the_shard_of_a_web_process_inbox_closes_its_sockets_until_it_is_
 ) -> None:
     """One web process: every socket's events come through its one inbox, whichever shard
     holds the socket's group, so losing the inbox's shard closes them all."""
-    system.env["WEB_WORKERS"] = "1"
+    # The web command's worker count is fixed when the system is built (from this process's
+    # environment), so one web process is asked for in its arguments, not its environment.
+    system.argv["web"] = web_command("127.0.0.1", str(system.port), workers=1)
     ring = start_sharded(system, shards)
     group_shard = users_on_every_shard(ring, 1)
     sockets = {user: system.socket(user) for user in group_shard}
