@@ -88,7 +88,7 @@ def programs_settle_after(*, instance_ids: Collection[int], many: bool = False) 
         return _settle(_maybe_settled(locked)) if locked else []
 
 
-def _touched_habits(instance_ids: list[int]) -> "QuerySet[HabitInstance]":
+def _touched_habits(instance_ids: list[int]) -> QuerySet[HabitInstance, int]:
     """The habits of those instances that are resolved or skipped, or whose course is marked
     finished: only they can have finished or reopened."""
     settling = Q(status__in=(*FINAL_STATUSES, Status.SKIPPED))
@@ -98,8 +98,8 @@ def _touched_habits(instance_ids: list[int]) -> "QuerySet[HabitInstance]":
     return touched.values_list("habit_id", flat=True).distinct()
 
 
-def _locked(habit_ids: "Iterable[int] | QuerySet[HabitInstance]") -> list[int]:
-    """Lock these habits in id order (a queryset of ids reads them in the same statement).
+def _locked(habit_ids: Iterable[int]) -> list[int]:
+    """Lock these habits in id order (a queryset of ids is read in the same statement).
     `FOR NO KEY UPDATE`: a new instance's foreign key check on the habit is not held up by
     it."""
     return list(
