@@ -21,6 +21,7 @@ from accounts.events import (
 )
 from accounts.personal_tokens import personal_token_forget
 from accounts.token_state import token_state_forget
+from config.change_probe import change_probe
 from core.events import Event
 from core.presence import online_among
 from habits.events import HABIT_CREATED, HABIT_DELETED, HABIT_UPDATED
@@ -42,6 +43,7 @@ from instances.services import (
     instances_on_timezone_changed,
     programs_settle,
     programs_settle_after,
+    programs_settle_locked,
 )
 from instances.stats_cache import stats_forget
 from instances.today_cache import today_forget
@@ -53,6 +55,7 @@ from realtime.frames import (
     habit_data,
     instances_announce,
     instances_data,
+    instances_data_announce,
     pause_announce,
     pause_data,
 )
@@ -140,7 +143,11 @@ def settle_programs(event: Event) -> None:
     """Did the change finish a habit's course, or reopen one? Marked in its transaction, and
     `program.finished` recorded once per finished habit."""
     facts = event.facts
-    if "ids" not in facts:
+    if "settling" in facts:  # one instance, its habit locked with it by the change
+        probe = change_probe(event)
+        if facts["settling"] and probe is not None and probe.course_may_settle:
+            programs_settle_locked(habit_ids=facts["settling"])
+    elif "ids" not in facts:
         programs_settle(habit_ids=facts["owners"])
     elif facts.get("swept"):
         # Moves to pending or missed finish no course; the sweep names what it expired.
@@ -176,7 +183,9 @@ def send_instances(event: Event) -> None:
     if not ids:
         return
     frame = FRAME_OF[event.type]
-    if len(ids) <= INLINE_ANNOUNCE_MAX:
+    if "data" in event.facts:  # the change's own row, as it left it (instance_change_record)
+        instances_data_announce(type=frame, data_by_user=event.facts["data"])
+    elif len(ids) <= INLINE_ANNOUNCE_MAX:
         instances_announce(type=frame, ids=ids)
     else:
         realtime_tasks.announce_instances.delay(frame, ids)
@@ -205,8 +214,9 @@ def refresh_habit_stats(event: Event) -> None:
 
 def refresh_instance_stats(event: Event) -> None:
     """After the instance frames: the stats of the habits whose instances changed."""
-    if event.facts["ids"]:
-        _refresh_stats(habit_owners_of(event.facts["ids"]))
+    facts = event.facts
+    if facts["ids"]:
+        _refresh_stats(facts["owners"] if "owners" in facts else habit_owners_of(facts["ids"]))
 
 
 def refresh_deleted_stats(event: Event) -> None:
@@ -224,6 +234,8 @@ def drop_habit_stats(event: Event) -> None:
 def settle_reminders(event: Event) -> None:
     """Telegram's reaction to a completion or a skip (one, or a pause's batch): their reminders
     say "done" or "skipped", unsent ones are given up (same transaction)."""
+    if (probe := change_probe(event)) and not probe.reminded:
+        return
     outcome = OutboxKind.SKIPPED if event.type == INSTANCE_SKIPPED else OutboxKind.DONE
     reminders_settle(instance_ids=event.facts["ids"], outcome=outcome)
 
@@ -231,6 +243,8 @@ def settle_reminders(event: Event) -> None:
 def owe_cue_reminders(event: Event) -> None:
     """Habits stacked on a completed one: their open instance that day is reminded at the
     completion + the habit's cue delay (an outbox row, with the change)."""
+    if (probe := change_probe(event)) and not probe.stacked:
+        return
     cue_reminders_owe(instance_ids=event.facts["ids"])
 
 
@@ -312,6 +326,8 @@ def _frame_data(frame: str, event: Event, users: Iterable[int]) -> dict[int, lis
     transaction (so the body is fixed with the change, whatever comes after)."""
     facts = event.facts
     if frame in (INSTANCE_CREATED, INSTANCE_UPDATED):
+        if "data" in facts:  # the change's own row, as it left it
+            return {user: facts["data"][user] for user in users if user in facts["data"]}
         return instances_data(ids=list(facts["ids"]), user_ids=users)
     user_id = facts["user_id"]
     data: dict | None
@@ -333,6 +349,8 @@ def owe_webhooks(event: Event) -> None:
     """The owners' hooks subscribed to the event's frame type are owed a delivery each, in
     the change's transaction (an outbox row: sent by a worker after the commit). One read
     when nobody subscribed."""
+    if (probe := change_probe(event)) and not probe.hooked:
+        return
     frame = FRAME_OF[event.type]
     facts = event.facts
     subscribers = subscribers_of(

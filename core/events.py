@@ -32,6 +32,9 @@ class Event:
 
     type: str
     facts: dict[str, Any] = field(default_factory=dict)
+    # What its reactions learned about it, shared between them (config/change_probe.py
+    # reads once what several would each have read).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class Dispatcher(Protocol):

@@ -11,14 +11,24 @@ from instances.models import DONE_STATUSES, HabitInstance, Pause, Status
 
 
 def instance_locked(
-    *, instance_id: int, user_id: int, related: tuple[str, ...] = ("habit",)
+    *,
+    instance_id: int,
+    user_id: int,
+    related: tuple[str, ...] = ("habit",),
+    lock_habit: bool = False,
 ) -> HabitInstance:
     """The owner's instance, its row locked for the caller's transaction (its habit and the
     `related` rows read with it, not locked). The owner is part of the locking read, so
-    someone else's id reads as missing: NotFound, never a hint that it exists."""
+    someone else's id reads as missing: NotFound, never a hint that it exists.
+
+    `lock_habit`: the habit row is locked too, in the same statement, for a change that may
+    finish the habit's course (instances/services/program.py, `programs_settle_locked`).
+    `FOR NO KEY UPDATE` either way: no key changes, and a new row's foreign key check on
+    the instance or the habit is not held up."""
+    locked = ("self", "habit") if lock_habit else ("self",)
     try:
         return (
-            HabitInstance.objects.select_for_update(of=("self",))
+            HabitInstance.objects.select_for_update(no_key=True, of=locked)
             .select_related(*related)
             .get(pk=instance_id, user_id=user_id)
         )

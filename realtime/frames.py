@@ -104,6 +104,19 @@ def instances_announce(*, type: str, ids: list[int]) -> None:
     broadcast_batch(_frames_by_user(type, instances_by_ids(live_ids)) if live_ids else {})
 
 
+def instances_data_announce(*, type: str, data_by_user: dict[int, list[dict]]) -> None:
+    """Frames of instance data a change gave with its event (`{user_id: [data]}`), to the
+    users with a socket open: no read of the rows."""
+    online = online_among(data_by_user)
+    broadcast_batch(
+        {
+            user_id: [{"type": type, "data": data} for data in rows]
+            for user_id, rows in data_by_user.items()
+            if user_id in online
+        }
+    )
+
+
 def stats_announce(owners: dict[int, int], versions: dict[int, int]) -> None:
     """`stats.updated` with fresh numbers for these habits (`{habit_id: user_id}`, owners with
     a socket open), computed for all at once and cached under `versions` (those the forget

@@ -1,4 +1,23 @@
+from accounts.models import User
+from habits.models import Habit
 from telegram.models import REMINDER_KINDS, OutboxKind, OutboxMessage, TelegramProfile
+
+# Fragments of the one read that tells a single instance's change which reactions have work
+# (config/change_probe.py), on its parameters %(instance)s, %(habit)s and %(user)s.
+_REMINDER_KINDS_SQL = ", ".join(f"'{kind}'" for kind in REMINDER_KINDS)  # our enum, no input
+# Was the instance ever reminded? Only then has `reminders_settle` anything to settle.
+REMINDED_SQL = (
+    f"EXISTS (SELECT 1 FROM {OutboxMessage._meta.db_table} m "  # noqa: S608 (names, our enum)
+    f"WHERE m.instance_id = %(instance)s AND m.kind IN ({_REMINDER_KINDS_SQL}))"
+)
+# Is an active habit stacked on this one, of an owner the bot serves? Only then may
+# `cue_reminders_owe` owe a cue reminder.
+STACKED_SQL = (
+    f"EXISTS (SELECT 1 FROM {Habit._meta.db_table} s "  # noqa: S608 (names only)
+    f"JOIN {User._meta.db_table} u ON u.id = s.user_id "
+    f"JOIN {TelegramProfile._meta.db_table} t ON t.user_id = s.user_id "
+    "WHERE s.cue_habit_id = %(habit)s AND s.is_active AND u.is_active)"
+)
 
 
 def bound_username(*, user_id: int) -> str | None:

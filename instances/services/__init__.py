@@ -28,7 +28,11 @@ from instances.services.lifecycle import (
 )
 from instances.services.notes import instance_note
 from instances.services.pauses import pause_create, pause_delete, pause_end
-from instances.services.program import programs_settle, programs_settle_after
+from instances.services.program import (
+    programs_settle,
+    programs_settle_after,
+    programs_settle_locked,
+)
 from instances.services.skip import instance_skip, instance_unskip
 from instances.services.sweep import SWEEP_ARMS, SWEEP_BATCH, _sweep_batch, instances_sweep
 
@@ -54,4 +58,5 @@ __all__ = [
     "pause_end",
     "programs_settle",
     "programs_settle_after",
+    "programs_settle_locked",
 ]

@@ -7,11 +7,11 @@ from django.db import transaction
 
 from accounts.timezones import local_today
 from core.errors import Conflict
-from core.events import record
 from instances.clock import completion_status
 from instances.events import INSTANCE_COMPLETED, INSTANCE_UPDATED
 from instances.models import DONE_STATUSES, HabitInstance, Source, Status
 from instances.selectors import instance_locked
+from instances.services.recorded import instance_change_record
 
 SKIPPED_REFUSAL = "This instance is skipped; un-skip it first to mark it done."
 
@@ -25,8 +25,11 @@ class _Outcome:
 @transaction.atomic
 def _complete_locked(*, instance_id: int, user_id: int, at: datetime, source: Source) -> _Outcome:
     # The owner is part of the locking read: a caller needs no lookup of its own first (one
-    # query fewer before the commit, the frame and the answer).
-    instance = instance_locked(instance_id=instance_id, user_id=user_id, related=("habit", "user"))
+    # query fewer before the commit, the frame and the answer). The habit is locked with it:
+    # a done or expired occurrence may finish its course (instances/services/program.py).
+    instance = instance_locked(
+        instance_id=instance_id, user_id=user_id, related=("habit", "user"), lock_habit=True
+    )
     if instance.status in DONE_STATUSES:
         return _Outcome(instance)
     if instance.status == Status.FIX_EXPIRED:
@@ -45,10 +48,8 @@ def _complete_locked(*, instance_id: int, user_id: int, at: datetime, source: So
     instance.save(update_fields=["status", "completed_at", "source", "updated_at"])
     # Completed: the reaction table also says "done" in its Telegram reminders, in this
     # transaction (config/reactions.py).
-    record(
-        INSTANCE_UPDATED if refusal else INSTANCE_COMPLETED,
-        ids=[instance.pk],
-        user_ids={instance.user_id},
+    instance_change_record(
+        INSTANCE_UPDATED if refusal else INSTANCE_COMPLETED, instance, settling=True
     )
     return _Outcome(instance, refusal)
 

@@ -3,10 +3,10 @@
 from django.db import transaction
 
 from core.errors import InvalidInput
-from core.events import record
 from instances.events import INSTANCE_UPDATED
 from instances.models import NOTE_MAX_LENGTH, HabitInstance
 from instances.selectors import instance_locked
+from instances.services.recorded import instance_change_record
 
 TOO_LONG = "String should have at most {limit} characters"
 
@@ -38,5 +38,5 @@ def instance_note(*, instance_id: int, user_id: int, note: str | None) -> HabitI
         return instance
     instance.note = text
     instance.save(update_fields=["note", "updated_at"])
-    record(INSTANCE_UPDATED, ids=[instance.pk], user_ids={user_id})
+    instance_change_record(INSTANCE_UPDATED, instance, settling=False)  # no course moves
     return instance

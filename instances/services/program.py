@@ -7,8 +7,8 @@ an instance deleted, a schedule change of the habit.
 
 from collections.abc import Collection, Iterable
 
-from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.events import record
@@ -88,6 +88,16 @@ def programs_settle_after(*, instance_ids: Collection[int], many: bool = False) 
         return _settle(_maybe_settled(locked)) if locked else []
 
 
+def programs_settle_locked(*, habit_ids: Collection[int]) -> list[int]:
+    """`programs_settle_after` for a change that locked its habits with its own locking read
+    (a completion: `instance_locked(lock_habit=True)`) and resolved or skipped one of their
+    occurrences: the probe and, only for a habit it keeps, the count."""
+    if not habit_ids:
+        return []
+    with transaction.atomic(savepoint=False):
+        return _settle(_maybe_settled(sorted(habit_ids)))
+
+
 def _touched_habits(instance_ids: list[int]) -> QuerySet[HabitInstance, int]:
     """The habits of those instances that are resolved or skipped, or whose course is marked
     finished: only they can have finished or reopened."""
@@ -110,24 +120,34 @@ def _locked(habit_ids: Iterable[int]) -> list[int]:
     )
 
 
+def _quoted(values: Iterable[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values)  # our own enum values, no input
+
+
+_INSTANCES = HabitInstance._meta.db_table
+# The rule "this habit's course may have finished or reopened", on a habit row aliased `h`:
+# marked finished, or no open occurrence and at least `repeat_limit` counted ones (skipped
+# and imported ones do not count). The probe for an open occurrence comes first, so the
+# count runs for nearly no habit under way. One text for every caller: `_maybe_settled`
+# and the one-read probe of a single change (config/change_probe.py).
+COURSE_MAY_SETTLE_SQL = f"""(h.program_finished_at IS NOT NULL OR (
+    NOT EXISTS (SELECT 1 FROM {_INSTANCES} o
+                WHERE o.habit_id = h.id AND o.status IN ({_quoted(OPEN_STATUSES)}))
+    AND (SELECT count(*) FROM {_INSTANCES} c
+         WHERE c.habit_id = h.id AND c.status <> '{Status.SKIPPED}'
+           AND c.source <> '{Source.IMPORT}') >= h.repeat_limit))"""  # noqa: S608 (our enums)
+
+
 def _maybe_settled(habit_ids: list[int]) -> list[int]:
-    """Of these habits, those whose course may have finished or reopened: marked
-    finished, or with no open occurrence and at least `repeat_limit` counted ones."""
-    counted = (
-        HabitInstance.objects.filter(habit_id=OuterRef("pk"))
-        .exclude(status=Status.SKIPPED)
-        .exclude(source=Source.IMPORT)
-        .order_by()
-        .values("habit_id")
-        .annotate(n=Count("id"))
-        .values("n")
+    """Of these habits, those whose course may have finished or reopened
+    (`COURSE_MAY_SETTLE_SQL`)."""
+    if not habit_ids:
+        return []
+    marks = ", ".join(["%s"] * len(habit_ids))
+    query = (
+        f"SELECT h.id FROM {Habit._meta.db_table} h "  # noqa: S608 (placeholders only)
+        f"WHERE h.id IN ({marks}) AND {COURSE_MAY_SETTLE_SQL} ORDER BY h.id"
     )
-    still_open = HabitInstance.objects.filter(habit_id=OuterRef("pk"), status__in=OPEN_STATUSES)
-    finished = Q(program_finished_at__isnull=False)
-    return list(
-        Habit.objects.filter(pk__in=habit_ids)
-        .filter(finished | ~Exists(still_open))
-        .annotate(counted=Subquery(counted))
-        .filter(finished | Q(counted__gte=F("repeat_limit")))
-        .values_list("pk", flat=True)
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, list(habit_ids))
+        return [pk for (pk,) in cursor.fetchall()]

@@ -5,12 +5,12 @@ from datetime import datetime
 from django.db import transaction
 
 from core.errors import Conflict
-from core.events import record
 from instances.clock import status_by_clock
 from instances.events import INSTANCE_SKIPPED, INSTANCE_UPDATED
 from instances.models import OPEN_STATUSES, HabitInstance, SkipReason, Status
 from instances.selectors import instance_locked
 from instances.services.rearm import reminders_rearm
+from instances.services.recorded import instance_change_record
 
 FINAL_REFUSAL = "This instance is {status}; only an open instance can be skipped."
 
@@ -25,7 +25,8 @@ def instance_skip(
 ) -> HabitInstance:
     """Set the user's open instance aside. Skipping a skipped one changes nothing (so a
     second press, or a skip racing another, is harmless); a done or expired one: Conflict."""
-    instance = instance_locked(instance_id=instance_id, user_id=user_id)
+    # A skip may finish the habit's course (its last open occurrence set aside): locked too.
+    instance = instance_locked(instance_id=instance_id, user_id=user_id, lock_habit=True)
     if instance.status == Status.SKIPPED:
         return instance
     if instance.status not in OPEN_STATUSES:
@@ -36,7 +37,7 @@ def instance_skip(
         instance.note = note
         fields.append("note")
     instance.save(update_fields=fields)
-    record(INSTANCE_SKIPPED, ids=[instance.pk], user_ids={user_id})
+    instance_change_record(INSTANCE_SKIPPED, instance, settling=True)
     return instance
 
 
@@ -44,7 +45,8 @@ def instance_skip(
 def instance_unskip(*, instance_id: int, user_id: int, now: datetime) -> HabitInstance:
     """Back to the status the clock gives it now (an old day comes back expired). A pause
     still covering it keeps it skipped: Conflict, as for an instance not skipped."""
-    instance = instance_locked(instance_id=instance_id, user_id=user_id)
+    # Back open, it may reopen a finished course: the habit is locked too.
+    instance = instance_locked(instance_id=instance_id, user_id=user_id, lock_habit=True)
     if instance.status != Status.SKIPPED:
         raise Conflict("This instance is not skipped.")
     if instance.pause_id is not None:
@@ -55,5 +57,5 @@ def instance_unskip(*, instance_id: int, user_id: int, now: datetime) -> HabitIn
     instance.skip_reason = ""
     instance.save(update_fields=["status", "skip_reason", "updated_at"])
     reminders_rearm(instance_ids=[instance.pk], now=now)
-    record(INSTANCE_UPDATED, ids=[instance.pk], user_ids={user_id})
+    instance_change_record(INSTANCE_UPDATED, instance, settling=True)
     return instance

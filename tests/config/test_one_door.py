@@ -80,7 +80,7 @@ def test_the_scan_finds_what_is_known_to_exist() -> None:
     found = {(path, _called(call)) for path, tree in _sources() for call in _calls(tree)}
     assert (CORE, "on_commit") in found
     assert (REACTIONS, "today_forget") in found
-    assert ("instances/services/completion.py", "record") in found
+    assert ("instances/services/recorded.py", "record") in found
 
 
 def test_core_imports_no_app() -> None:

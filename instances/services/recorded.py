@@ -1,0 +1,30 @@
+"""One instance changed by its owner (completed, skipped, back from a skip, a note): the
+event says what its reactions would otherwise read back from the database."""
+
+from core.events import record
+from core.schemas import as_json
+from instances.models import HabitInstance
+from instances.schemas import InstanceOut
+
+
+def instance_change_record(type: str, instance: HabitInstance, *, settling: bool) -> None:
+    """Record `type` for `instance` (its habit loaded, its row locked and saved by the
+    caller's transaction) with, beside `ids` and `user_ids`:
+
+    - `owners`, `{habit_id: user_id}`: whose stats go stale;
+    - `data`, `{user_id: [InstanceOut]}`: the frame's data as this change leaves the row.
+      Nothing else in the transaction writes a field it shows (the reactions write outbox
+      rows and the habit's course mark), so the socket frame and a webhook's body are this,
+      not a second read of the row;
+    - `settling`: the habits whose course this change may have finished or reopened, locked
+      by the caller's locking read (`instance_locked(lock_habit=True)`), or none.
+    """
+    user_id = instance.user_id
+    record(
+        type,
+        ids=[instance.pk],
+        user_ids={user_id},
+        owners={instance.habit_id: user_id},
+        data={user_id: [as_json(InstanceOut, instance)]},
+        settling=[instance.habit_id] if settling else [],
+    )
