@@ -326,8 +326,6 @@ def _frame_data(frame: str, event: Event, users: Iterable[int]) -> dict[int, lis
     transaction (so the body is fixed with the change, whatever comes after)."""
     facts = event.facts
     if frame in (INSTANCE_CREATED, INSTANCE_UPDATED):
-        if "data" in facts:  # the change's own row, as it left it
-            return {user: facts["data"][user] for user in users if user in facts["data"]}
         return instances_data(ids=list(facts["ids"]), user_ids=users)
     user_id = facts["user_id"]
     data: dict | None
@@ -347,18 +345,22 @@ def _frame_data(frame: str, event: Event, users: Iterable[int]) -> dict[int, lis
 
 def owe_webhooks(event: Event) -> None:
     """The owners' hooks subscribed to the event's frame type are owed a delivery each, in
-    the change's transaction (an outbox row: sent by a worker after the commit). One read
-    when nobody subscribed."""
+    the change's transaction (an outbox row: sent by a worker after the commit). A single
+    instance's change whose owner has no hook reads nothing more than its probe; otherwise
+    one read for the subscribers, then the frames' data (read, unless the change gave it)
+    and one insert."""
     if (probe := change_probe(event)) and not probe.hooked:
         return
     frame = FRAME_OF[event.type]
     facts = event.facts
+    if "data" in facts:  # the change's own rows: the insert finds the subscribers itself
+        deliveries_owe(event=frame, data_by_user=facts["data"])
+        return
     subscribers = subscribers_of(
         user_ids=facts["user_ids"] if "user_ids" in facts else [facts["user_id"]], event=frame
     )
     if subscribers:
-        data = _frame_data(frame, event, subscribers)
-        deliveries_owe(event=frame, subscribers=subscribers, data_by_user=data)
+        deliveries_owe(event=frame, data_by_user=_frame_data(frame, event, subscribers))
 
 
 def tell_webhook_disabled(event: Event) -> None:
@@ -370,7 +372,7 @@ def tell_webhook_disabled(event: Event) -> None:
 
 
 def send_webhooks(event: Event) -> None:
-    webhooks_tasks.send_deliveries.delay(event.facts["hook_ids"])
+    webhooks_tasks.send_ask(event.facts["hook_ids"])
 
 
 def send_webhook_disabled(event: Event) -> None:
