@@ -32,14 +32,12 @@ POLL_SECONDS = 0.2
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """The one listening socket, bound as uvicorn binds it (SO_REUSEADDR, the first address
-    HOST resolves to)."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    if family != socket.AF_INET:
-        # Daphne's `fd:` endpoint adopts the socket as AF_INET and takes no other family.
-        raise SystemExit(f"WEB_SERVER=daphne serves IPv4 addresses only; HOST is {host}.")
+    """The one listening socket, bound as uvicorn binds it (SO_REUSEADDR), on HOST's first
+    IPv4 address: Daphne's `fd:` endpoint adopts a socket as AF_INET and takes no other."""
+    found = socket.getaddrinfo(
+        host, port, family=socket.AF_INET, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    family, kind, proto, _, address = found[0]
     server = socket.socket(family, kind, proto)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(address)
@@ -112,7 +110,11 @@ def main(argv: list[str]) -> int:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return os.EX_USAGE
     host, port, workers, _, *command = argv
-    server = listen(host, int(port))
+    try:
+        server = listen(host, int(port))
+    except socket.gaierror:
+        print(f"WEB_SERVER=daphne serves IPv4 only: HOST {host} has none.", file=sys.stderr)
+        return os.EX_CONFIG
     return Pool(command, int(workers), server.fileno()).run()
 
 
