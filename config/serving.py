@@ -21,7 +21,8 @@ MAX_DEFAULT_WORKERS = 4
 DEFAULT_WORKERS = min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS)
 # On SIGTERM open sockets are closed (1012) and requests under way get this long to finish.
 GRACEFUL_SECONDS = 5
-# uvicorn measured faster (docs/PERFORMANCE.md); Daphne is the server the design names.
+# The default should be the faster: `python -m bench --only rest` / `--only sockets` measure
+# both side by side (docs/PERFORMANCE.md). Daphne is the server the design names.
 WEB_SERVERS = ("uvicorn", "daphne")
 DEFAULT_WEB_SERVER = WEB_SERVERS[0]
 
@@ -99,8 +100,8 @@ def _daphne_pool(host: str, port: str | int, workers: int) -> list[str]:
         "daphne",
         "--fd",
         "{fd}",  # the pool fills in the inherited socket's number
-        # Verbosity 0: no access log (as --no-access-log) and the server's own log at
-        # WARNING; the app's logging is Django's LOGGING either way.
+        # Verbosity 0: no access log (as --no-access-log); what is logged, Daphne's lines
+        # included, is Django's LOGGING either way.
         "-v",
         "0",
         # Proxy headers stay off, Daphne's default (as --no-proxy-headers): the client
