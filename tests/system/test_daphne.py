@@ -9,6 +9,8 @@ Daphne process, the one that accepted it.
 import http.client
 import json
 import os
+import signal
+import time
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from config.daphne_pool import STARTUP_SECONDS
 from tests.system.conftest import CRASHES, Live, _other_sessions
 from tests.system.harness import PrivateRedis, wait_until
 from tests.system.test_journey import MadeRun
@@ -102,14 +105,13 @@ def _open_files(pid: int) -> set[str]:
     return found
 
 
-def _today_on_a_new_connection(run: DaphneRun, token: str) -> tuple[list[dict], int]:
-    """GET /api/instances/today/ on a connection of its own; the answer and the process
-    that accepted the connection (still open: HTTP/1.1 keeps it alive)."""
+def _get_on_a_new_connection(run: DaphneRun, path: str, token: str = "") -> tuple[object, int]:
+    """GET `path` on a connection of its own; the JSON answer and the process that accepted
+    the connection (still open: HTTP/1.1 keeps it alive)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     connection = http.client.HTTPConnection("127.0.0.1", run.port, timeout=30)
     try:
-        connection.request(
-            "GET", "/api/instances/today/", headers={"Authorization": f"Bearer {token}"}
-        )
+        connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         body = response.read()
         assert response.status == 200, body
@@ -117,6 +119,17 @@ def _today_on_a_new_connection(run: DaphneRun, token: str) -> tuple[list[dict], 
         return json.loads(body), _accepted_by(run.daphnes(), run.port, client_port)
     finally:
         connection.close()
+
+
+def _answering(run: DaphneRun, path: str, token: str = "") -> set[int]:
+    """The processes that accepted GET `path` on new connections, until every Daphne
+    process has (at most TRIES connections)."""
+    answered: set[int] = set()
+    for _ in range(TRIES):
+        answered.add(_get_on_a_new_connection(run, path, token)[1])
+        if answered == set(run.daphnes()):
+            break
+    return answered
 
 
 def test_two_daphne_processes_share_the_port_and_both_serve_the_api_and_sockets(
@@ -128,14 +141,9 @@ def test_two_daphne_processes_share_the_port_and_both_serve_the_api_and_sockets(
     user, token = sign_up(run.base)  # register and log in over HTTP
     _, instance_id = pending_instance(run.base, token, user, "stretch")
 
-    answered: set[int] = set()
-    for _ in range(TRIES):
-        today, pid = _today_on_a_new_connection(run, token)
-        assert [i["id"] for i in today] == [instance_id]
-        answered.add(pid)
-        if answered == set(daphnes):
-            break
-    assert answered == set(daphnes)
+    today, _ = _get_on_a_new_connection(run, "/api/instances/today/", token)
+    assert [i["id"] for i in today] == [instance_id]
+    assert _answering(run, "/api/instances/today/", token) == set(daphnes)
 
     sockets: list[Live] = []
     served: set[int] = set()
@@ -163,3 +171,20 @@ def test_two_daphne_processes_share_the_port_and_both_serve_the_api_and_sockets(
     wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in daphnes), 20,
                "the Daphne processes gone")  # fmt: skip
     assert "Listening on TCP address" in run.log("run")
+
+
+def test_a_daphne_process_that_dies_is_replaced_and_the_new_one_serves(
+    daphne_run: DaphneRun,
+) -> None:
+    run = daphne_run
+    lost, kept = run.daphnes()
+    # One dying in its first seconds is a broken start, which stops the pool instead.
+    time.sleep(STARTUP_SECONDS)
+
+    os.kill(lost, signal.SIGKILL)  # a crash, the OOM killer
+
+    wait_until(lambda: len(run.daphnes()) == 2 and lost not in run.daphnes(), 30,
+               "another Daphne process started")  # fmt: skip
+    [new] = set(run.daphnes()) - {kept}
+    wait_until(lambda: _answering(run, "/healthz") == {kept, new}, 30, "both serving")
+    assert f"daphne (pid {lost}) exited with -9: another starts." in run.log("run")
