@@ -8,7 +8,9 @@ view returning a constant JSON list (the stack's ceiling) and `today` written th
 machine's other work; the ratios are what to compare.
 
 The same bare view and `today` are first measured under the serving layouts we considered
-(docs/PERFORMANCE.md, the serving layout), the last one being production's.
+(docs/PERFORMANCE.md, the serving layout), the last one being production's; then under
+both web servers production can run (WEB_SERVER: uvicorn, the default, and Daphne), the two
+up at once and their runs interleaved, and a row says which is faster.
 """
 
 import logging
@@ -26,10 +28,10 @@ from accounts.models import User
 from accounts.timezones import local_today
 from bench import data, sql, wrk
 from bench.report import Result, Row, millis
-from bench.server.process import Server, serving
+from bench.server.process import Server, server_label, serving
 from bench.today import HABITS_SQL as HISTORY_HABITS_SQL
 from bench.today import PASSWORD, TIMEZONE, user_with_instances
-from config.serving import web_workers
+from config.serving import DEFAULT_WEB_SERVER, WEB_SERVERS, web_workers
 
 NAME = "rest"
 CONNECTIONS = 32
@@ -229,8 +231,54 @@ def _production_rows(fixture: Fixture) -> list[Row]:
     ]
 
 
+def _interleaved(servers: dict[str, Server], path: str, token: str) -> dict[str, list[wrk.Load]]:
+    """`path` on each server in turn, ROUNDS times: the machine's drift weighs on both."""
+    for server in servers.values():
+        wrk.run(f"{server.url}{path}", token=token, seconds=WARM_SECONDS, connections=CONNECTIONS)
+    runs: dict[str, list[wrk.Load]] = {name: [] for name in servers}
+    for _ in range(ROUNDS):
+        for name, server in servers.items():
+            url = f"{server.url}{path}"
+            runs[name].append(
+                wrk.run(url, token=token, seconds=ROUND_SECONDS, connections=CONNECTIONS)
+            )
+    for name, loads in runs.items():
+        logger.info("rest: %s %s %.0f req/s", name, path, _median(loads).per_second)
+    return runs
+
+
+def _server_rows(fixture: Fixture) -> list[Row]:
+    """The bare view and `today` under uvicorn and under Daphne, the same number of
+    processes each, both servers up (the one waiting costs next to nothing)."""
+    with serving(server="uvicorn") as uvicorn, serving(server="daphne") as daphne:
+        servers = {"uvicorn": uvicorn, "daphne": daphne}
+        runs = {path: _interleaved(servers, path, fixture.reader) for path in (BARE, TODAY)}
+    rounds = f"median of {ROUNDS} {ROUND_SECONDS} s runs interleaved with the other server's"
+    rows, medians = [], {}
+    for path, by_server in runs.items():
+        for name, loads in by_server.items():
+            medians[name, path] = median = _median(loads)
+            rows.append(_row(server_label(name), f"GET {path} ({rounds})", median, loads))
+    return [*rows, _faster_row(medians)]
+
+
+def _faster_row(medians: dict[tuple[str, str], wrk.Load]) -> Row:
+    """Which server serves `today` at more requests a second, and by how much."""
+    today = {name: medians[name, TODAY] for name in WEB_SERVERS}
+    bare = {name: medians[name, BARE] for name in WEB_SERVERS}
+    faster = max(WEB_SERVERS, key=lambda name: today[name].per_second)
+    [slower] = [name for name in WEB_SERVERS if name != faster]
+    value = (
+        f"{faster}: GET {TODAY} {today[faster].per_second / today[slower].per_second:.2f}x "
+        f"{slower}'s req/s (p99 {millis(today[faster].p99)} against {millis(today[slower].p99)}); "
+        f"GET {BARE} {bare[faster].per_second / bare[slower].per_second:.2f}x"
+    )
+    measure = "the faster web server (GET today, req/s; WEB_SERVER's default should be it)"
+    return Row(NAME, measure, value, DEFAULT_WEB_SERVER, faster == DEFAULT_WEB_SERVER)
+
+
 def run(scale: float) -> Result:
     wrk.require()
     fixture = _fill(scale, timezone.now())
     sql.settle(*data.APP_TABLES)  # as in sockets: the earlier scenarios' writes not timed here
-    return Result(_candidate_rows(fixture) + _production_rows(fixture))
+    return Result(_candidate_rows(fixture) + _production_rows(fixture) + _server_rows(fixture))

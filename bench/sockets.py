@@ -2,6 +2,8 @@
 
 - push latency: from `POST /api/instances/{id}/complete/` to the `instance.updated` frame on
   the owner's socket, with 1, 100 and 1,000 sockets open (each of another user), p50 / p99;
+  then at 1,000 under the other web server (WEB_SERVER: uvicorn, the default, or Daphne),
+  and which of the two was faster;
 - a burst of 1,000 connects at once: every one gets `hello` and `today.snapshot` (the redis-py
   pool of 100 once failed a quarter of them with HTTP 500);
 - 5,000 idle sockets held by one web process (one worker): its resident memory.
@@ -29,8 +31,9 @@ from django.utils import timezone
 from accounts import tokens
 from bench import data, sql
 from bench.report import Result, Row, millis
-from bench.server.process import Server, serving
+from bench.server.process import Server, server_label, serving
 from bench.wsclient import Socket, close_all, open_many
+from config.serving import DEFAULT_WEB_SERVER, WEB_SERVERS, web_server
 
 NAME = "sockets"
 LEVELS = (1, 100, 1_000)
@@ -152,8 +155,12 @@ async def _latencies(
     return latencies
 
 
-async def _latency_rows(server: Server, pairs, instances: dict[int, int], levels) -> list[Row]:
-    tokens_of, sockets, rows = dict(pairs), [], []
+async def _latencies_by_level(
+    server: Server, pairs, instances: dict[int, int], levels
+) -> list[tuple[int, list[float]]]:
+    """(sockets open, push latencies) at each level, the sockets of one level kept open for
+    the next."""
+    tokens_of, sockets, measured = dict(pairs), [], []
     completer = Completer(server)
     try:
         for level in levels:
@@ -164,21 +171,58 @@ async def _latency_rows(server: Server, pairs, instances: dict[int, int], levels
                 socket.start_reading()
             sockets += opened
             latencies = await _latencies(completer, sockets, tokens_of, instances)
-            rows.append(_latency_row(level, latencies, last=level == levels[-1]))
-            logger.info("sockets: %s open, %s", level, rows[-1].value)
+            measured.append((level, latencies))
+            logger.info("sockets: %s open, p50 %s", level, millis(statistics.median(latencies)))
     finally:
         completer.close()
         await close_all(sockets)
-    return rows
+    return measured
 
 
-def _latency_row(level: int, latencies: list[float], *, last: bool) -> Row:
+def _latency_row(server: str, level: int, latencies: list[float], *, budget: bool) -> Row:
     p50, p99 = statistics.median(latencies), _p99(latencies)
-    measure = f"push latency, REST completion → instance.updated, {level:,} socket(s) open"
+    measure = (
+        f"{server_label(server)}: push latency, REST completion → instance.updated, "
+        f"{level:,} socket(s) open"
+    )
     value = f"p50 {millis(p50)}, p99 {millis(p99)} ({len(latencies)} completions)"
-    if not last:
+    if not budget:
         return Row(NAME, measure, value)
     return Row(NAME, measure, value, f"p99 < {millis(P99_BUDGET)}", p99 < P99_BUDGET)
+
+
+def _faster_row(level: int, latencies: dict[str, list[float]]) -> Row:
+    """Which server pushes sooner (the median: the p99 of 200 completions is two of them)."""
+    p50 = {name: statistics.median(values) for name, values in latencies.items()}
+    p99 = {name: _p99(values) for name, values in latencies.items()}
+    faster = min(WEB_SERVERS, key=p50.__getitem__)
+    [slower] = [name for name in WEB_SERVERS if name != faster]
+    value = (
+        f"{faster}: p50 {millis(p50[faster])} against {millis(p50[slower])}, "
+        f"p99 {millis(p99[faster])} against {millis(p99[slower])}"
+    )
+    measure = (
+        f"the faster web server (push latency p50, {level:,} sockets open; "
+        "WEB_SERVER's default should be it)"
+    )
+    return Row(NAME, measure, value, DEFAULT_WEB_SERVER, faster == DEFAULT_WEB_SERVER)
+
+
+def _server_rows(pairs, instances: dict[int, int], levels: tuple[int, ...]) -> list[Row]:
+    """Every level under WEB_SERVER's server (production's, with the budget), the top level
+    under the other too, each server on its own, then which was faster there."""
+    chosen = web_server()
+    [other] = [name for name in WEB_SERVERS if name != chosen]
+    with serving(server=chosen) as server:
+        measured = asyncio.run(_latencies_by_level(server, pairs, instances, levels))
+    with serving(server=other) as server:
+        [(top, theirs)] = asyncio.run(_latencies_by_level(server, pairs, instances, levels[-1:]))
+    rows = [
+        _latency_row(chosen, level, latencies, budget=level == top) for level, latencies in measured
+    ]
+    rows.append(_latency_row(other, top, theirs, budget=False))
+    rows.append(_faster_row(top, {chosen: measured[-1][1], other: theirs}))
+    return rows
 
 
 async def _burst_row(server: Server, pairs) -> Row:
@@ -245,8 +289,7 @@ def run(scale: float) -> Result:
     # writes of the scenarios before (millions of rows) are flushed first, not timed here.
     sql.settle(*data.APP_TABLES)
     pairs = _tokens(users)
-    with serving() as server:
-        rows = asyncio.run(_latency_rows(server, pairs, instances, sizes.levels))
+    rows = _server_rows(pairs, instances, sizes.levels)
     with serving() as server:
         rows.append(asyncio.run(_burst_row(server, pairs[: sizes.burst])))
     with serving(workers=1) as server:

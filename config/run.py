@@ -2,9 +2,9 @@
 
 Refuses a non-loopback HOST with the development keys or DEBUG (one line, exit 78), checks
 that Redis answers (one clear line and exit 1 if not), migrates, installs the
-periodic-task schedule, then supervises the web server (uvicorn workers, see
-config/serving.py), a Celery worker, Celery beat and, when its credentials are set, the
-Telegram bot.
+periodic-task schedule, then supervises the web server (uvicorn workers, or Daphne processes
+with WEB_SERVER=daphne: config/serving.py), a Celery worker, Celery beat and, when its
+credentials are set, the Telegram bot.
 
 `RUN_PROCESSES` (comma-separated, default all of them) picks which: a second node of one
 deployment runs `RUN_PROCESSES=web,worker` (one beat and one bot per deployment; README,
@@ -26,7 +26,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command, get_commands  # noqa: E402
 from honcho.manager import Manager  # noqa: E402
 
-from config.serving import exposure_refusal, web_command  # noqa: E402
+from config.serving import exposure_refusal, web_command, web_server_refusal  # noqa: E402
 from core.redis import get_redis  # noqa: E402
 from telegram.credentials import MISSING, bot_credentials  # noqa: E402
 
@@ -96,7 +96,7 @@ def main() -> int:
     port = os.environ.get("PORT", "8000")
     chosen, wrong = chosen_processes()
     # Before anything else: a refused start touches neither Redis nor the database.
-    refusal = wrong or exposure_refusal(host)
+    refusal = wrong or web_server_refusal() or exposure_refusal(host)
     if refusal:
         print(refusal, file=sys.stderr)
         return os.EX_CONFIG

@@ -1,8 +1,10 @@
 """The web process: one command for `make run`, compose, the bench and the end-to-end tests.
 
-uvicorn with `WEB_WORKERS` processes sharing one port serves HTTP (through the WSGI handler,
-see asgi.py) and `/ws/` (Channels). A socket's events reach it from any process through the
-Redis channel layer, so a user's sockets may live in different workers.
+`WEB_WORKERS` processes sharing one port serve HTTP (through the WSGI handler, see asgi.py)
+and `/ws/` (Channels): uvicorn's workers by default, or with `WEB_SERVER=daphne` Daphne
+processes sharing a socket bound once by config/daphne_pool.py. A socket's events reach it
+from any process through the Redis channel layer, so a user's sockets may live in different
+workers.
 """
 
 import ipaddress
@@ -19,14 +21,45 @@ MAX_DEFAULT_WORKERS = 4
 DEFAULT_WORKERS = min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS)
 # On SIGTERM open sockets are closed (1012) and requests under way get this long to finish.
 GRACEFUL_SECONDS = 5
+# The default should be the faster: `python -m bench --only rest` / `--only sockets` measure
+# both side by side (docs/PERFORMANCE.md). Daphne is the server the design names.
+WEB_SERVERS = ("uvicorn", "daphne")
+DEFAULT_WEB_SERVER = WEB_SERVERS[0]
 
 
 def web_workers() -> int:
     return int(os.environ.get("WEB_WORKERS", str(DEFAULT_WORKERS)))
 
 
-def web_command(host: str, port: str | int, *, workers: int | None = None) -> list[str]:
-    """argv of the web server on `host:port`."""
+def web_server() -> str:
+    return os.environ.get("WEB_SERVER", "").strip() or DEFAULT_WEB_SERVER
+
+
+def web_server_refusal() -> str | None:
+    """One line naming WEB_SERVER when it names no server we run; None when it is fine."""
+    if web_server() in WEB_SERVERS:
+        return None
+    return (
+        f"WEB_SERVER is {web_server()!r}: it takes uvicorn (the default) or daphne "
+        "(README, the web server)."
+    )
+
+
+def web_command(
+    host: str, port: str | int, *, workers: int | None = None, server: str | None = None
+) -> list[str]:
+    """argv of the web server on `host:port`: `server` (else WEB_SERVER) with `workers`
+    (else WEB_WORKERS) processes."""
+    server = server or web_server()
+    workers = workers or web_workers()
+    if server == "uvicorn":
+        return _uvicorn(host, port, workers)
+    if server == "daphne":
+        return _daphne_pool(host, port, workers)
+    raise ValueError(f"no web server named {server!r}: {', '.join(WEB_SERVERS)}")
+
+
+def _uvicorn(host: str, port: str | int, workers: int) -> list[str]:
     from django.conf import settings  # read lazily: importing this module needs no settings
 
     return [
@@ -39,7 +72,7 @@ def web_command(host: str, port: str | int, *, workers: int | None = None) -> li
         "--port",
         str(port),
         "--workers",
-        str(workers or web_workers()),
+        str(workers),
         # Per-request log lines cost more than the requests; errors are still logged.
         "--no-access-log",
         # The client address is read from X-Forwarded-For by core.requests with
@@ -53,6 +86,53 @@ def web_command(host: str, port: str | int, *, workers: int | None = None) -> li
         # server itself closes a socket sending more than our limit (1009).
         "--ws-max-size",
         str(settings.WS_MAX_FRAME_BYTES),
+    ]
+
+
+def _daphne_pool(host: str, port: str | int, workers: int) -> list[str]:
+    """Daphne has no workers of its own: config/daphne_pool.py binds `host:port` once and
+    starts `workers` of this Daphne, each adopting the socket (`--fd`)."""
+    from django.conf import settings  # read lazily: importing this module needs no settings
+
+    daphne = [
+        sys.executable,
+        "-m",
+        "daphne",
+        "--fd",
+        "{fd}",  # the pool fills in the inherited socket's number
+        # Verbosity 0: no access log (as --no-access-log); what is logged, Daphne's lines
+        # included, is Django's LOGGING either way.
+        "-v",
+        "0",
+        # Proxy headers stay off, Daphne's default (as --no-proxy-headers): the client
+        # address is read from X-Forwarded-For by core.requests with TRUSTED_PROXY_COUNT.
+        # No lifespan flag: Daphne sends no lifespan events at all (as --lifespan off).
+        # As --ws-max-size: a message or frame over our limit closes the socket (1009)
+        # before the app reads it; Daphne's default is 1 MiB.
+        "--websocket-max-message-size",
+        str(settings.WS_MAX_FRAME_BYTES),
+        "--websocket-max-frame-size",
+        str(settings.WS_MAX_FRAME_BYTES),
+        # Daphne closes every socket a day after it opened (86400 s); uvicorn never does,
+        # and the dashboard's socket lives as long as its tab.
+        "--websocket_timeout",
+        "-1",
+        # No equivalent of --timeout-graceful-shutdown: on SIGTERM Daphne cancels every
+        # request and consumer under way and drops the connections at once. A request whose
+        # view is running still finishes on its thread (its write commits, the process
+        # waits for the thread pool), but its answer is lost; open sockets end without a
+        # close frame (1006, not 1012) and the dashboard reconnects as after any drop.
+        "config.asgi:application",
+    ]
+    return [
+        sys.executable,
+        "-m",
+        "config.daphne_pool",
+        host,
+        str(port),
+        str(workers),
+        "--",
+        *daphne,
     ]
 
 
@@ -101,7 +181,7 @@ def main() -> int:
     """`python -m config.serving`: the web server alone on HOST:PORT (compose's web)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")  # as config.asgi
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
-    refusal = exposure_refusal(host)
+    refusal = web_server_refusal() or exposure_refusal(host)
     if refusal:
         print(refusal, file=sys.stderr)
         return os.EX_CONFIG  # a supervisor sees that it did not start, as runbot does
@@ -109,7 +189,8 @@ def main() -> int:
 
 
 def _become_web(host: str, port: str) -> NoReturn:
-    """This process becomes uvicorn's (same pid: a supervisor's signals reach it)."""
+    """This process becomes the web server (uvicorn's supervisor or the Daphne pool; same
+    pid: a supervisor's signals reach it)."""
     command = web_command(host, port)
     os.execv(command[0], command)  # noqa: S606 (the argv is ours, not input)
 

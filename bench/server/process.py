@@ -1,6 +1,7 @@
 """A real web server process for the bench, on the bench's databases and a free port.
 
-By default the production command (config/serving.py) with `bench.server.settings`; the
+By default the production command (config/serving.py) with `bench.server.settings`, under
+WEB_SERVER's server or the one named (uvicorn or Daphne, compared side by side); the
 serving-layout comparison passes other commands. Stopped with SIGTERM (SIGKILL after a
 grace period) together with its workers, whatever happens in the scenario.
 """
@@ -18,7 +19,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.serving import web_command
+from config.serving import web_command, web_workers
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = "bench.server.settings"
@@ -55,6 +56,14 @@ class Server:
     def rss_bytes(self) -> int:
         """Resident memory of the server and all its workers."""
         return sum(_rss(pid) for pid in self.pids())
+
+
+def server_label(server: str, workers: int | None = None) -> str:
+    """What a row measured: which web server, how many processes."""
+    n = workers or web_workers()
+    if server == "daphne":
+        return f"Daphne, {n} processes sharing one socket (WEB_SERVER=daphne)"
+    return f"uvicorn, {n} workers (WEB_SERVER=uvicorn, the default)"
 
 
 def _rss(pid: int) -> int:
@@ -97,12 +106,17 @@ def _stop(process: subprocess.Popen) -> None:
 
 @contextmanager
 def serving(
-    argv: Sequence[str] | None = None, *, workers: int | None = None, **env: str
+    argv: Sequence[str] | None = None,
+    *,
+    workers: int | None = None,
+    server: str | None = None,
+    **env: str,
 ) -> Iterator[Server]:
-    """A running server: `argv` (with `{port}` filled in), else production's web command."""
+    """A running server: `argv` (with `{port}` filled in), else production's web command
+    under `server` (else WEB_SERVER's)."""
     port = free_port()
     command = [part.format(port=port) for part in argv] if argv else None
-    command = command or web_command(HOST, port, workers=workers)
+    command = command or web_command(HOST, port, workers=workers, server=server)
     # PORT: the app's own origin, the only one whose pages may open the socket, is on it.
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "PORT": str(port), **env}
     with LOG.open("a") as log:

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -69,4 +71,15 @@ def test_run_processes_naming_an_unknown_process_refuses_to_start_with_one_line(
     assert result.returncode == os.EX_CONFIG
     assert result.stderr.strip().splitlines() == [
         "RUN_PROCESSES names wroker: it takes a comma-separated choice of web, worker, beat, bot."
+    ]
+
+
+@pytest.mark.parametrize("module", ["config.run", "config.serving"])
+def test_a_web_server_other_than_uvicorn_or_daphne_refuses_to_start_with_one_line(module):
+    # REDIS_URL unreachable: a start that got past the refusal would fail otherwise.
+    result = _run("-m", module, WEB_SERVER="bogus", REDIS_URL="redis://127.0.0.1:1/0")
+
+    assert result.returncode == os.EX_CONFIG
+    assert result.stderr.strip().splitlines() == [
+        "WEB_SERVER is 'bogus': it takes uvicorn (the default) or daphne (README, the web server)."
     ]
