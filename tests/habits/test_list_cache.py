@@ -325,3 +325,28 @@ def test_an_import_of_public_habits_shows_in_the_feed(owner):
     record(IMPORT_FINISHED, job_id=0, user_id=owner.pk, habit_ids=[])
 
     assert _actions(_feed()) == ["imported"]
+
+
+def test_the_feed_is_answered_from_memory_with_no_redis_round_trip(owner, monkeypatch):
+    monkeypatch.setattr(near_cache, "LIVENESS_SECONDS", 60)
+    HabitFactory(user=owner, is_public=True)
+    _feed()
+    _feed()  # stored by the first, read from Redis and kept by the second
+    reads = count_redis_reads(monkeypatch)
+
+    _feed()
+
+    assert reads == [0]
+
+
+def test_a_page_of_habits_is_answered_from_memory_with_no_redis_round_trip(
+    client, habit, monkeypatch
+):
+    monkeypatch.setattr(near_cache, "LIVENESS_SECONDS", 60)
+    _list(client, "?limit=5")
+    _list(client, "?limit=5")
+    reads = count_redis_reads(monkeypatch)
+
+    _list(client, "?limit=5")
+
+    assert reads == [0]
