@@ -1,6 +1,7 @@
 """One helper for Redis caches that are never stale after a commit (issue 18): the token
-state (accounts/token_state.py), `today` (instances/today_cache.py) and stats
-(instances/stats_cache.py) are each a `VersionedCache`.
+state (accounts/token_state.py), `today` (instances/today_cache.py), stats
+(instances/stats_cache.py) and `me` (accounts/me_cache.py) are each a `VersionedCache`; the
+habit lists' pages (habits/list_cache.py) a `PagedCache`, many entries under one version.
 
 A cache `name` keeps each id's entry under `aht:<namespace>:<name>:<id>` and its version
 under `aht:<namespace>:<name>_version:<id>` (core.redis.key names both). The rule it owns:
