@@ -103,10 +103,14 @@ def test_a_deleted_habit_is_404_at_the_next_request(authed, habit):
 def test_completions_skips_and_deletions_show_at_the_next_request(authed, habit, admin_user):
     first = make_instance(habit, DAY, AT)
     HabitInstance.objects.filter(pk=first.pk).update(status=Status.PENDING)
+    second = make_instance(habit, date(2026, 6, 2), datetime(2026, 6, 2, 8, tzinfo=UTC))
     assert _stats(authed, habit)["done"] == 0
 
     authed.post(f"/api/instances/{first.pk}/complete/")  # instance.completed
     assert _stats(authed, habit)["done"] == 1
+
+    authed.post(f"/api/instances/{second.pk}/skip/", {"reason": "travel"})  # instance.skipped
+    assert _stats(authed, habit)["counts"]["skipped"] == 1
 
     request = RequestFactory().post("/admin/")
     request.user = admin_user
