@@ -30,8 +30,9 @@ from core.errors import Forbidden, Unauthorized
 # A view's own Redis keys for the signed-in user, read with the token state (JWTAuth below).
 # When the state comes from memory (core/near_cache.py), only the entries of caches
 # declared `near` (core/versioned_cache.py) come with it: the view reads a key that is not
-# in `request.prefetched` itself.
-Prefetch = Callable[[int], Sequence[str]]
+# in `request.prefetched` itself. Given the user's id and the request (a page's query, an id
+# in the path: not yet validated, so a key it names is only a guess the view checks).
+Prefetch = Callable[[int, HttpRequest], Sequence[str]]
 
 # A scope rule for a whole router: GET (and HEAD) need `read`, anything else `write`.
 BY_METHOD: Literal["by-method"] = "by-method"
@@ -74,7 +75,9 @@ def _claims(token: str) -> tuple[int, int, datetime, personal_tokens.PersonalTok
     return claims.user_id, claims.version, claims.expires_at, None
 
 
-def admitted(token: str, prefetch: Prefetch | None = None) -> Admission | None:
+def admitted(
+    token: str, prefetch: Callable[[int], Sequence[str]] | None = None
+) -> Admission | None:
     """The admission of a valid bearer token (login access or personal) whose user still
     admits it, with the values of the `prefetch` keys; None when the token is bad, expired,
     revoked, ended by logout-all / a password change / deactivation, or a refresh token.
@@ -125,7 +128,8 @@ class JWTAuth(HttpBearer):
         return self.authenticate(request, token)
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        admission = admitted(token, self.prefetch)
+        prefetch = self.prefetch
+        admission = admitted(token, prefetch and (lambda user_id: prefetch(user_id, request)))
         if admission is None:
             return None
         needed = required_scope(self.scope, request.method or "GET")

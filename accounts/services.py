@@ -16,7 +16,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import personal_tokens, throttle, tokens
-from accounts.events import PERSONAL_TOKEN_REVOKED, USER_TIMEZONE_CHANGED, USER_TOKENS_ENDED
+from accounts.events import (
+    PERSONAL_TOKEN_REVOKED,
+    USER_CHANGED,
+    USER_TIMEZONE_CHANGED,
+    USER_TOKENS_ENDED,
+)
 from accounts.models import PersonalToken, RefreshToken, User, normalize_email
 from accounts.personal_tokens import Scope
 from accounts.timezones import is_known_timezone
@@ -219,6 +224,7 @@ def user_update(
         # Read when the outbox is claimed (telegram/services/outbox.py): nothing to tell.
         user.quiet_start, user.quiet_end = quiet_hours or (None, None)
         user.save(update_fields=["quiet_start", "quiet_end"])
+        record(USER_CHANGED, user_id=user.pk)  # what `me` answers (accounts/me_cache.py)
     if timezone_name is not None and timezone_name != user.timezone:
         user.timezone = timezone_name
         user.save(update_fields=["timezone"])

@@ -1,8 +1,10 @@
 """Scenario: the REST API under load, 32 connections, authenticated, against real servers.
 
-wrk (bounded in time, loopback only) drives `GET /api/instances/today/` (10 instances),
-`GET /api/habits/` (a page of 20) and `POST /api/instances/{id}/complete/` (each request
-another instance), with two baselines in the same run and the same server: a bare Django
+wrk (bounded in time, loopback only) drives the dashboard's reads, `GET /api/instances/today/`
+(10 instances), `GET /api/habits/` (a page of 20), `GET /api/auth/me/`,
+`GET /api/habits/{id}/stats/` and `GET /api/habits/public/` (each a cached answer, each held
+to half the ceiling), and `POST /api/instances/{id}/complete/` (each request another
+instance), with two baselines in the same run and the same server: a bare Django
 view returning a constant JSON list (the stack's ceiling) and `today` written the seed's way
 (DRF + simplejwt), both mounted only by `bench.server`. Absolute numbers drift with the
 machine's other work; the ratios are what to compare.
@@ -44,6 +46,9 @@ TODAY = "/api/instances/today/"
 BARE = "/bench/bare/"
 DRF_TODAY = "/bench/drf/today/"
 HABITS = "/api/habits/"
+ME = "/api/auth/me/"
+STATS = "/api/habits/{id}/stats/"
+PUBLIC = "/api/habits/public/"
 COMPLETE = "/api/instances/_ID_/complete/"
 CEILING_SHARE = 0.5
 DRF_FACTOR = 1.5
@@ -89,7 +94,8 @@ FROM generate_series(1, %(count)s) AS n
 
 @dataclass(frozen=True)
 class Fixture:
-    reader: str  # token of a user with 10 instances today and 25 habits
+    reader: str  # token of a user with 10 instances today and 25 habits, public ones too
+    habit_id: int  # one of the reader's habits, with instances
     completer: str  # token of the pool's owner
     pool: range  # instance ids, consecutive
 
@@ -105,13 +111,18 @@ def _fill(scale: float, now: datetime) -> Fixture:
     reader = user_with_instances(10, now)
     more = {"user": reader.pk, "count": 15, "today": now.date(), "history": 0, "now": now}
     sql.execute(HISTORY_HABITS_SQL, more)
+    # The public feed's pages: the reader's habits, half of them public.
+    sql.execute("UPDATE habits_habit SET is_public = (id %% 2 = 0) WHERE user_id = %s", [reader.pk])
+    habit_id = sql.scalar(
+        "SELECT min(habit_id) FROM instances_habitinstance WHERE user_id = %s", [reader.pk]
+    )
     owner = User.objects.create_user("pool@example.com", PASSWORD, timezone=TIMEZONE)
     params = {"user": owner.pk, "count": max(100, round(POOL * scale)), "now": now}
     sql.execute(POOL_HABITS_SQL, {**params, "today": local_today(TIMEZONE, now)})
     ids = [pk for _, pk in data.fill_pending(now, owner.pk)]
     if ids != list(range(ids[0], ids[-1] + 1)):
         raise RuntimeError("the pool's instance ids are not consecutive")
-    return Fixture(_token(reader), _token(owner), range(ids[0], ids[-1] + 1))
+    return Fixture(_token(reader), habit_id, _token(owner), range(ids[0], ids[-1] + 1))
 
 
 def _load(server: Server, path: str, token: str, **kwargs: object) -> wrk.Load:
@@ -208,10 +219,35 @@ def _compared(server: Server, token: str) -> list[list[wrk.Load]]:
     return [runs[path] for path in paths]
 
 
+def _budget_rows(what: str, load: wrk.Load, bare: wrk.Load) -> list[Row]:
+    """A dashboard read held to the same budget as `today`: half the ceiling, p99 < 50 ms."""
+    share = load.per_second / bare.per_second
+    return [
+        Row(
+            NAME,
+            f"{what} / bare-view ceiling (req/s)",
+            f"{share:.2f}",
+            f"≥ {CEILING_SHARE:.2f}",
+            share >= CEILING_SHARE,
+        ),
+        Row(
+            NAME,
+            f"{what} p99 at {CONNECTIONS} connections",
+            millis(load.p99),
+            f"< {millis(P99_BUDGET)}",
+            load.p99 < P99_BUDGET,
+        ),
+    ]
+
+
 def _production_rows(fixture: Fixture) -> list[Row]:
+    stats = STATS.replace("{id}", str(fixture.habit_id))
     with serving() as server:
         bare_runs, drf_runs, today_runs = _compared(server, fixture.reader)
         habits = _load(server, HABITS, fixture.reader)
+        me = _load(server, ME, fixture.reader)
+        habit_stats = _load(server, stats, fixture.reader)
+        public = _load(server, PUBLIC, fixture.reader)
         complete = _load(server, COMPLETE, fixture.completer, method="POST", ids=fixture.pool)
     done = _completed(fixture.pool)
     bare, drf, today = _median(bare_runs), _median(drf_runs), _median(today_runs)
@@ -225,9 +261,16 @@ def _production_rows(fixture: Fixture) -> list[Row]:
             today,
             today_runs,
         ),
-        _row(CHOSEN, f"GET {HABITS} (a page of 20)", habits),
+        _row(CHOSEN, f"GET {HABITS} (a page of 20, cached after the first)", habits),
+        _row(CHOSEN, f"GET {ME} (cached after the first)", me),
+        _row(CHOSEN, f"GET {STATS} (cached after the first)", habit_stats),
+        _row(CHOSEN, f"GET {PUBLIC} (a page of 20, one for everyone, cached)", public),
         _row(CHOSEN, f"POST {COMPLETE.replace('_ID_', '{id}')} ({done:,} completed)", complete),
         *_ratio_rows(bare, drf, today),
+        *_budget_rows("habits", habits, bare),
+        *_budget_rows("me", me, bare),
+        *_budget_rows("stats", habit_stats, bare),
+        *_budget_rows("public", public, bare),
     ]
 
 

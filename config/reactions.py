@@ -19,12 +19,14 @@ from accounts.events import (
     USER_TIMEZONE_CHANGED,
     USER_TOKENS_ENDED,
 )
+from accounts.me_cache import me_forget
 from accounts.personal_tokens import personal_token_forget
 from accounts.token_state import token_state_forget
 from config.change_probe import change_probe
 from core.events import Event
 from core.presence import online_among
 from habits.events import HABIT_CREATED, HABIT_DELETED, HABIT_UPDATED
+from habits.list_cache import habit_lists_forget, public_feed_forget
 from instances.events import (
     INSTANCE_COMPLETED,
     INSTANCE_CREATED,
@@ -105,6 +107,11 @@ def forget_token_state(event: Event) -> None:
     token_state_forget(event.facts["user_id"])
 
 
+def forget_me(event: Event) -> None:
+    """`GET /api/auth/me/`'s cached answer goes (its email, timezone or quiet hours moved)."""
+    me_forget([event.facts["user_id"]])
+
+
 def forget_personal_token(event: Event) -> None:
     """Every process drops the revoked token's cached state (the near cache hears it)."""
     personal_token_forget(event.facts["token_hash"])
@@ -164,10 +171,30 @@ def send_finished_habit(event: Event) -> None:
     )  # fmt: skip
 
 
+def _owners(event: Event) -> list[int]:
+    """The users whose rows the event changed (and a habit's previous owner, when the admin
+    gave it another)."""
+    facts = event.facts
+    owners = list(facts["user_ids"]) if "user_ids" in facts else [facts["user_id"]]
+    return owners + ([facts["previous_user_id"]] if "previous_user_id" in facts else [])
+
+
 def forget_today(event: Event) -> None:
     """The owners' cached `today` lists go (a habit's fields show in its instances' rows)."""
-    facts = event.facts
-    today_forget(facts["user_ids"] if "user_ids" in facts else [facts["user_id"]])
+    today_forget(_owners(event))
+
+
+def forget_habit_lists(event: Event) -> None:
+    """The owners' cached pages of `GET /api/habits/` go (the habits' fields, or their
+    programs, counted from the instances)."""
+    habit_lists_forget(_owners(event))
+
+
+def forget_public_feed(event: Event) -> None:
+    """The public feed's cached pages go: a habit that is or was public changed (`public`),
+    or a user's habits entered or left it (deactivated, re-activated, deleted, imported)."""
+    if event.facts.get("public", True):
+        public_feed_forget()
 
 
 def send_habit(event: Event) -> None:
@@ -384,10 +411,11 @@ def send_webhook_disabled(event: Event) -> None:
 
 WITHIN: dict[str, tuple[Reaction, ...]] = {
     # Also before the commit: the same transaction, or a test that never commits, reads anew.
-    USER_TOKENS_ENDED: (forget_token_state,),
+    # The user's own caches too: no row lock of a hot path is held by these.
+    USER_TOKENS_ENDED: (forget_token_state, forget_public_feed),
     PERSONAL_TOKEN_REVOKED: (forget_personal_token,),
-    USER_TIMEZONE_CHANGED: (forget_token_state, replan_instances),
-    USER_CHANGED: (forget_token_state,),
+    USER_TIMEZONE_CHANGED: (forget_token_state, forget_me, replan_instances),
+    USER_CHANGED: (forget_token_state, forget_me, forget_public_feed),
     # owe_webhooks comes last: the rows as the change (and its other reactions) left them.
     HABIT_CREATED: (plan_new_habit, owe_webhooks),
     HABIT_UPDATED: (replan_habit, owe_webhooks),
@@ -407,30 +435,61 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
 }
 
 AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
-    USER_TOKENS_ENDED: (forget_token_state, revoke_sockets),
+    USER_TOKENS_ENDED: (forget_token_state, forget_public_feed, revoke_sockets),
     PERSONAL_TOKEN_REVOKED: (forget_personal_token, close_token_sockets),
-    USER_TIMEZONE_CHANGED: (forget_token_state,),
-    USER_CHANGED: (forget_token_state,),
-    HABIT_CREATED: (forget_today, send_habit),
-    HABIT_UPDATED: (forget_today, send_habit, refresh_habit_stats),
-    HABIT_DELETED: (forget_today, send_habit, drop_habit_stats),
-    INSTANCE_CREATED: (forget_today, send_instances, refresh_instance_stats, decide_messages),
-    INSTANCE_UPDATED: (forget_today, send_instances, refresh_instance_stats, decide_messages),
-    INSTANCE_COMPLETED: (forget_today, send_instances, refresh_instance_stats),
-    INSTANCE_SKIPPED: (forget_today, send_instances, refresh_instance_stats),
-    INSTANCE_DELETED: (forget_today, refresh_deleted_stats),
+    USER_TIMEZONE_CHANGED: (forget_token_state, forget_me, forget_habit_lists),
+    USER_CHANGED: (forget_token_state, forget_me, forget_public_feed),
+    HABIT_CREATED: (forget_today, forget_habit_lists, forget_public_feed, send_habit),
+    HABIT_UPDATED: (
+        forget_today,
+        forget_habit_lists,
+        forget_public_feed,
+        send_habit,
+        refresh_habit_stats,
+    ),
+    HABIT_DELETED: (
+        forget_today,
+        forget_habit_lists,
+        forget_public_feed,
+        send_habit,
+        drop_habit_stats,
+    ),
+    INSTANCE_CREATED: (
+        forget_today,
+        forget_habit_lists,
+        send_instances,
+        refresh_instance_stats,
+        decide_messages,
+    ),
+    INSTANCE_UPDATED: (
+        forget_today,
+        forget_habit_lists,
+        send_instances,
+        refresh_instance_stats,
+        decide_messages,
+    ),
+    INSTANCE_COMPLETED: (forget_today, forget_habit_lists, send_instances, refresh_instance_stats),
+    INSTANCE_SKIPPED: (forget_today, forget_habit_lists, send_instances, refresh_instance_stats),
+    INSTANCE_DELETED: (forget_today, forget_habit_lists, refresh_deleted_stats),
     PAUSE_CREATED: (send_pause,),
     PAUSE_UPDATED: (send_pause,),
     PAUSE_DELETED: (send_pause,),
     # The Telegram message left with the change (WITHIN, then `outbox.ready` wakes the bot).
-    PROGRAM_FINISHED: (send_finished_habit,),
+    PROGRAM_FINISHED: (forget_habit_lists, send_finished_habit),
+    # Nothing cached shows a binding (UserOut has no Telegram field): the frame alone.
     TELEGRAM_BOUND: (send_binding,),
     TELEGRAM_UNBOUND: (send_binding,),
     OUTBOX_READY: (wake_bot,),
     IMPORT_QUEUED: (run_import,),
     IMPORT_PROGRESS: (send_import_progress,),
     # Caches first, then the frame that tells the client to reload.
-    IMPORT_FINISHED: (forget_today, refresh_imported_stats, send_import_finished),
+    IMPORT_FINISHED: (
+        forget_today,
+        forget_habit_lists,
+        forget_public_feed,
+        refresh_imported_stats,
+        send_import_finished,
+    ),
     WEBHOOK_OWED: (send_webhooks,),
     WEBHOOK_DISABLED: (send_webhook_disabled,),
 }

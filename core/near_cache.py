@@ -3,7 +3,8 @@
 Every authenticated request reads its user's token state from Redis, and `today` its list
 with it: one round trip, which under load costs a web worker about as much CPU as the whole
 rest of such a request (docs/PERFORMANCE.md, "The `today` budgets"). The entries of a cache
-that declares `near` (core/versioned_cache.py: the token state and `today`), named under
+that declares `near` (core/versioned_cache.py: the token state, `today`, `me`, stats and the
+habit lists' pages), named under
 `near_prefix()` (`aht:<namespace>:near:`), may instead be answered from here.
 
 How it stays right: Redis's client-side caching in broadcasting mode. Each process opens one

@@ -4,6 +4,8 @@ import json
 import types
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
+from django.conf import settings
+from django.http import HttpResponse
 from ninja import Schema
 from ninja.responses import NinjaJSONEncoder
 from pydantic import ConfigDict, ValidationInfo, field_validator
@@ -109,3 +111,15 @@ def as_json(schema: type[Schema], obj: Any) -> Any:
     """`obj` as the API renders it through `schema`: the same JSON for REST and WebSocket."""
     dumped = schema.from_orm(obj).model_dump(by_alias=False)
     return json.loads(json.dumps(dumped, cls=NinjaJSONEncoder))
+
+
+def rendered(schema: type[Schema], obj: Any) -> bytes:
+    """`obj` as the bytes the API's renderer would answer for `schema` (same encoder): what a
+    cache of an answer keeps, and sends as it is (`json_response`)."""
+    dumped = schema.from_orm(obj).model_dump(by_alias=False)
+    return json.dumps(dumped, cls=NinjaJSONEncoder).encode()
+
+
+def json_response(body: bytes) -> HttpResponse:
+    """A cached answer's bytes, with the headers the API's renderer sets on every JSON one."""
+    return HttpResponse(body, content_type=f"application/json; charset={settings.DEFAULT_CHARSET}")

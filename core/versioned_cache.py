@@ -1,6 +1,7 @@
 """One helper for Redis caches that are never stale after a commit (issue 18): the token
-state (accounts/token_state.py), `today` (instances/today_cache.py) and stats
-(instances/stats_cache.py) are each a `VersionedCache`.
+state (accounts/token_state.py), `today` (instances/today_cache.py), stats
+(instances/stats_cache.py) and `me` (accounts/me_cache.py) are each a `VersionedCache`; the
+habit lists' pages (habits/list_cache.py) a `PagedCache`, many entries under one version.
 
 A cache `name` keeps each id's entry under `aht:<namespace>:<name>:<id>` and its version
 under `aht:<namespace>:<name>_version:<id>` (core.redis.key names both). The rule it owns:
@@ -192,4 +193,107 @@ class VersionedCache:
         finally:
             if self.near:  # this process drops them at once; Redis reports it to the others
                 near_forget([self.entry_key(i) for i in ordered])
+        return versions
+
+
+# A paged cache's forget: only the versions go up (its pages are not known one by one; each
+# carries the version it was read under, and one of an older version is a miss).
+# KEYS: the versions. ARGV: their ttl.
+BUMP = """
+local versions = {}
+for i = 1, #KEYS do
+    versions[i] = redis.call('INCR', KEYS[i])
+    redis.call('EXPIRE', KEYS[i], ARGV[1])
+end
+return versions
+"""
+# A page stored only if its version is still the one seen before reading the database ('0'
+# for none); a version absent is then written as '0', so memory can hold it with the page.
+# KEYS: the page, its version. ARGV: the ttl, the value, the version seen, the version's ttl.
+STORE_PAGE = """
+local current = redis.call('GET', KEYS[2])
+if (current or '0') ~= ARGV[3] then
+    return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[1])
+if not current then
+    redis.call('SET', KEYS[2], '0', 'EX', ARGV[4], 'NX')
+end
+return 1
+"""
+NO_VERSION = b"0"
+PAGE_SEPARATOR = b"|"
+
+
+class PagedCache(VersionedCache):
+    """Many entries an id (the pages of a list, one per set of query parameters) under one
+    version, all answered from memory (always `near`).
+
+    The pages are not known one by one, so a change cannot delete them: `forget` bumps the id's
+    version alone, and each page is stored as `<version>|<value>`, the version it was read
+    under. A read takes the page and the version together (one MGET, or memory, where both are
+    held: the version is named under the near prefix too, so its bump is reported to every
+    process like a deleted entry is); a page of another version is a miss. The store is
+    checked against the version like `VersionedCache.store`, so a read that began before a
+    change is never stored after it either.
+
+    Names: the version `aht:<namespace>:near:<name>:<id>`, a page `...:<name>:<id>:<page>`.
+    """
+
+    def __init__(self, name: str, ttl: int) -> None:
+        super().__init__(name, ttl, near=True)
+
+    def page_key(self, id: int, page: str) -> str:
+        return key(NEAR, self.name, id, page)
+
+    def version_key(self, id: int) -> str:
+        return key(NEAR, self.name, id)
+
+    def page_keys(self, id: int, page: str) -> tuple[str, str]:
+        """The page and its version: what `get_page` reads (JWTAuth can read them for it)."""
+        return self.page_key(id, page), self.version_key(id)
+
+    def get_page(
+        self, id: int, page: str, load: Callable[[], bytes], found: Prefetched | None = None
+    ) -> bytes:
+        """The page's value, else `load`ed and stored under the version read before it; from
+        the database alone while Redis is away. `found`: the page's keys already read (False:
+        Redis did not answer them)."""
+        names = self.page_keys(id, page)
+        if found is False:
+            return load()
+        if found is None or names[0] not in found:
+            try:
+                found = mget_near(get_redis(), names, names)
+            except redis.RedisError:
+                return load()
+        seen = (found.get(names[1]) or NO_VERSION) + PAGE_SEPARATOR
+        raw = found.get(names[0])
+        if raw is not None and raw.startswith(seen):
+            return raw[len(seen) :]
+        value = load()
+        try:
+            get_redis().eval(
+                STORE_PAGE, 2, *names, self.ttl, seen + value, seen[:-1], VERSION_TTL_SECONDS
+            )
+        except redis.RedisError:
+            logger.warning("%s page not cached: Redis does not answer", self.name)
+        return value
+
+    def forget(self, ids: Iterable[int]) -> dict[int, int]:
+        """Every page of `ids` is old from now on: their versions go up."""
+        ordered = sorted(set(ids))
+        versions: dict[int, int] = {}
+        try:
+            client = get_redis()
+            for batch in _batches(ordered):
+                names = [self.version_key(i) for i in batch]
+                bumped = client.eval(BUMP, len(names), *names, VERSION_TTL_SECONDS)
+                versions.update(zip(batch, bumped, strict=True))
+        except redis.RedisError:
+            logger.error(
+                "%s of %d id(s) not forgotten: Redis does not answer", self.name, len(ordered)
+            )
+        finally:
+            near_forget([self.version_key(i) for i in ordered])
         return versions

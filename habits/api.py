@@ -1,42 +1,51 @@
 from typing import Any
 
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import PatchDict, Query, Router, Schema, Status
-from ninja.pagination import paginate
+from ninja import PatchDict, Query, Router, Status
 
 from accounts.auth import BY_METHOD, AuthedRequest, JWTAuth
 from core.pagination import Pagination
-from core.schemas import Message, ValidationErrorOut
+from core.schemas import Message, ValidationErrorOut, json_response
 from core.types import ObjectId
 from habits import selectors, services
+from habits.list_cache import (
+    PagedHabitOut,
+    PagedPublicHabitOut,
+    habit_list_keys,
+    habit_page_json,
+    public_page_json,
+)
 from habits.models import Habit
 from habits.programs import with_programs
-from habits.schemas import HabitIn, HabitOut, PublicHabitOut
+from habits.schemas import HabitIn, HabitOut
 
 router = Router(tags=["habits"], auth=JWTAuth(scope=BY_METHOD))
 
 
-class HabitPagination(Pagination):
-    """A page of habits, each with its program: one query more for the whole page."""
-
-    def paginate_queryset(self, queryset: QuerySet[Habit], pagination: Any, **params: Any) -> Any:
-        page = super().paginate_queryset(queryset, pagination, **params)
-        page[self.items_attribute] = with_programs(page[self.items_attribute])
-        return page
-
-
-class HabitFilters(Schema):
+class HabitPage(Pagination.Input):
     is_active: bool | None = None
     is_pleasant: bool | None = None
 
 
-@router.get("/", response={200: list[HabitOut], 401: Message, 422: ValidationErrorOut})
-@paginate(HabitPagination)
-def habit_list(request: AuthedRequest, filters: Query[HabitFilters]) -> QuerySet[Habit]:
-    return selectors.habit_list_for(
-        user=request.auth, is_active=filters.is_active, is_pleasant=filters.is_pleasant
+@router.get(
+    "/",
+    response={200: PagedHabitOut, 401: Message, 422: ValidationErrorOut},
+    # The asked page is read with the token state: one Redis round trip, or none from memory.
+    auth=JWTAuth(prefetch=habit_list_keys, scope=BY_METHOD),
+)
+def habit_list(request: AuthedRequest, page: Query[HabitPage]) -> HttpResponse:
+    """Your habits, newest first, each with its program; optionally filtered."""
+    # Already the page's JSON (habits/list_cache.py): sent as it is.
+    return json_response(
+        habit_page_json(
+            request.auth,
+            page.limit,
+            page.offset,
+            page.is_active,
+            page.is_pleasant,
+            request.prefetched,
+        )
     )
 
 
@@ -46,10 +55,15 @@ def habit_create(request: AuthedRequest, payload: HabitIn) -> Status:
     return Status(201, with_programs([habit])[0])
 
 
-@router.get("/public/", response={200: list[PublicHabitOut], 422: ValidationErrorOut}, auth=None)
-@paginate(Pagination)
-def habit_list_public(request: HttpRequest) -> QuerySet[Habit]:
-    return selectors.habit_list_public()
+@router.get(
+    "/public/",
+    response={200: PagedPublicHabitOut, 422: ValidationErrorOut},
+    auth=None,
+)
+def habit_list_public(request: HttpRequest, page: Query[Pagination.Input]) -> HttpResponse:
+    """Everyone's public habits, newest first: what and how often, never who."""
+    # The same page for everyone (habits/list_cache.py), sent as it is.
+    return json_response(public_page_json(page.limit, page.offset))
 
 
 @router.get(

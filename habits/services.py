@@ -114,7 +114,7 @@ def habit_create(*, user: User, data: dict[str, Any]) -> Habit:
         habit.start_date = local_today(user.timezone)
     _save(habit)
     # Its instances are generated in this transaction: config/reactions.py WITHIN.
-    record(HABIT_CREATED, habit_id=habit.pk, user_id=habit.user_id)
+    record(HABIT_CREATED, habit_id=habit.pk, user_id=habit.user_id, public=habit.is_public)
     return habit
 
 
@@ -132,12 +132,21 @@ def habit_update(*, habit: Habit, data: dict[str, Any]) -> Habit:
     return habit
 
 
-def _save_changed(habit: Habit, before: dict[str, Any]) -> None:
+def _save_changed(
+    habit: Habit, before: dict[str, Any], previous_user_id: int | None = None
+) -> None:
     """Save an existing habit and record what changed (its instances follow a schedule change
-    in this transaction: config/reactions.py WITHIN)."""
+    in this transaction: config/reactions.py WITHIN). `public`: it is or was in the public
+    feed; `previous_user_id`: the owner it had, when the admin gave it another."""
     _save(habit)
     changed = sorted(field for field, value in _snapshot(habit).items() if before[field] != value)
-    record(HABIT_UPDATED, habit_id=habit.pk, user_id=habit.user_id, changed=changed)
+    moved = (
+        {} if previous_user_id in (None, habit.user_id) else {"previous_user_id": previous_user_id}
+    )
+    record(
+        HABIT_UPDATED, habit_id=habit.pk, user_id=habit.user_id, changed=changed,
+        public=habit.is_public or before["is_public"], **moved,
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -150,7 +159,7 @@ def habit_delete(*, habit: Habit) -> None:
             habit.delete()
     except (ProtectedError, IntegrityError) as exc:
         raise Conflict("Another habit started pointing to this one; try again.") from exc
-    record(HABIT_DELETED, habit_id=habit_id, user_id=user_id)
+    record(HABIT_DELETED, habit_id=habit_id, user_id=user_id, public=habit.is_public)
 
 
 @transaction.atomic
@@ -159,7 +168,8 @@ def habit_save(*, habit: Habit) -> Habit:
     record the change like `habit_create` / `habit_update` do (its instances follow)."""
     if habit.pk is None:
         _save(habit)
-        record(HABIT_CREATED, habit_id=habit.pk, user_id=habit.user_id)
+        record(HABIT_CREATED, habit_id=habit.pk, user_id=habit.user_id, public=habit.is_public)
         return habit
-    _save_changed(habit, _snapshot(Habit.objects.select_for_update().get(pk=habit.pk)))
+    stored = Habit.objects.select_for_update().get(pk=habit.pk)
+    _save_changed(habit, _snapshot(stored), previous_user_id=stored.user_id)
     return habit

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -8,19 +7,17 @@ from ninja.pagination import paginate
 
 from accounts.auth import BY_METHOD, AuthedRequest, JWTAuth
 from accounts.personal_tokens import Scope
+from core.errors import NotFound
 from core.pagination import Pagination
-from core.schemas import Message, ValidationErrorOut
+from core.schemas import Message, ValidationErrorOut, json_response
 from core.types import ObjectId
 from habits.selectors import habit_list_for
 from instances import services
 from instances.models import HabitInstance, Pause, Source
 from instances.schemas import InstanceOut, NoteIn, PauseIn, PauseOut, SkipIn, StatsOut
 from instances.selectors import instance_list_for_habit, pauses_not_ended
-from instances.stats_cache import habit_stats_cached
+from instances.stats_cache import habit_stats_json, stats_keys
 from instances.today_cache import today_json, today_keys
-
-# What the API's renderer sets on every JSON answer.
-JSON_CONTENT_TYPE = f"application/json; charset={settings.DEFAULT_CHARSET}"
 
 # Personal tokens: reading needs `read`, changing `write` (accounts/auth.py), but for the
 # operations a `complete` token may run, each declaring it.
@@ -41,8 +38,7 @@ habit_router = Router(tags=["habits"], auth=JWTAuth(scope=BY_METHOD))
 def instances_today(request: AuthedRequest) -> HttpResponse:
     """Your instances on today's local date, of active habits, in time order."""
     # Already the JSON of list[InstanceOut] (instances/today_cache.py): sent as it is.
-    body = today_json(request.auth, request.prefetched)
-    return HttpResponse(body, content_type=JSON_CONTENT_TYPE)
+    return json_response(today_json(request.auth, request.prefetched))
 
 
 @router.patch(
@@ -141,8 +137,14 @@ def habit_instances(request: AuthedRequest, habit_id: ObjectId) -> QuerySet[Habi
 @habit_router.get(
     "/{habit_id}/stats/",
     response={200: StatsOut, 401: Message, 404: Message, 422: ValidationErrorOut},
+    # The cached answer (its owner with it) is read with the token state: one Redis round
+    # trip, or none from memory.
+    auth=JWTAuth(prefetch=stats_keys, scope=BY_METHOD),
 )
-def habit_stats(request: AuthedRequest, habit_id: ObjectId) -> dict:
+def habit_stats(request: AuthedRequest, habit_id: ObjectId) -> HttpResponse:
     """Counts, rates, streaks, weekly buckets and strength; cached until the habit changes."""
-    habit = get_object_or_404(habit_list_for(user=request.auth), pk=habit_id)
-    return habit_stats_cached(habit.pk)
+    body = habit_stats_json(habit_id, request.auth.pk, request.prefetched)
+    if body is None:
+        raise NotFound()
+    # Already the JSON of StatsOut (instances/stats_cache.py): sent as it is.
+    return json_response(body)

@@ -29,6 +29,7 @@ import json
 from collections.abc import Iterable
 from datetime import date
 
+from django.http import HttpRequest
 from ninja.responses import NinjaJSONEncoder
 
 from accounts.models import User
@@ -50,7 +51,7 @@ def today_json_from_db(user: User, today: date) -> bytes:
     return json.dumps(items, cls=NinjaJSONEncoder).encode()
 
 
-def today_keys(user_id: int) -> tuple[str, str]:
+def today_keys(user_id: int, request: HttpRequest | None = None) -> tuple[str, str]:
     """The entry and its version: what `today_json` reads (JWTAuth can read them for it)."""
     return TODAY.keys(user_id)
 

@@ -1,6 +1,8 @@
-"""core/versioned_cache.py: the one rule of the token state, `today` and stats caches, run
-over each of them (their own behaviour is in tests/accounts/test_token_state.py,
-tests/instances/test_today_cache.py and tests/instances/test_stats.py)."""
+"""core/versioned_cache.py: the one rule of the token state, `today`, stats and `me` caches,
+run over each of them, and of the paged caches of the habit lists (their own behaviour is
+in tests/accounts/test_token_state.py, tests/instances/test_today_cache.py,
+tests/instances/test_stats.py, tests/accounts/test_me_cache.py and
+tests/habits/test_list_cache.py)."""
 
 import pytest
 import redis
@@ -8,19 +10,21 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from accounts.me_cache import ME
 from accounts.token_state import TOKEN_STATES
 from core import near_cache, versioned_cache
 from core.near_cache import NEAR, near_prefix
 from core.redis import get_redis, key
-from core.versioned_cache import VersionedCache
+from core.versioned_cache import PagedCache, VersionedCache
+from habits.list_cache import HABIT_PAGES, PUBLIC_PAGES
 from instances.stats_cache import STATS
 from instances.today_cache import TODAY
 from tests.conftest import count_redis_reads
 
-CACHES = [TOKEN_STATES, TODAY, STATS]
+CACHES = [TOKEN_STATES, TODAY, STATS, ME]
 NEAR_CACHES = [cache for cache in CACHES if cache.near]
-# Not declared near: stats, and one with no other business.
-FAR_CACHES = [cache for cache in CACHES if not cache.near] + [VersionedCache("test_far", 60)]
+FAR = VersionedCache("test_far", 60)  # not declared near, and of no other business
+FAR_CACHES = [cache for cache in CACHES if not cache.near] + [FAR]
 ID = 7
 
 
@@ -44,11 +48,16 @@ def heard(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(near_cache, "LIVENESS_SECONDS", 60)
 
 
-def test_the_three_caches_are_declared_as_documented():
+def test_the_caches_are_declared_as_documented():
     assert [(cache.name, cache.near) for cache in CACHES] == [
         ("auth", True),
         ("today", True),
-        ("habit_stats", False),
+        ("habit_stats", True),
+        ("me", True),
+    ]
+    assert [(cache.name, cache.near) for cache in (HABIT_PAGES, PUBLIC_PAGES)] == [
+        ("habits", True),
+        ("public", True),
     ]
 
 
@@ -171,9 +180,9 @@ def test_another_processes_forget_reaches_the_memory_through_redis(cache, heard,
 def test_a_read_carries_another_caches_keys_and_holds_only_the_near_ones(heard, monkeypatch):
     """The token state's read with `today`'s (JWTAuth's prefetch), and a key of a cache not
     declared near: from memory only when every near entry is held, without the others."""
-    for cache in CACHES:
+    for cache in [*CACHES, FAR]:
         stored(cache, ID, cache.name.encode())
-    also = [*TODAY.keys(ID), *STATS.keys(ID)]
+    also = [*TODAY.keys(ID), *FAR.keys(ID)]
     assert TOKEN_STATES.read(ID, also)[TODAY.entry_key(ID)] == b"today"  # kept from Redis
     reads = count_redis_reads(monkeypatch)
 
@@ -188,4 +197,70 @@ def test_a_key_under_the_near_prefix_is_held_only_if_a_near_cache_declared_it():
 
     assert stray.startswith(near_prefix())
     assert not any(cache.holds(stray) for cache in CACHES)
-    assert [cache.holds(cache.entry_key(ID)) for cache in CACHES] == [True, True, False]
+    assert [cache.holds(cache.entry_key(ID)) for cache in [*CACHES, FAR]] == [
+        True, True, True, True, False,
+    ]  # fmt: skip
+
+
+# --- paged caches: many pages an id, under one version ---------------------------------------
+
+PAGED = PagedCache("test_pages", 60)
+PAGE = "20.0.--"
+
+
+def page_entry(id: int, page: str = PAGE) -> bytes | None:
+    return get_redis().get(PAGED.page_key(id, page))
+
+
+def test_a_page_is_loaded_stored_with_its_version_and_then_a_hit():
+    assert PAGED.get_page(ID, PAGE, lambda: b"value") == b"value"
+
+    assert page_entry(ID) == b"0|value"
+    assert get_redis().get(PAGED.version_key(ID)) == b"0"  # written, so memory can hold it
+    assert PAGED.get_page(ID, PAGE, lambda: b"other") == b"value"
+
+
+def test_forgetting_an_id_makes_every_one_of_its_pages_a_miss():
+    for page in ("20.0.--", "5.10.1-"):
+        PAGED.get_page(ID, page, lambda: b"old")
+    PAGED.get_page(ID + 1, PAGE, lambda: b"another's")
+
+    assert PAGED.forget([ID]) == {ID: 1}
+
+    assert [PAGED.get_page(ID, p, lambda: b"new") for p in ("20.0.--", "5.10.1-")] == [b"new"] * 2
+    assert page_entry(ID) == b"1|new"
+    assert PAGED.get_page(ID + 1, PAGE, lambda: b"new") == b"another's"
+
+
+def test_a_page_read_before_a_change_is_not_stored():
+    def change_meanwhile() -> bytes:
+        PAGED.forget([ID])  # a change commits while the miss reads the database
+        return b"old"
+
+    assert PAGED.get_page(ID, PAGE, change_meanwhile) == b"old"  # this reader may use it...
+
+    assert page_entry(ID) is None  # ...but it is not kept for the next
+    assert PAGED.get_page(ID, PAGE, lambda: b"new") == b"new"
+
+
+def test_pages_are_answered_from_memory_until_another_process_bumps_the_version(heard, monkeypatch):
+    PAGED.get_page(ID, PAGE, lambda: b"old")
+    PAGED.get_page(ID, PAGE, lambda: b"unused")  # read from Redis and kept
+    reads = count_redis_reads(monkeypatch)
+    assert PAGED.get_page(ID, PAGE, lambda: b"unused") == b"old"
+    assert reads == [0]
+    monkeypatch.setattr(versioned_cache, "near_forget", lambda keys: None)  # not this one's
+
+    PAGED.forget([ID])
+
+    assert PAGED.get_page(ID, PAGE, lambda: b"new") == b"new"
+    assert reads == [1]
+
+
+def test_with_redis_away_pages_come_from_the_database_and_nothing_fails(monkeypatch):
+    away = redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
+    monkeypatch.setattr(versioned_cache, "get_redis", lambda: away)
+
+    assert PAGED.get_page(ID, PAGE, lambda: b"from the database") == b"from the database"
+    assert PAGED.get_page(ID, PAGE, lambda: b"again", False) == b"again"
+    assert PAGED.forget([ID]) == {}
