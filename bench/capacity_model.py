@@ -47,7 +47,7 @@ class Measured:
     sockets_per_worker: int = 5_000  # held and measured in one process
     workers_per_node: int = 2  # WEB_WORKERS on 2 CPUs
     row_bytes: float = 251  # an instance row with its indexes, fresh (capacity, 20M rows)
-    generation_us_per_row: float = 84  # the INSERT into a full table (capacity: 69-84)
+    generation_us_per_row: float = 69  # the INSERT into a full table (capacity: 54-69)
     sweep_ms_per_1000: float = 108.2  # instances_sweep(), 1,000 due, owners online (PERFORMANCE)
     tick_ms_per_1000: float = 61.8  # a reminder decision tick, 1,000 due (PERFORMANCE)
     telegram_per_second: float = 30 / 1.03  # the relay's measured pace (344 s for 10,000)
