@@ -1,0 +1,195 @@
+"""The capacity model of docs/SCALING.md as a calculator: change an assumption, get the sizes.
+
+    .venv/bin/python -m bench.capacity_model                      # 10k, 100k and 1M users
+    .venv/bin/python -m bench.capacity_model --users 250000 --set telegram_share=0.8
+
+Every constant measured on the 2-CPU bench machine names its source: a row of
+docs/PERFORMANCE.md, or its section "Sizes for the capacity model" (`python -m
+bench.capacity`). Assumptions are guesses about users, meant to be changed.
+"""
+
+import argparse
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """How users behave. Each a guess; docs/SCALING.md, "The load model", says why."""
+
+    habits: float = 3  # daily habits a user: one instance each a day
+    done_share: float = 0.7  # instances completed (the rest miss, then expire)
+    web_share: float = 0.5  # completions made on the web (the rest from the bot)
+    opens: float = 3  # dashboard opens a user a day
+    open_minutes: float = 10  # how long a dashboard (its socket) stays open
+    stats_views: float = 1  # a habit's stats page a user a day
+    telegram_share: float = 0.5  # users bound to the bot (one reminder an instance)
+    zone_share: float = 0.5  # users in the largest time zone
+    busiest_hour: float = 0.25  # share of a zone's day in its busiest hour
+    minute_over_hour: float = 2.0  # the busiest minute's rate over that hour's mean
+    busiest_minute_habits: float = 0.2  # a zone's habits timed on its busiest minute (08:00)
+    bloat: float = 1.3  # steady-state table and index size over a fresh bulk load
+    node_target: float = 0.6  # the share of a node's CPU planned to be busy at peak
+    layer_check_seconds: float = 5  # WS_LAYER_CHECK_SECONDS: a socket's heartbeat (a setting)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Constants measured on this machine (2 CPUs); the source of each is in SCALING.md."""
+
+    node_cached_rps: float = 3_242  # GET today, cached, one 2-CPU node (PERFORMANCE, 18:40)
+    node_read_rps: float = 199  # GET /api/habits/, a page (PERFORMANCE, 18:40)
+    node_write_rps: float = 88  # POST complete (PERFORMANCE, 18:40; 225 at 15:32)
+    connect_ms: float = 3.0  # a socket's connect, hello and snapshot (1,000 in 3.0 s)
+    socket_cpu_us: float = 124  # CPU a second an idle socket costs its worker (capacity: 102-124)
+    socket_kib: float = 89  # resident memory an idle socket (5,000 in one process)
+    worker_mib: float = 128  # a web worker with no socket
+    sockets_per_worker: int = 5_000  # held and measured in one process
+    workers_per_node: int = 2  # WEB_WORKERS on 2 CPUs
+    row_bytes: float = 251  # an instance row with its indexes, fresh (capacity, 20M rows)
+    generation_us_per_row: float = 69  # the INSERT into a full table (capacity: 54-69)
+    sweep_ms_per_1000: float = 108.2  # instances_sweep(), 1,000 due, owners online (PERFORMANCE)
+    tick_ms_per_1000: float = 61.8  # a reminder decision tick, 1,000 due (PERFORMANCE)
+    telegram_per_second: float = 30 / 1.03  # the relay's measured pace (344 s for 10,000)
+    redis_cmds_per_read: float = 1  # an authenticated GET without the near cache (capacity)
+    redis_cmds_per_completion: float = 12.7  # the owner online (capacity)
+    layer_cmds_per_socket_s: float = 0.4  # heartbeat SET NX + GET every 5 s (capacity)
+    main_cmds_per_socket_s: float = 0.2  # heartbeat lease EVAL every 5 s (capacity)
+    layer_cmds_per_completion: float = 7.7  # the frame's group_send: online minus offline
+    redis_ops_per_server: float = 23_000  # the presence EVAL on one Redis here (capacity)
+
+
+DAY = 86_400
+
+
+def peak_factor(a: Assumptions) -> float:
+    """The busiest minute's request rate over the day's mean: the largest zone's morning on
+    top of everyone else's mean."""
+    return 24 * a.zone_share * a.busiest_hour * a.minute_over_hour + (1 - a.zone_share)
+
+
+def layer_shards(main_ops: float, layer_ops: float, ceiling: float) -> int:
+    """0 while one Redis carries everything; past that the layer's own servers
+    (CHANNEL_REDIS_URLS). The main Redis stays one: nothing shards it."""
+    if main_ops + layer_ops <= ceiling:
+        return 0
+    return math.ceil(layer_ops / ceiling)
+
+
+def sizes(users: int, a: Assumptions, m: Measured) -> dict[str, float]:
+    peak = peak_factor(a)
+    # Measured at the default 5 s; an idle socket's cost is its heartbeat (an extrapolation).
+    beat = 5 / a.layer_check_seconds
+    completions = a.habits * a.done_share
+    web_completions = completions * a.web_share
+    # Requests a user a day: each open reads me + today (cached), habits + pauses (read);
+    # each open refreshes its access token (a write, 15 min TTL); a web completion re-reads
+    # today (a miss, counted as a read).
+    cached = a.opens * 2
+    reads = a.opens * 2 + a.stats_views + web_completions
+    writes = a.opens + web_completions
+    node_seconds_day = (
+        cached / m.node_cached_rps
+        + reads / m.node_read_rps
+        + writes / m.node_write_rps
+        + a.opens * m.connect_ms / 1e3
+    )
+    requests_day = cached + reads + writes
+    peak_rps = users * requests_day / DAY * peak
+    sockets_peak = users * a.opens * a.open_minutes * 60 / DAY * peak
+    node_cpu_requests = users * node_seconds_day / DAY * peak
+    node_cpu_sockets = sockets_peak * m.socket_cpu_us * beat / 1e6 / m.workers_per_node
+    nodes = (node_cpu_requests + node_cpu_sockets) / a.node_target
+    socket_workers = sockets_peak / m.sockets_per_worker
+    nodes = max(1, math.ceil(max(nodes, socket_workers / m.workers_per_node)))
+    per_node_sockets = sockets_peak / nodes
+    node_mib = m.workers_per_node * m.worker_mib + per_node_sockets * m.socket_kib / 1024
+    # Redis: each authenticated request one MGET (no near cache: the worst case), a
+    # completion 12.7, each open socket its heartbeat.
+    web_rps_peak = users * (cached + reads) / DAY * peak
+    completions_rps_peak = users * completions / DAY * peak
+    main_ops = (
+        web_rps_peak * m.redis_cmds_per_read
+        + completions_rps_peak * m.redis_cmds_per_completion
+        + sockets_peak * m.main_cmds_per_socket_s * beat
+    )
+    layer_ops = (
+        sockets_peak * m.layer_cmds_per_socket_s * beat
+        + completions_rps_peak * m.layer_cmds_per_completion
+    )
+    instances_day = users * a.habits
+    # Writes an instance: its insert, the sweep's move to pending, then a completion or the
+    # two moves to missed and fix_expired, a reminder's mark, and the outbox row written and
+    # marked sent; plus each open's refresh-token rotation (insert and update).
+    writes_instance = 1 + 1 + a.done_share + 2 * (1 - a.done_share) + 3 * a.telegram_share
+    writes_day = instances_day * writes_instance + users * a.opens * 2
+    rows_year = instances_day * 365
+    due_busiest = users * a.habits * a.zone_share * a.busiest_minute_habits
+    reminders_busiest = due_busiest * a.telegram_share
+    return {
+        "peak factor": peak,
+        "requests a day": users * requests_day,
+        "peak requests/s": peak_rps,
+        "web CPU at peak, cores: requests": node_cpu_requests * m.workers_per_node,
+        "web CPU at peak, cores: idle sockets": node_cpu_sockets * m.workers_per_node,
+        "web nodes (2 CPU)": nodes,
+        "sockets open at peak": sockets_peak,
+        "sockets a node": per_node_sockets,
+        "memory a node, MiB": node_mib,
+        "Redis main ops/s at peak": main_ops,
+        "channel layer ops/s at peak": layer_ops,
+        "Redis main, share of one server": main_ops / m.redis_ops_per_server,
+        "channel-layer shards of its own": layer_shards(
+            main_ops, layer_ops, m.redis_ops_per_server
+        ),
+        "instance rows a day": instances_day,
+        "writes a day": writes_day,
+        "writes/s at peak": writes_day / DAY * peak,
+        "instance rows after a year": rows_year,
+        "instance table after a year, GB": rows_year * m.row_bytes * a.bloat / 1e9,
+        "generation of the largest zone's day, s": instances_day
+        * a.zone_share
+        * m.generation_us_per_row
+        / 1e6,
+        "due in the busiest minute": due_busiest,
+        "sweep seconds for them": due_busiest / 1000 * m.sweep_ms_per_1000 / 1e3,
+        "reminder tick seconds for them": reminders_busiest / 1000 * m.tick_ms_per_1000 / 1e3,
+        "reminders in the busiest minute": reminders_busiest,
+        "Telegram send time, s": reminders_busiest / m.telegram_per_second,
+    }
+
+
+def _parse_set(values: list[str]) -> dict[str, float]:
+    names = {f.name for f in fields(Assumptions)}
+    out = {}
+    for item in values:
+        name, _, value = item.partition("=")
+        if name not in names:
+            raise SystemExit(f"unknown assumption {name!r}; one of {', '.join(sorted(names))}")
+        out[name] = float(value)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.capacity_model", description=__doc__)
+    parser.add_argument("--users", type=int, action="append")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    args = parser.parse_args(argv)
+    a = replace(Assumptions(), **_parse_set(args.set))
+    counts = args.users or [10_000, 100_000, 1_000_000]
+    table = [sizes(users, a, Measured()) for users in counts]
+    print("| | " + " | ".join(f"{users:,} users" for users in counts) + " |")
+    print("|---|" + "---|" * len(counts))
+    for key in table[0]:
+        print(f"| {key} | " + " | ".join(_show(row[key]) for row in table) + " |")
+    print("\nassumptions: " + ", ".join(f"{k}={v:g}" for k, v in asdict(a).items()))
+
+
+def _show(value: float) -> str:
+    if isinstance(value, int) or value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+if __name__ == "__main__":
+    main()
