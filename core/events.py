@@ -1,7 +1,9 @@
 """The one door through which a change tells the world what happened: `record`.
 
 A service calls `record(type, **facts)` inside its transaction, with ids and small facts
-only (never rows: what leaves is read again after the commit, from the committed rows).
+only (never model rows: what leaves is read again after the commit, from the committed rows;
+a single instance's change may give its frame's JSON as it left the row, which is what a
+read would find: instances/services/recorded.py).
 Nothing else in the project registers after-commit work (tests/config/test_one_door.py keeps
 it so), as Zulip's `send_event_on_commit` is the only door to its event queue.
 

@@ -3,7 +3,9 @@ follows each, realtime/frames.py builds their frames from the committed rows.
 
 Facts of each: `ids` (the instances to announce; may be fewer than changed, e.g. only those
 of users online) and `user_ids` (the owners of every changed instance, whose `today` lists
-go stale).
+go stale). A single instance's change (completed, skipped, back from a skip, a note) adds
+`owners` ({habit_id: user_id}), `data` ({user_id: [frame data]}) and `settling` (habit ids
+locked for the course check): instances/services/recorded.py.
 """
 
 INSTANCE_CREATED = "instance.created"  # also `under_way`: some are due already
