@@ -23,7 +23,7 @@ django.setup()
 
 import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command, get_commands  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from honcho.manager import Manager  # noqa: E402
 
 from config.serving import exposure_refusal, web_command, web_server_refusal  # noqa: E402
@@ -40,6 +40,11 @@ def redis_answers() -> bool:
 
 def bot_configured() -> bool:
     return bot_credentials() is not None
+
+
+# What runs before the processes start, as `manage.py` arguments: compose's migrate service
+# runs the same (tests/config/test_compose.py compares them).
+STARTUP_COMMANDS: tuple[tuple[str, ...], ...] = (("migrate", "--noinput"), ("setup_schedules",))
 
 
 def processes(host: str, port: str) -> dict[str, list[str]]:
@@ -107,9 +112,8 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    call_command("migrate", interactive=False, verbosity=1)
-    if "setup_schedules" in get_commands():
-        call_command("setup_schedules")
+    for command in STARTUP_COMMANDS:
+        call_command(*command)
 
     manager = Manager()
     for name, argv in processes(host, port).items():
