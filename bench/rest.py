@@ -59,7 +59,7 @@ ROUNDS = 5
 ROUND_SECONDS = 4
 # Pending instances for the writes, each request another one, at scale 1 (never fewer than
 # MIN_POOL: the runs last as long at any scale). Sized for a bare write ceiling of ~3,000
-# req/s and writes of the API at up to half of it, over all their runs (22 s each at 32
+# req/s and writes of the API at up to half of it, over all their runs (21 s each at 32
 # connections, 12 s more for the completion's growth), with margin; `_pool_row` says when a
 # run found the pool spent.
 POOL = 150_000
