@@ -22,7 +22,7 @@ The suite creates and drops its own PostgreSQL database (`bench_habits_<pid>`) a
 Redis database the way a test run does (so a bench beside tests or another bench shares
 nothing), fills them with set-based SQL and times the production code paths.
 `sockets` and `rest` start real web server processes (`bench/server/`: production settings
-plus two baselines mounted only there) and load them over the loopback only, each run
+plus three baselines mounted only there) and load them over the loopback only, each run
 bounded in time and count. The section below is rewritten by every full-size run.
 """
 NO_BUDGET = "—"

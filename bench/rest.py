@@ -1,26 +1,40 @@
-"""Scenario: the REST API under load, 32 connections, authenticated, against real servers.
+"""Scenario: the REST API under load, authenticated, against real servers.
 
-wrk (bounded in time, loopback only) drives the dashboard's reads, `GET /api/instances/today/`
-(10 instances), `GET /api/habits/` (a page of 20), `GET /api/auth/me/`,
-`GET /api/habits/{id}/stats/` and `GET /api/habits/public/` (each a cached answer, each held
-to half the ceiling), and `POST /api/instances/{id}/complete/` (each request another
-instance), with two baselines in the same run and the same server: a bare Django
-view returning a constant JSON list (the stack's ceiling) and `today` written the seed's way
-(DRF + simplejwt), both mounted only by `bench.server`. Absolute numbers drift with the
-machine's other work; the ratios are what to compare.
+wrk (bounded in time, loopback only, 32 connections) drives the dashboard's reads,
+`GET /api/instances/today/` (10 instances), `GET /api/habits/` (a page of 20),
+`GET /api/auth/me/`, `GET /api/habits/{id}/stats/` and `GET /api/habits/public/` (each a
+cached answer, each held to half the ceiling), with two baselines in the same run and the
+same server: a bare Django view returning a constant JSON list (the stack's ceiling) and
+`today` written the seed's way (DRF + simplejwt), both mounted only by `bench.server`.
+Absolute numbers drift with the machine's other work; the ratios are what to compare.
+
+The writes, `POST /api/instances/{id}/complete/` and `POST /api/instances/{id}/skip/`, are
+held to half a bare write ceiling (`POST /bench/write/{id}/`: one raw UPDATE … RETURNING in
+its own transaction, no auth, no ORM), the three interleaved as the reads are; every write
+request meets another pending instance (`Pool`). Then growth: `today`, `habits` and the
+completion at 32, 128 and 512 connections, one 4 s run each, held at 512 to no failures and
+a p99 under 250 ms.
 
 The same bare view and `today` are first measured under the serving layouts we considered
 (docs/PERFORMANCE.md, the serving layout), the last one being production's; then under
 both web servers production can run (WEB_SERVER: uvicorn, the default, and Daphne), the two
 up at once and their runs interleaved, and a row says which is faster.
+
+Time: wrk's runs and pauses last as long at any scale, so a smoke run (`--scale 0.01`) takes
+about what scale 1 does, less the fill: about 7.5 minutes for `--only rest`. Of that the
+writes add about 80 s (three 1 s warm-ups, then 5 rounds of 3 runs of (4 s + 1 s pause)) and
+growth about 50 s (9 runs of (4 s + 1 s pause), plus the wait for 512 queued completions to
+drain); the single read runs are 6 s (10 s before) to make room.
 """
 
 import logging
 import os
+import resource
 import sys
+import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -37,11 +51,19 @@ from config.serving import DEFAULT_WEB_SERVER, WEB_SERVERS, web_workers
 
 NAME = "rest"
 CONNECTIONS = 32
-SECONDS = 10
+SECONDS = 6
 WARM_SECONDS = 2
+# The writes' warm-up: the server has served the reads by then; this is their first code path.
+WRITE_WARM_SECONDS = 1
 ROUNDS = 5
 ROUND_SECONDS = 4
-POOL = 30_000
+# Pending instances for the writes, each request another one, at scale 1 (never fewer than
+# MIN_POOL: the runs last as long at any scale). Sized for a bare write ceiling of ~3,000
+# req/s and writes of the API at up to half of it, over all their runs (21 s each at 32
+# connections, 12 s more for the completion's growth), with margin; `_pool_row` says when a
+# run found the pool spent.
+POOL = 150_000
+MIN_POOL = 60_000
 TODAY = "/api/instances/today/"
 BARE = "/bench/bare/"
 DRF_TODAY = "/bench/drf/today/"
@@ -50,7 +72,19 @@ ME = "/api/auth/me/"
 STATS = "/api/habits/{id}/stats/"
 PUBLIC = "/api/habits/public/"
 COMPLETE = "/api/instances/_ID_/complete/"
+SKIP = "/api/instances/_ID_/skip/"
+SKIP_BODY = '{"reason": "other"}'
+BARE_WRITE = "/bench/write/_ID_/"
+WRITES = (BARE_WRITE, COMPLETE, SKIP)
+BODIES = {SKIP: SKIP_BODY}
+GROWTH = (32, 128, 512)
+GROWTH_SECONDS = 4
+GROWTH_P99 = 0.250
+# A run's requests still queued in the server when wrk stops take connections / req/s to
+# drain (512 completions: seconds); the next run waits for them, up to this.
+DRAIN_SECONDS = 10.0
 CEILING_SHARE = 0.5
+WRITE_SHARE = 0.5
 DRF_FACTOR = 1.5
 P99_BUDGET = 0.050
 
@@ -92,12 +126,45 @@ FROM generate_series(1, %(count)s) AS n
 """
 
 
+TOUCHED_SQL = """
+SELECT max(id) FROM instances_habitinstance
+WHERE id >= %s AND id < %s AND status <> 'pending'
+"""
+
+
+@dataclass
+class Pool:
+    """Pending instances (consecutive ids) given out to the write runs: each run the ids past
+    the last one any run wrote, so every write, the bare one included, meets a pending row."""
+
+    ids: range
+    next: int = 0  # the first id no run has been given
+    repeated: int = 0  # requests that wrote an id written before (the pool ran out)
+
+    def __post_init__(self) -> None:
+        self.next = self.ids.start
+
+    def take(self) -> range:
+        return range(self.next, self.ids.stop) or self.ids
+
+    def taken(self, given: range, load: wrk.Load, connections: int) -> None:
+        if given.start < self.next:  # spent: the run went round the whole pool again
+            self.repeated += load.requests
+        else:
+            self.repeated += max(0, load.requests - len(given))
+        touched = sql.scalar(TOUCHED_SQL, [given.start, given.stop])
+        # Requests still queued when wrk stopped (up to one a connection, each thread's ids
+        # interleaved) may write ids past the last one written so far.
+        if touched is not None:
+            self.next = max(self.next, touched + 1 + 2 * connections)
+
+
 @dataclass(frozen=True)
 class Fixture:
     reader: str  # token of a user with 10 instances today and 25 habits, public ones too
     habit_id: int  # one of the reader's habits, with instances
     completer: str  # token of the pool's owner
-    pool: range  # instance ids, consecutive
+    pool: Pool = field(compare=False)
 
 
 def _token(user: User) -> str:
@@ -117,12 +184,12 @@ def _fill(scale: float, now: datetime) -> Fixture:
         "SELECT min(habit_id) FROM instances_habitinstance WHERE user_id = %s", [reader.pk]
     )
     owner = User.objects.create_user("pool@example.com", PASSWORD, timezone=TIMEZONE)
-    params = {"user": owner.pk, "count": max(100, round(POOL * scale)), "now": now}
+    params = {"user": owner.pk, "count": max(MIN_POOL, round(POOL * scale)), "now": now}
     sql.execute(POOL_HABITS_SQL, {**params, "today": local_today(TIMEZONE, now)})
     ids = [pk for _, pk in data.fill_pending(now, owner.pk)]
     if ids != list(range(ids[0], ids[-1] + 1)):
         raise RuntimeError("the pool's instance ids are not consecutive")
-    return Fixture(_token(reader), habit_id, _token(owner), range(ids[0], ids[-1] + 1))
+    return Fixture(_token(reader), habit_id, _token(owner), Pool(range(ids[0], ids[-1] + 1)))
 
 
 def _load(server: Server, path: str, token: str, **kwargs: object) -> wrk.Load:
@@ -150,13 +217,6 @@ def _candidate_rows(fixture: Fixture) -> list[Row]:
             rows.append(_row(layout, f"GET {BARE}", _load(server, BARE, fixture.reader)))
             rows.append(_row(layout, f"GET {TODAY}", _load(server, TODAY, fixture.reader)))
     return rows
-
-
-def _completed(pool: range) -> int:
-    return sql.scalar(
-        "SELECT count(*) FROM instances_habitinstance WHERE id = ANY(%s) AND status = 'completed'",
-        [list(pool)],
-    )
 
 
 def _ratio_rows(bare: wrk.Load, drf: wrk.Load, today: wrk.Load) -> list[Row]:
@@ -240,16 +300,13 @@ def _budget_rows(what: str, load: wrk.Load, bare: wrk.Load) -> list[Row]:
     ]
 
 
-def _production_rows(fixture: Fixture) -> list[Row]:
+def _read_rows(server: Server, fixture: Fixture) -> list[Row]:
     stats = STATS.replace("{id}", str(fixture.habit_id))
-    with serving() as server:
-        bare_runs, drf_runs, today_runs = _compared(server, fixture.reader)
-        habits = _load(server, HABITS, fixture.reader)
-        me = _load(server, ME, fixture.reader)
-        habit_stats = _load(server, stats, fixture.reader)
-        public = _load(server, PUBLIC, fixture.reader)
-        complete = _load(server, COMPLETE, fixture.completer, method="POST", ids=fixture.pool)
-    done = _completed(fixture.pool)
+    bare_runs, drf_runs, today_runs = _compared(server, fixture.reader)
+    habits = _load(server, HABITS, fixture.reader)
+    me = _load(server, ME, fixture.reader)
+    habit_stats = _load(server, stats, fixture.reader)
+    public = _load(server, PUBLIC, fixture.reader)
     bare, drf, today = _median(bare_runs), _median(drf_runs), _median(today_runs)
     rounds = f"median of {ROUNDS} interleaved {ROUND_SECONDS} s runs"
     return [
@@ -265,13 +322,125 @@ def _production_rows(fixture: Fixture) -> list[Row]:
         _row(CHOSEN, f"GET {ME} (cached after the first)", me),
         _row(CHOSEN, f"GET {STATS} (cached after the first)", habit_stats),
         _row(CHOSEN, f"GET {PUBLIC} (a page of 20, one for everyone, cached)", public),
-        _row(CHOSEN, f"POST {COMPLETE.replace('_ID_', '{id}')} ({done:,} completed)", complete),
         *_ratio_rows(bare, drf, today),
         *_budget_rows("habits", habits, bare),
         *_budget_rows("me", me, bare),
         *_budget_rows("stats", habit_stats, bare),
         *_budget_rows("public", public, bare),
     ]
+
+
+def _drain(load: wrk.Load, connections: int) -> None:
+    """Wait out what the server still had queued when wrk stopped, past wrk's own pause."""
+    queued = connections / max(load.per_second, 1.0)
+    time.sleep(min(DRAIN_SECONDS, max(0.0, queued - wrk.SETTLE_SECONDS)))
+
+
+def _write(
+    server: Server, path: str, fixture: Fixture, *, seconds: float, connections: int
+) -> wrk.Load:
+    """One POST run on `path`, each request a pending instance of the pool no run had yet."""
+    given = fixture.pool.take()
+    load = wrk.run(
+        f"{server.url}{path}",
+        token=fixture.completer,
+        seconds=seconds,
+        connections=connections,
+        method="POST",
+        ids=given,
+        body=BODIES.get(path, ""),
+    )
+    _drain(load, connections)
+    fixture.pool.taken(given, load, connections)
+    return load
+
+
+def _writes_compared(server: Server, fixture: Fixture) -> list[list[wrk.Load]]:
+    """The bare write, the completion and the skip, interleaved ROUNDS times (as `_compared`
+    for the reads), each run on fresh pending instances."""
+    for path in WRITES:
+        _write(server, path, fixture, seconds=WRITE_WARM_SECONDS, connections=CONNECTIONS)
+    runs: dict[str, list[wrk.Load]] = {path: [] for path in WRITES}
+    for _ in range(ROUNDS):
+        for path in WRITES:
+            load = _write(server, path, fixture, seconds=ROUND_SECONDS, connections=CONNECTIONS)
+            runs[path].append(load)
+    for path, loads in runs.items():
+        logger.info("rest: POST %s %.0f req/s", path, _median(loads).per_second)
+    return [runs[path] for path in WRITES]
+
+
+def _share_row(what: str, load: wrk.Load, ceiling: wrk.Load) -> Row:
+    share = load.per_second / ceiling.per_second
+    measure = f"{what} / bare write ceiling (req/s)"
+    return Row(NAME, measure, f"{share:.2f}", f"≥ {WRITE_SHARE:.2f}", share >= WRITE_SHARE)
+
+
+def _write_rows(server: Server, fixture: Fixture) -> list[Row]:
+    ceiling_runs, complete_runs, skip_runs = _writes_compared(server, fixture)
+    ceiling, complete, skip = (_median(runs) for runs in (ceiling_runs, complete_runs, skip_runs))
+    rounds = f"median of {ROUNDS} interleaved {ROUND_SECONDS} s runs, each request another instance"
+    ceiling_what = (
+        f"POST {_shown(BARE_WRITE)} (the write ceiling: one raw UPDATE … RETURNING in its own "
+        f"transaction, no auth; {rounds})"
+    )
+    return [
+        _row(CHOSEN, ceiling_what, ceiling, ceiling_runs),
+        _row(CHOSEN, f"POST {_shown(COMPLETE)} ({rounds})", complete, complete_runs),
+        _row(CHOSEN, f"POST {_shown(SKIP)} (body {SKIP_BODY}; {rounds})", skip, skip_runs),
+        _share_row("complete", complete, ceiling),
+        _share_row("skip", skip, ceiling),
+    ]
+
+
+def _shown(path: str) -> str:
+    return path.replace("_ID_", "{id}")
+
+
+def _growth_run(server: Server, path: str, fixture: Fixture, connections: int) -> wrk.Load:
+    if path == COMPLETE:
+        return _write(server, path, fixture, seconds=GROWTH_SECONDS, connections=connections)
+    url = f"{server.url}{path}"
+    load = wrk.run(url, token=fixture.reader, seconds=GROWTH_SECONDS, connections=connections)
+    _drain(load, connections)
+    return load
+
+
+def _growth_rows(server: Server, fixture: Fixture) -> list[Row]:
+    """Each path at GROWTH connections, one run each (the server already warm from the runs
+    before): how the latency grows with the clients, and the budget at the most."""
+    rows, budgets = [], []
+    label = f"growth ({GROWTH_SECONDS} s runs, production layout)"
+    for path in (TODAY, HABITS, COMPLETE):
+        what = f"{'POST' if path == COMPLETE else 'GET'} {_shown(path)}"
+        for connections in GROWTH:
+            load = _growth_run(server, path, fixture, connections)
+            logger.info("rest: %s at %d: p99 %.1f ms", what, connections, load.p99 * 1e3)
+            rows.append(_row(label, f"{what} at {connections} connections", load))
+        ok = not load.bad and load.p99 < GROWTH_P99
+        value = f"p99 {millis(load.p99)}, {load.bad:,} failed"
+        budget = f"no failures, p99 < {millis(GROWTH_P99)}"
+        measure = f"growth budget: {what} at {GROWTH[-1]} connections"
+        budgets.append(Row(NAME, measure, value, budget, ok))
+    return rows + budgets
+
+
+def _pool_row(pool: Pool) -> Row:
+    given = min(pool.next, pool.ids.stop) - pool.ids.start
+    value = (
+        f"{given:,} of {len(pool.ids):,} pending instances given out; "
+        f"{pool.repeated:,} requests on an instance written before"
+    )
+    measure = "the writes' pool (each request another pending instance)"
+    return Row(NAME, measure, value, "none written twice", pool.repeated == 0)
+
+
+def _production_rows(fixture: Fixture) -> list[Row]:
+    with serving() as server:
+        reads = _read_rows(server, fixture)
+        writes = _write_rows(server, fixture)
+        growth = _growth_rows(server, fixture)
+    return [*reads, *writes, *growth, _pool_row(fixture.pool)]
 
 
 def _interleaved(servers: dict[str, Server], path: str, token: str) -> dict[str, list[wrk.Load]]:
@@ -320,8 +489,19 @@ def _faster_row(medians: dict[tuple[str, str], wrk.Load]) -> Row:
     return Row(NAME, measure, value, DEFAULT_WEB_SERVER, faster == DEFAULT_WEB_SERVER)
 
 
+def _raise_file_limit() -> None:
+    """512 connections are as many sockets in wrk and in the server: the soft limit of open
+    files up to the hard one, for this process and the servers and wrk it starts."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # An unlimited hard limit still caps files at the kernel's nr_open: ask for plenty.
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65_536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def run(scale: float) -> Result:
     wrk.require()
+    _raise_file_limit()
     fixture = _fill(scale, timezone.now())
     sql.settle(*data.APP_TABLES)  # as in sockets: the earlier scenarios' writes not timed here
     return Result(_candidate_rows(fixture) + _production_rows(fixture) + _server_rows(fixture))

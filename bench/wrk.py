@@ -64,20 +64,24 @@ def run(
     connections: int,
     method: str = "GET",
     ids: range | None = None,
+    body: str = "",
 ) -> Load:
-    """One bounded wrk run (loopback only); `_ID_` in `url` cycles through `ids`. Returns
-    once the server has had SETTLE_SECONDS to finish what was still queued."""
+    """One bounded wrk run (loopback only); `_ID_` in `url` cycles through `ids`, `body`
+    (JSON) goes with every request. Returns once the server has had SETTLE_SECONDS to
+    finish what was still queued."""
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("load only goes to this machine's loopback")
+    threads = min(THREADS, connections)  # wrk refuses more threads than connections
     env = {
         **os.environ,
         "BENCH_TOKEN": token,
         "BENCH_METHOD": method,
         "BENCH_FIRST_ID": str(ids.start if ids else 0),
         "BENCH_ID_COUNT": str(len(ids) if ids else 0),
-        "BENCH_THREADS": str(THREADS),
+        "BENCH_THREADS": str(threads),
+        "BENCH_BODY": body,
     }
-    command = [require(), f"-t{THREADS}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    command = [require(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
     command += ["--timeout", "10s", "-s", str(SCRIPT), url]
     result = subprocess.run(  # noqa: S603 (the argv is ours, not input)
         command, env=env, capture_output=True, text=True, timeout=seconds + 30, check=True

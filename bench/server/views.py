@@ -1,7 +1,10 @@
-"""The two baselines the REST load is compared with."""
+"""The baselines the REST load is compared with."""
 
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from rest_framework import generics, serializers
 
 from accounts.timezones import local_today
@@ -13,6 +16,28 @@ CONSTANT = [{"id": n, "status": "scheduled"} for n in range(10)]
 def bare(request: HttpRequest) -> JsonResponse:
     """The stack's ceiling: no auth, no database, a constant JSON list."""
     return JsonResponse(CONSTANT, safe=False)
+
+
+BARE_WRITE_SQL = """
+UPDATE instances_habitinstance
+SET status = 'completed', completed_at = now(), source = 'web', updated_at = now()
+WHERE id = %s
+RETURNING id, status, completed_at
+"""
+
+
+@csrf_exempt
+@require_POST
+def bare_write(request: HttpRequest, pk: int) -> JsonResponse:
+    """The write ceiling: one UPDATE of an instance in its own transaction, on the same
+    database, the row answered as JSON. No auth, no ORM, no event, no cache."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(BARE_WRITE_SQL, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return JsonResponse({"detail": "Not found."}, status=404)
+    instance_id, status, completed_at = row
+    return JsonResponse({"id": instance_id, "status": status, "completed_at": completed_at})
 
 
 class InstanceSerializer(serializers.ModelSerializer):
