@@ -302,6 +302,19 @@ async def _idle_rows(server: Server, pairs) -> list[Row]:
     ]
 
 
+class _Clock:
+    """This process's CPU time and the wall time since the last lap."""
+
+    def __init__(self) -> None:
+        self.cpu, self.wall = time.process_time(), time.perf_counter()
+
+    def lap(self) -> tuple[float, float]:
+        cpu, wall = time.process_time(), time.perf_counter()
+        spent = (cpu - self.cpu, wall - self.wall)
+        self.cpu, self.wall = cpu, wall
+        return spent
+
+
 @dataclass(frozen=True)
 class Many:
     """What the many-sockets phase saw."""
@@ -311,16 +324,19 @@ class Many:
     lost: str
     rss: int
     latencies: list[float]
-    client_cpu: float
-    wall: float
+    # The bench's own CPU seconds against wall seconds: opening the sockets, then the timed
+    # completions with all of them open.
+    opening: tuple[float, float]
+    completing: tuple[float, float]
 
 
 async def _hold_many(server: Server, pairs, instances: dict[int, int]) -> Many:
     """Open a socket per pair, hold them all, then time completions with all of them open."""
-    cpu, wall = time.process_time(), time.perf_counter()
+    clock = _Clock()
     opened, failed = await open_many(server.url, pairs, at_once=MANY_AT_ONCE)
     for socket in opened:
         socket.start_reading()
+    opening = clock.lap()
     completer = Completer(server)
     try:
         await asyncio.sleep(SETTLE_SECONDS)
@@ -331,7 +347,9 @@ async def _hold_many(server: Server, pairs, instances: dict[int, int]) -> Many:
         )
         if not open_now:
             raise RuntimeError(f"no socket stayed open{_lost(failed, closed)}")
+        clock.lap()  # the settling, not the client's work
         latencies = await _latencies(completer, open_now, dict(pairs), instances)
+        completing = clock.lap()
     finally:
         completer.close()
         await close_all(opened)
@@ -341,8 +359,8 @@ async def _hold_many(server: Server, pairs, instances: dict[int, int]) -> Many:
         _lost(failed, closed),
         rss,
         latencies,
-        time.process_time() - cpu,
-        time.perf_counter() - wall,
+        opening,
+        completing,
     )
 
 
@@ -351,7 +369,11 @@ def _many_rows(chosen: str, many: Many) -> list[Row]:
     p50, p99 = statistics.median(many.latencies), _p99(many.latencies)
     # One process of the bench holds every client socket on 2 shared CPUs: its share of the
     # phase's wall time says whether the client, not the server, set the pace.
-    client = f"bench client CPU {many.client_cpu:.1f} s of {many.wall:.1f} s wall"
+    client = (
+        "bench client CPU: opening {:.1f} s of {:.1f} s, completions {:.1f} s of {:.1f} s".format(
+            *many.opening, *many.completing
+        )
+    )
     return [
         Row(
             NAME,
