@@ -4,9 +4,18 @@
   the owner's socket, with 1, 100 and 1,000 sockets open (each of another user), p50 / p99;
   then at 1,000 under the other web server (WEB_SERVER: uvicorn, the default, or Daphne),
   and which of the two was faster;
-- a burst of 1,000 connects at once: every one gets `hello` and `today.snapshot` (the redis-py
-  pool of 100 once failed a quarter of them with HTTP 500);
+- 10,000 sockets open at once across the web workers (production's layout: WEB_WORKERS
+  processes, by default one per CPU), each of another user: all of them connected, the
+  resident memory of the server's whole process tree, and the push latency with all of them
+  open; the bench's own CPU time over that phase beside its wall time, since the client
+  shares the machine's CPUs with the server;
+- a burst of 5,000 connects at once: every one gets `hello` and `today.snapshot` (the redis-py
+  pool of 100 once failed a quarter of 1,000 with HTTP 500);
 - 5,000 idle sockets held by one web process (one worker): its resident memory.
+
+The bench holds every client socket itself, one file descriptor each, in one asyncio loop
+(bench/wsclient.py): it raises its own open-file limit to the hard limit first (as the
+runner does for the server, config/serving.py), which the server it starts inherits.
 
 Each user has one habit with one pending instance today; a sample re-arms the instance
 (back to pending) before completing it, outside the timed part.
@@ -33,13 +42,17 @@ from bench import data, sql
 from bench.report import Result, Row, millis
 from bench.server.process import Server, server_label, serving
 from bench.wsclient import Socket, close_all, open_many
-from config.serving import DEFAULT_WEB_SERVER, WEB_SERVERS, web_server
+from config.serving import DEFAULT_WEB_SERVER, WEB_SERVERS, raise_file_limit, web_server
 
 NAME = "sockets"
 LEVELS = (1, 100, 1_000)
 SAMPLES = 200
-BURST = 1_000
+MANY = 10_000
+BURST = 5_000
 IDLE = 5_000
+# Connects in flight while the many are opened (as the idle ones): a browser's reconnects
+# after a deploy come spread over seconds, and the burst row measures them all at once.
+MANY_AT_ONCE = 200
 P99_BUDGET = 0.050
 RSS_BUDGET = 2**30
 FRAME_SECONDS = 10.0
@@ -66,13 +79,19 @@ WHERE id = %s
 @dataclass(frozen=True)
 class Sizes:
     levels: tuple[int, ...]
+    many: int
     burst: int
     idle: int
 
     @classmethod
     def at(cls, scale: float) -> "Sizes":
         levels = tuple(sorted({max(1, round(level * scale)) for level in LEVELS}))
-        return cls(levels, max(1, round(BURST * scale)), max(1, round(IDLE * scale)))
+        many, burst, idle = (max(1, round(n * scale)) for n in (MANY, BURST, IDLE))
+        return cls(levels, many, burst, idle)
+
+    @property
+    def users(self) -> int:
+        return max(self.many, self.burst, self.idle, self.levels[-1])
 
 
 def _fill(users: int, now: datetime) -> dict[int, int]:
@@ -148,7 +167,10 @@ async def _latencies(
 ) -> list[float]:
     latencies = []
     for n in range(SAMPLES):
-        socket = sockets[n % len(sockets)]
+        # Spread over all the sockets open (so over every worker), each once when they are
+        # as many as the samples.
+        index = n * len(sockets) // SAMPLES if len(sockets) >= SAMPLES else n % len(sockets)
+        socket = sockets[index]
         instance_id = instances[socket.user_id]
         sent = await completer.complete(instance_id, tokens_of[socket.user_id])
         latencies.append(await _frame_for(socket, instance_id) - sent)
@@ -280,9 +302,107 @@ async def _idle_rows(server: Server, pairs) -> list[Row]:
     ]
 
 
+class _Clock:
+    """This process's CPU time and the wall time since the last lap."""
+
+    def __init__(self) -> None:
+        self.cpu, self.wall = time.process_time(), time.perf_counter()
+
+    def lap(self) -> tuple[float, float]:
+        cpu, wall = time.process_time(), time.perf_counter()
+        spent = (cpu - self.cpu, wall - self.wall)
+        self.cpu, self.wall = cpu, wall
+        return spent
+
+
+@dataclass(frozen=True)
+class Many:
+    """What the many-sockets phase saw."""
+
+    asked: int
+    still_open: int
+    lost: str
+    rss: int
+    latencies: list[float]
+    # The bench's own CPU seconds against wall seconds: opening the sockets, then the timed
+    # completions with all of them open.
+    opening: tuple[float, float]
+    completing: tuple[float, float]
+
+
+async def _hold_many(server: Server, pairs, instances: dict[int, int]) -> Many:
+    """Open a socket per pair, hold them all, then time completions with all of them open."""
+    clock = _Clock()
+    opened, failed = await open_many(server.url, pairs, at_once=MANY_AT_ONCE)
+    for socket in opened:
+        socket.start_reading()
+    opening = clock.lap()
+    completer = Completer(server)
+    try:
+        await asyncio.sleep(SETTLE_SECONDS)
+        rss = server.rss_bytes()
+        open_now = [s for s in opened if s.connection.state.name == "OPEN"]
+        closed = Counter(
+            s.connection.close_code for s in opened if s.connection.state.name != "OPEN"
+        )
+        if not open_now:
+            raise RuntimeError(f"no socket stayed open{_lost(failed, closed)}")
+        clock.lap()  # the settling, not the client's work
+        latencies = await _latencies(completer, open_now, dict(pairs), instances)
+        completing = clock.lap()
+    finally:
+        completer.close()
+        await close_all(opened)
+    return Many(
+        len(pairs),
+        len(open_now),
+        _lost(failed, closed),
+        rss,
+        latencies,
+        opening,
+        completing,
+    )
+
+
+def _many_rows(chosen: str, many: Many) -> list[Row]:
+    label = f"{many.asked:,} sockets open across {server_label(chosen)}"
+    p50, p99 = statistics.median(many.latencies), _p99(many.latencies)
+    # One process of the bench holds every client socket on 2 shared CPUs: its share of the
+    # phase's wall time says whether the client, not the server, set the pace.
+    client = (
+        "bench client CPU: opening {:.1f} s of {:.1f} s, completions {:.1f} s of {:.1f} s".format(
+            *many.opening, *many.completing
+        )
+    )
+    return [
+        Row(
+            NAME,
+            f"{label}: connected and still open after {SETTLE_SECONDS:.0f} s",
+            f"{many.still_open:,}{many.lost}",
+            "all",
+            many.still_open == many.asked,
+        ),
+        Row(
+            NAME,
+            f"{label}: RSS of the web processes (the server's process tree)",
+            f"{many.rss / 2**20:,.0f} MiB",
+            f"< {RSS_BUDGET / 2**20:,.0f} MiB",
+            many.rss < RSS_BUDGET,
+        ),
+        Row(
+            NAME,
+            f"{label}: push latency, REST completion → instance.updated",
+            f"p50 {millis(p50)}, p99 {millis(p99)} ({len(many.latencies)} completions; {client})",
+            f"p99 < {millis(P99_BUDGET)}",
+            p99 < P99_BUDGET,
+        ),
+    ]
+
+
 def run(scale: float) -> Result:
+    raise_file_limit()  # a descriptor per client socket; the servers started here inherit it
     sizes = Sizes.at(scale)
-    users = max(sizes.idle, sizes.burst, sizes.levels[-1])
+    users = sizes.users
     data.reset()
     instances = _fill(users, timezone.now())
     # Every completion waits for its COMMIT's WAL flush, so the p99 follows the disk: the
@@ -290,6 +410,9 @@ def run(scale: float) -> Result:
     sql.settle(*data.APP_TABLES)
     pairs = _tokens(users)
     rows = _server_rows(pairs, instances, sizes.levels)
+    with serving() as server:
+        many = asyncio.run(_hold_many(server, pairs[: sizes.many], instances))
+    rows += _many_rows(web_server(), many)
     with serving() as server:
         rows.append(asyncio.run(_burst_row(server, pairs[: sizes.burst])))
     with serving(workers=1) as server:

@@ -10,6 +10,16 @@ The same five million rows are laid out twice: 50,000 habits over 100 days (time
 full), and 200,000 habits over 25 days, where only the database part and the plans are
 measured: the more scheduled rows (the more active habits), the more due rows the planner
 expects, which once turned an OR of the three partial indexes into a sequential scan.
+
+The next size: 20,000,000 instances (200,000 habits over 100 days, 20 habits a user) with
+10,000 due, of 10,000 distinct users, all online: one tick (instances_sweep(), two batches
+of SWEEP_BATCH and an empty third) within 200 ms, and the cost per due row beside the
+five-million size's, to show the cost follows the due rows and not the table. The fill is
+the same set-based INSERT … SELECT without indexes; at scale 0.01 (200,000 instances) it
+took 1.6 s here and at 0.05 (1,000,000) 6.9 s: about 6.6 µs a row past a second of fixed
+cost, so at scale 1 expect about 2½ minutes for the INSERT and the rebuilt indexes, 3 to 4
+with VACUUM ANALYZE and the CHECKPOINT of a table larger than shared_buffers (the sorts grow
+a little faster than the rows), on this 2-CPU machine; about 5 GB of table and indexes.
 """
 
 import logging
@@ -32,6 +42,8 @@ BUDGET = 0.100
 PARTIAL_INDEXES = ("instance_due_pending", "instance_due_missed", "instance_due_expired")
 FULL = Layout(habits=50_000, days=100)
 MANY_HABITS = Layout(habits=200_000, days=25)
+LARGE = Layout(habits=200_000, days=100, due=10_000, habits_per_user=20)
+LARGE_BUDGET = 0.200
 
 logger = logging.getLogger("bench")
 
@@ -111,11 +123,13 @@ def _plan_rows(scenario: str, found: list[plans.Scan]) -> list[Row]:
 
 
 def _explained(scenario: str, now: datetime) -> tuple[list[Row], str]:
-    """Rows and a note from EXPLAIN ANALYZE of the SELECTs one sweep batch runs."""
-    statements = plans.statements_of(lambda: _sweep_batch(now), keep=_is_due_select)
+    """Rows and a note from EXPLAIN ANALYZE of the SELECTs one sweep runs (rolled back):
+    one batch while the due rows fit in one, else each batch's, the last reading all three
+    arms."""
+    statements = plans.statements_of(lambda: instances_sweep(now=now), keep=_is_due_select)
     explained = plans.explain(statements)
     found = [scan for plan in explained for scan in plans.scans(plan)]
-    note = plans.as_note(f"{scenario}: the due-row SELECTs of one batch", statements, explained)
+    note = plans.as_note(f"{scenario}: the due-row SELECTs of one sweep", statements, explained)
     return _plan_rows(scenario, found), note
 
 
@@ -142,6 +156,7 @@ def _timing_rows(scenario: str, now: datetime, due: Due) -> list[Row]:
             f"< {millis(BUDGET)}",
             whole < BUDGET,
         ),
+        Row(scenario, "· per due row (its tick / its due rows)", _per_due_row(whole, due)),
         Row(scenario, "· of which _sweep_batch(): due SELECTs + UPDATE", millis(parts["batch"])),
         Row(scenario, "· of which COMMIT", millis(parts["commit"])),
         Row(
@@ -168,16 +183,60 @@ def _db_rows(scenario: str, now: datetime, due: Due) -> list[Row]:
     ]
 
 
-def _measure(layout: Layout, scale: float, *, full: bool) -> Result:
+def _per_due_row(tick: float, due: Due) -> str:
+    return f"{tick / len(due.ids) * 1e6:,.1f} µs"
+
+
+def _tick_rows(scenario: str, now: datetime, due: Due) -> list[Row]:
+    """The next size: whole ticks only (its due rows take more than one batch) and the cost
+    per due row, to set beside the five-million size's."""
+    alone = _median(lambda: _whole_sweep(now, due))
+    with live.online(due.user_ids):
+        whole = _median(lambda: _whole_sweep(now, due))
+    online = f"owners of the due rows online ({len(due.user_ids):,})"
+    return [
+        Row(
+            scenario,
+            f"one tick: instances_sweep(), {online}, median of {RUNS}",
+            millis(whole),
+            f"< {millis(LARGE_BUDGET)}",
+            whole < LARGE_BUDGET,
+        ),
+        Row(
+            scenario,
+            "· per due row (its tick / its due rows; the 5,000,000 size's above)",
+            _per_due_row(whole, due),
+        ),
+        Row(scenario, f"instances_sweep(), nobody online, median of {RUNS}", millis(alone)),
+    ]
+
+
+Timings = Callable[[str, datetime, Due], list[Row]]
+
+
+def _measure(layout: Layout, scale: float, timings: Timings) -> Result:
     now, label = timezone.now(), _label(layout, scale)
     elapsed, due = sql.timed(lambda: fill(layout, scale, now))
     logger.info("%s: %s due, filled in %.1f s", label, len(due.ids), elapsed)
     plan_rows, note = _explained(label, now)
-    timings = _timing_rows if full else _db_rows
-    rows = [_size_row(label, due), *timings(label, now, due), *plan_rows]
+    rows = [
+        _size_row(label, due),
+        Row(
+            label, "fill (set-based INSERT … SELECT, indexes rebuilt, settled)", f"{elapsed:.1f} s"
+        ),
+        *timings(label, now, due),
+        *plan_rows,
+    ]
     return Result(rows, [note])
 
 
 def run(scale: float) -> Result:
-    full, many = _measure(FULL, scale, full=True), _measure(MANY_HABITS, scale, full=False)
-    return Result(full.rows + many.rows, full.notes + many.notes)
+    measured = [
+        _measure(FULL, scale, _timing_rows),
+        _measure(MANY_HABITS, scale, _db_rows),
+        _measure(LARGE, scale, _tick_rows),
+    ]
+    return Result(
+        [row for result in measured for row in result.rows],
+        [note for result in measured for note in result.notes],
+    )

@@ -1,4 +1,9 @@
-"""The sweep's data: five million instances, one a day per habit, a thousand due."""
+"""The sweep's data: millions of instances, one a day per habit, some of today's due.
+
+Set-based SQL only: users and habits by generate_series, the instances by one INSERT … SELECT
+over habits and days with the table's keys and indexes dropped and rebuilt after (one sort per
+index instead of a page split per row), then VACUUM ANALYZE and a CHECKPOINT (sql.settle).
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -59,12 +64,19 @@ class Layout:
 
     habits: int
     days: int
+    due: int = DUE
+    # Fewer habits a user where more are due: each due instance belongs to a user of its own.
+    habits_per_user: int = HABITS_PER_USER
+
+    @property
+    def instances(self) -> int:
+        return self.habits * self.days
 
     def sizes(self, scale: float) -> tuple[int, int, int]:
         """(users, habits, due) at `scale`; the due instances belong to distinct users."""
-        habits = max(HABITS_PER_USER, round(self.habits * scale))
-        users = max(1, habits // HABITS_PER_USER)
-        return users, habits, max(1, min(users, round(DUE * scale)))
+        habits = max(self.habits_per_user, round(self.habits * scale))
+        users = max(1, habits // self.habits_per_user)
+        return users, habits, max(1, min(users, round(self.due * scale)))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 Each socket sends its access token as the `bearer` subprotocol pair and offers
 permessage-deflate (as browsers do), then waits for `hello` and `today.snapshot`.
+
+One file descriptor a socket: the sockets scenario raises the process's open-file limit to
+the hard limit before opening thousands (config/serving.py `raise_file_limit`). asyncio's
+loop on Linux waits on epoll, which has no ceiling of 1,024 descriptors as select() has.
 """
 
 import asyncio

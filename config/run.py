@@ -26,7 +26,12 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from honcho.manager import Manager  # noqa: E402
 
-from config.serving import exposure_refusal, web_command, web_server_refusal  # noqa: E402
+from config.serving import (  # noqa: E402
+    exposure_refusal,
+    raise_file_limit,
+    web_command,
+    web_server_refusal,
+)
 from core.redis import get_redis  # noqa: E402
 from telegram.credentials import MISSING, bot_credentials  # noqa: E402
 
@@ -115,6 +120,7 @@ def main() -> int:
     for command in STARTUP_COMMANDS:
         call_command(*command)
 
+    raise_file_limit()  # inherited by every process started below: the web's sockets
     manager = Manager()
     for name, argv in processes(host, port).items():
         if name in chosen:

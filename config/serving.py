@@ -9,6 +9,7 @@ workers.
 
 import ipaddress
 import os
+import resource
 import sys
 from typing import NoReturn
 
@@ -25,6 +26,19 @@ GRACEFUL_SECONDS = 5
 # both side by side (docs/PERFORMANCE.md). Daphne is the server the design names.
 WEB_SERVERS = ("uvicorn", "daphne")
 DEFAULT_WEB_SERVER = WEB_SERVERS[0]
+
+
+def raise_file_limit() -> int:
+    """Raise this process's open-file limit (RLIMIT_NOFILE) from its soft value to the hard
+    one, and return it. Every open socket is a file descriptor: 10,000 sockets across the
+    workers would pass the common soft default of 1,024. Called before the server starts,
+    so uvicorn's workers and the Daphne pool's processes inherit it; the hard limit itself
+    is the host's to raise (`ulimit -Hn`, systemd's LimitNOFILE, compose's ulimits)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return hard
+    return soft
 
 
 def web_workers() -> int:
@@ -191,6 +205,7 @@ def main() -> int:
 def _become_web(host: str, port: str) -> NoReturn:
     """This process becomes the web server (uvicorn's supervisor or the Daphne pool; same
     pid: a supervisor's signals reach it)."""
+    raise_file_limit()  # kept across execv: the server and its workers hold the sockets
     command = web_command(host, port)
     os.execv(command[0], command)  # noqa: S606 (the argv is ours, not input)
 

@@ -143,9 +143,15 @@ def test_a_completion_records_exactly_one_event(user, django_capture_on_commit_c
         instance_complete(instance_id=instance.pk, user_id=user.pk, at=LATER, source=Source.WEB)
 
     [batch] = callbacks
-    assert [(e.type, e.facts) for e in batch.events] == [
-        ("instance.completed", {"ids": [instance.pk], "user_ids": {user.pk}})
-    ]
+    [event] = batch.events
+    assert event.type == "instance.completed"
+    assert (event.facts["ids"], event.facts["user_ids"]) == ([instance.pk], {user.pk})
+    # What the reactions would otherwise read back: the owner, the frame's data as the change
+    # left the row, and the habit locked for the course check.
+    assert event.facts["owners"] == {instance.habit_id: user.pk}
+    [data] = event.facts["data"][user.pk]
+    assert (data["id"], data["status"]) == (instance.pk, "completed")
+    assert event.facts["settling"] == [instance.habit_id]
 
 
 @pytest.mark.django_db(transaction=True)

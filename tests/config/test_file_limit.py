@@ -1,0 +1,76 @@
+"""The web server raises its open-file limit, so its workers can hold thousands of sockets."""
+
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LOW_SOFT_LIMIT = 256
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _open_files_limit(pid: int) -> tuple[int, int]:
+    """(soft, hard) RLIMIT_NOFILE of a running process, from /proc."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return int(soft), int(hard)
+    raise AssertionError(f"no open-file limit for {pid}")
+
+
+def _workers(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in children.read_text().split()] if children.exists() else []
+
+
+def _started_low() -> None:
+    """In the child before exec: the soft limit a host's default might give."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (LOW_SOFT_LIMIT, hard))
+
+
+@pytest.mark.skipif(
+    resource.getrlimit(resource.RLIMIT_NOFILE)[1] <= LOW_SOFT_LIMIT,
+    reason="the hard open-file limit leaves nothing to raise",
+)
+def test_web_workers_run_with_the_hard_open_file_limit_though_started_with_a_low_soft_one():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "HOST": "127.0.0.1",
+        "PORT": str(_free_port()),
+        "WEB_WORKERS": "2",  # uvicorn runs a single worker in its own process
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "config.serving"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_started_low,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(_workers(process.pid)) < 2 and time.monotonic() < deadline:
+            assert process.poll() is None, "the web server exited"
+            time.sleep(0.2)
+        limits = [_open_files_limit(pid) for pid in [process.pid, *_workers(process.pid)]]
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    assert len(limits) >= 3  # the supervisor and its two workers (and its helpers)
+    assert all(soft == hard > LOW_SOFT_LIMIT for soft, hard in limits)
