@@ -31,18 +31,23 @@ class Assumptions:
     bloat: float = 1.3  # steady-state table and index size over a fresh bulk load
     node_target: float = 0.6  # the share of a node's CPU planned to be busy at peak
     layer_check_seconds: float = 5  # WS_LAYER_CHECK_SECONDS: a socket's heartbeat (a setting)
+    # Share of opens whose me, today and habits reads find their cache entry: those live 60 s
+    # (TTL_SECONDS), far less than the hours between a user's opens, so by default none.
+    warm_opens: float = 0
 
 
 @dataclass(frozen=True)
 class Measured:
     """Constants measured on this machine (2 CPUs); the source of each is in SCALING.md."""
 
-    node_cached_rps: float = 3_242  # GET today, cached, one 2-CPU node (PERFORMANCE, 18:40)
-    node_read_rps: float = 199  # GET /api/habits/, a page (PERFORMANCE, 18:40)
-    node_write_rps: float = 88  # POST complete (PERFORMANCE, 18:40; 225 at 15:32)
-    connect_ms: float = 3.0  # a socket's connect, hello and snapshot (1,000 in 3.0 s)
+    # A cached read, one 2-CPU node: today 3,595, habits 3,298, me 2,966, stats 3,404, public
+    # 4,185 req/s (PERFORMANCE, Issue 24, first round).
+    node_cached_rps: float = 3_300
+    node_read_rps: float = 199  # a miss: GET /api/habits/ uncached (18:40; 365 at 15:32)
+    node_write_rps: float = 228  # POST complete, 3 statements (Issue 24, first round; skip 234)
+    connect_ms: float = 3.0  # a socket's connect, hello and snapshot (1,000 in 3.0 s; see SCALING)
     socket_cpu_us: float = 124  # CPU a second an idle socket costs its worker (capacity: 102-124)
-    socket_kib: float = 89  # resident memory an idle socket (5,000 in one process)
+    socket_kib: float = 95  # resident memory a socket (10,000 over 2 workers; 90 in one process)
     worker_mib: float = 128  # a web worker with no socket
     sockets_per_worker: int = 5_000  # held and measured in one process
     workers_per_node: int = 2  # WEB_WORKERS on 2 CPUs
@@ -82,11 +87,13 @@ def sizes(users: int, a: Assumptions, m: Measured) -> dict[str, float]:
     beat = 5 / a.layer_check_seconds
     completions = a.habits * a.done_share
     web_completions = completions * a.web_share
-    # Requests a user a day: each open reads me + today (cached), habits + pauses (read);
-    # each open refreshes its access token (a write, 15 min TTL); a web completion re-reads
-    # today (a miss, counted as a read).
-    cached = a.opens * 2
-    reads = a.opens * 2 + a.stats_views + web_completions
+    # Requests a user a day: each open reads me, today, habits and pauses, and refreshes its
+    # access token (a write, 15 min TTL); a stats page; a web completion re-reads today.
+    # Misses: pauses (not cached), one read after each change of the user (a completion, web
+    # or bot), and the open's three cached reads unless their 60 s entries are still warm.
+    all_reads = a.opens * 4 + a.stats_views + web_completions
+    reads = min(all_reads, a.opens + completions + a.opens * 3 * (1 - a.warm_opens))
+    cached = all_reads - reads
     writes = a.opens + web_completions
     node_seconds_day = (
         cached / m.node_cached_rps
