@@ -100,6 +100,11 @@ def _uvicorn(host: str, port: str | int, workers: int) -> list[str]:
         # server itself closes a socket sending more than our limit (1009).
         "--ws-max-size",
         str(settings.WS_MAX_FRAME_BYTES),
+        # No permessage-deflate: its zlib state per socket was half a socket's memory (90 KiB
+        # a socket with it, 45 KiB without, docs/PERFORMANCE.md), for frames of a few hundred
+        # bytes of JSON that compress to little (docs/DECISIONS.md).
+        "--ws-per-message-deflate",
+        "false",
     ]
 
 

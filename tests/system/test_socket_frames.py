@@ -42,3 +42,15 @@ def test_a_frame_at_the_limit_still_reaches_the_app(system: System):
 
     assert socket.frame()["type"] == "error"
     socket.close()
+
+
+def test_the_server_declines_permessage_deflate(system: System):
+    """A browser (and the test client) offers compression; the server answers without the
+    extension, so no socket holds a compressor's state (half its memory)."""
+    system.start_web()
+    socket = system.socket(UserFactory())
+
+    assert "Sec-WebSocket-Extensions" not in socket.connection.response.headers
+    socket.connection.send('{"type": "ping"}')
+    assert socket.frame()["type"] == "pong"
+    socket.close()
