@@ -114,6 +114,20 @@ def user(db: None) -> User:
 
 
 @pytest.fixture
+def owner(db: None) -> User:
+    """The cache tests' owner: in Berlin, whose local day is not UTC's."""
+    return UserFactory(timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def owner_api(owner: User) -> Api:
+    """An API client logged in as `owner`."""
+    client = Api()
+    client.login(owner.email)
+    return client
+
+
+@pytest.fixture
 def authed(user: User) -> Api:
     """An API client logged in as `user`."""
     client = Api()

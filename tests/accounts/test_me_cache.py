@@ -21,15 +21,8 @@ ME = "/api/auth/me/"
 
 
 @pytest.fixture
-def owner() -> User:
-    return UserFactory(timezone="Europe/Berlin")
-
-
-@pytest.fixture
-def client(owner) -> Api:
-    api = Api()
-    api.login(owner.email)
-    return api
+def client(owner_api: Api) -> Api:
+    return owner_api  # tests/conftest.py: `owner`, in Berlin, logged in
 
 
 def _me(client: Api) -> dict:

@@ -42,15 +42,8 @@ def clock():
 
 
 @pytest.fixture
-def owner():
-    return UserFactory(timezone="Europe/Berlin")
-
-
-@pytest.fixture
-def client(owner) -> Api:
-    api = Api()
-    api.login(owner.email)
-    return api
+def client(owner_api: Api) -> Api:
+    return owner_api  # tests/conftest.py: `owner`, in Berlin, logged in
 
 
 @pytest.fixture
