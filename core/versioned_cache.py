@@ -182,8 +182,8 @@ class VersionedCache:
         try:
             client = get_redis()
             for batch in _batches(ordered):
-                names = [self.version_key(i) for i in batch] + [self.entry_key(i) for i in batch]
-                bumped = client.eval(FORGET, len(names), *names, VERSION_TTL_SECONDS)
+                names = self._forgotten(batch)
+                bumped = client.eval(self._forget_script, len(names), *names, VERSION_TTL_SECONDS)
                 versions.update(zip(batch, bumped, strict=True))
         except redis.RedisError:
             # An entry may then outlive the change by up to `ttl`: say so loudly.
@@ -192,8 +192,18 @@ class VersionedCache:
             )
         finally:
             if self.near:  # this process drops them at once; Redis reports it to the others
-                near_forget([self.entry_key(i) for i in ordered])
+                near_forget(self._held_names(ordered))
         return versions
+
+    # What `forget` runs on which names: the versions bumped and the entries deleted, and the
+    # entries memory may hold (a paged cache: its versions alone, below).
+    _forget_script = FORGET
+
+    def _forgotten(self, ids: Sequence[int]) -> list[str]:
+        return [self.version_key(i) for i in ids] + [self.entry_key(i) for i in ids]
+
+    def _held_names(self, ids: Sequence[int]) -> list[str]:
+        return [self.entry_key(i) for i in ids]
 
 
 # A paged cache's forget: only the versions go up (its pages are not known one by one; each
@@ -280,20 +290,11 @@ class PagedCache(VersionedCache):
             logger.warning("%s page not cached: Redis does not answer", self.name)
         return value
 
-    def forget(self, ids: Iterable[int]) -> dict[int, int]:
-        """Every page of `ids` is old from now on: their versions go up."""
-        ordered = sorted(set(ids))
-        versions: dict[int, int] = {}
-        try:
-            client = get_redis()
-            for batch in _batches(ordered):
-                names = [self.version_key(i) for i in batch]
-                bumped = client.eval(BUMP, len(names), *names, VERSION_TTL_SECONDS)
-                versions.update(zip(batch, bumped, strict=True))
-        except redis.RedisError:
-            logger.error(
-                "%s of %d id(s) not forgotten: Redis does not answer", self.name, len(ordered)
-            )
-        finally:
-            near_forget([self.version_key(i) for i in ordered])
-        return versions
+    # Every page of an id is old once its version goes up (its pages are not known one by one).
+    _forget_script = BUMP
+
+    def _forgotten(self, ids: Sequence[int]) -> list[str]:
+        return [self.version_key(i) for i in ids]
+
+    def _held_names(self, ids: Sequence[int]) -> list[str]:
+        return [self.version_key(i) for i in ids]
