@@ -228,7 +228,11 @@ def _refresh_stats(owners: dict[int, int]) -> None:
     """The habits' cached stats go now, so no reader sees old numbers after the commit; the
     fresh ones are computed by a worker, off the response path of the change, and sent as
     `stats.updated` to the owners with a socket open (and cached)."""
-    versions = stats_forget(owners)
+    _announce_stats(owners, stats_forget(owners))
+
+
+def _announce_stats(owners: dict[int, int], versions: dict[int, int]) -> None:
+    """A worker computes the stats forgotten under `versions` for the owners online."""
     online = online_among(owners.values())
     rows = [(h, u, versions[h]) for h, u in owners.items() if u in online and h in versions]
     if rows:
@@ -239,11 +243,27 @@ def refresh_habit_stats(event: Event) -> None:
     _refresh_stats({event.facts["habit_id"]: event.facts["user_id"]})
 
 
-def refresh_instance_stats(event: Event) -> None:
-    """After the instance frames: the stats of the habits whose instances changed."""
+def _instance_owners(event: Event) -> dict[int, int]:
+    """`{habit_id: user_id}` of the changed instances: given by the change, else read once."""
     facts = event.facts
-    if facts["ids"]:
-        _refresh_stats(facts["owners"] if "owners" in facts else habit_owners_of(facts["ids"]))
+    if "owners" not in event.memo:
+        event.memo["owners"] = facts.get("owners") or habit_owners_of(facts["ids"])
+    return event.memo["owners"]
+
+
+def forget_instance_stats(event: Event) -> None:
+    """Before the instance frames: the stats of the habits whose instances changed go, so a
+    client told to reload by the frame reads new numbers, and a worker's computation from
+    before the change is not sent after it (stats_recompute sends only what it could store
+    under the current version)."""
+    if event.facts["ids"]:
+        event.memo["stats_versions"] = stats_forget(_instance_owners(event))
+
+
+def refresh_instance_stats(event: Event) -> None:
+    """After the instance frames: their fresh stats, computed by a worker, for those online."""
+    if event.facts["ids"]:
+        _announce_stats(_instance_owners(event), event.memo.get("stats_versions", {}))
 
 
 def refresh_deleted_stats(event: Event) -> None:
@@ -457,6 +477,7 @@ AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     INSTANCE_CREATED: (
         forget_today,
         forget_habit_lists,
+        forget_instance_stats,
         send_instances,
         refresh_instance_stats,
         decide_messages,
@@ -464,12 +485,25 @@ AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     INSTANCE_UPDATED: (
         forget_today,
         forget_habit_lists,
+        forget_instance_stats,
         send_instances,
         refresh_instance_stats,
         decide_messages,
     ),
-    INSTANCE_COMPLETED: (forget_today, forget_habit_lists, send_instances, refresh_instance_stats),
-    INSTANCE_SKIPPED: (forget_today, forget_habit_lists, send_instances, refresh_instance_stats),
+    INSTANCE_COMPLETED: (
+        forget_today,
+        forget_habit_lists,
+        forget_instance_stats,
+        send_instances,
+        refresh_instance_stats,
+    ),
+    INSTANCE_SKIPPED: (
+        forget_today,
+        forget_habit_lists,
+        forget_instance_stats,
+        send_instances,
+        refresh_instance_stats,
+    ),
     INSTANCE_DELETED: (forget_today, forget_habit_lists, refresh_deleted_stats),
     PAUSE_CREATED: (send_pause,),
     PAUSE_UPDATED: (send_pause,),

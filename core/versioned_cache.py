@@ -67,11 +67,12 @@ return versions
 # KEYS: the entries, then their versions. ARGV: the ttl, the values, the versions seen.
 STORE_IF_VERSION = """
 local n = #KEYS / 2
-local stored = 0
+local stored = {}
 for i = 1, n do
+    stored[i] = 0
     if (redis.call('GET', KEYS[n + i]) or '') == ARGV[1 + n + i] then
         redis.call('SET', KEYS[i], ARGV[1 + i], 'EX', ARGV[1])
-        stored = stored + 1
+        stored[i] = 1
     end
 end
 return stored
@@ -161,18 +162,24 @@ class VersionedCache:
         value = None if raw is None else decode(raw)
         return value if value is not None else self.load(id, found, load, encode)
 
-    def store(self, values: Mapping[int, Raw], seen: Mapping[int, object]) -> None:
-        """Store `values` by id, each only if its version is still the one in `seen`."""
+    def store(self, values: Mapping[int, Raw], seen: Mapping[int, object]) -> set[int] | None:
+        """Store `values` by id, each only if its version is still the one in `seen`. Returns
+        the ids stored (the others changed meanwhile: their values are old), or None when
+        Redis did not answer (nothing is known)."""
         ids = list(values)
+        stored: set[int] = set()
         try:
             client = get_redis()
             for batch in _batches(ids):
                 names = [self.entry_key(i) for i in batch] + [self.version_key(i) for i in batch]
                 versions = [seen[i] or b"" for i in batch]
                 args = [self.ttl, *(values[i] for i in batch), *versions]
-                client.eval(STORE_IF_VERSION, len(names), *names, *args)
+                flags = client.eval(STORE_IF_VERSION, len(names), *names, *args)
+                stored.update(i for i, flag in zip(batch, flags, strict=True) if flag)
         except redis.RedisError:
             logger.warning("%s of %d id(s) not cached: Redis does not answer", self.name, len(ids))
+            return None
+        return stored
 
     def forget(self, ids: Iterable[int]) -> dict[int, int]:
         """Drop the entries of `ids` and bump their versions (the next read goes to the

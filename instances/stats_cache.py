@@ -87,8 +87,11 @@ def stats_forget(habit_ids: Iterable[int]) -> dict[int, int]:
 def stats_recompute(owners: Mapping[int, int], versions: dict[int, int]) -> dict[int, dict]:
     """Compute and cache the stats of these habits (`{habit_id: owner's user id}`); stored
     only under `versions` still current (a change after the forget bumps them again, so old
-    numbers never come back)."""
+    numbers never come back). Returns those stored: a habit changed again meanwhile is left
+    out (its numbers may predate that change, and its own refresh sends the new ones: an old
+    `stats.updated` must not reach a socket after a newer one). All of them when Redis did
+    not answer (nothing is known)."""
     fresh = habit_stats_many(owners)
     entries = {h: _entry(owners[h], s) for h, s in fresh.items() if h in versions}
-    STATS.store(entries, versions)
-    return fresh
+    stored = STATS.store(entries, versions)
+    return fresh if stored is None else {h: s for h, s in fresh.items() if h in stored}

@@ -143,6 +143,19 @@ def test_the_workers_refresh_stores_what_the_owner_is_then_answered(authed, user
     assert habit_stats_cached(habit.pk)["done"] == 1
 
 
+def test_a_refresh_overtaken_by_a_newer_change_is_not_sent(user, habit):
+    """A worker's numbers computed before a newer change (its version bumped since) are not
+    announced: the newer change's own refresh sends its numbers, and an old `stats.updated`
+    arriving after them would show the owner stale stats."""
+    make_instance(habit, DAY, AT, status=Status.COMPLETED)
+    first = stats_forget([habit.pk])
+    stats_forget([habit.pk])  # a newer change, after the first refresh was queued
+
+    assert stats_recompute({habit.pk: user.pk}, first) == {}
+    latest = stats_forget([habit.pk])
+    assert stats_recompute({habit.pk: user.pk}, latest)[habit.pk]["done"] == 1
+
+
 def test_a_change_in_another_process_shows_where_the_stats_are_held_in_memory(
     authed, habit, monkeypatch
 ):
