@@ -36,6 +36,9 @@ def test_a_loop_file_uploaded_on_the_profile_page_imports_with_a_progress_bar(
     sign_in(page, user.email)
     page.goto(server.url + "/#/profile")
     card = page.get_by_role("region", name="Import")
+    # The progress comes over the socket: upload once it is open (the badge says "Live"), as a
+    # person would after the page came up; a busy machine once opened it after the import.
+    expect(page.locator('#live[data-state="live"]')).to_be_attached(timeout=15_000)
 
     card.get_by_label("File to import").set_input_files(
         {"name": "Loop Habits CSV 2026-12-04.zip", "mimeType": "application/zip",
