@@ -47,7 +47,7 @@ class Measured:
     node_write_rps: float = 228  # POST complete, 3 statements (Issue 24, first round; skip 234)
     connect_ms: float = 3.0  # a socket's connect, hello and snapshot (1,000 in 3.0 s; see SCALING)
     socket_cpu_us: float = 124  # CPU a second an idle socket costs its worker (capacity: 102-124)
-    socket_kib: float = 55  # resident memory a socket without permessage-deflate (10,000 over 2 workers)
+    socket_kib: float = 55  # a socket's memory, no permessage-deflate (10,000 over 2 workers)
     worker_mib: float = 128  # a web worker with no socket
     sockets_per_worker: int = 5_000  # held and measured in one process
     workers_per_node: int = 2  # WEB_WORKERS on 2 CPUs
