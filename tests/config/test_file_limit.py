@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
-LOW_SOFT_LIMIT = 256
+# The soft limit the server starts with: below whatever hard limit the host gives, so there is
+# always something to raise (the test runs everywhere).
+LOW_SOFT_LIMIT = min(256, resource.getrlimit(resource.RLIMIT_NOFILE)[1] // 2)
 
 
 def _free_port() -> int:
@@ -41,10 +41,6 @@ def _started_low() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (LOW_SOFT_LIMIT, hard))
 
 
-@pytest.mark.skipif(
-    resource.getrlimit(resource.RLIMIT_NOFILE)[1] <= LOW_SOFT_LIMIT,
-    reason="the hard open-file limit leaves nothing to raise",
-)
 def test_web_workers_run_with_the_hard_open_file_limit_though_started_with_a_low_soft_one():
     env = {
         **os.environ,
