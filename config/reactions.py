@@ -454,6 +454,16 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
     WEBHOOK_DISABLED: (tell_webhook_disabled, owe_webhooks),
 }
 
+# What follows any change of instances, in this order: the caches that show them go, then the
+# frames tell the owners, then their stats are recomputed (after the frames).
+INSTANCES_CHANGED: tuple[Reaction, ...] = (
+    forget_today,
+    forget_habit_lists,
+    forget_instance_stats,
+    send_instances,
+    refresh_instance_stats,
+)
+
 AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     USER_TOKENS_ENDED: (forget_token_state, forget_public_feed, revoke_sockets),
     PERSONAL_TOKEN_REVOKED: (forget_personal_token, close_token_sockets),
@@ -474,36 +484,10 @@ AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
         send_habit,
         drop_habit_stats,
     ),
-    INSTANCE_CREATED: (
-        forget_today,
-        forget_habit_lists,
-        forget_instance_stats,
-        send_instances,
-        refresh_instance_stats,
-        decide_messages,
-    ),
-    INSTANCE_UPDATED: (
-        forget_today,
-        forget_habit_lists,
-        forget_instance_stats,
-        send_instances,
-        refresh_instance_stats,
-        decide_messages,
-    ),
-    INSTANCE_COMPLETED: (
-        forget_today,
-        forget_habit_lists,
-        forget_instance_stats,
-        send_instances,
-        refresh_instance_stats,
-    ),
-    INSTANCE_SKIPPED: (
-        forget_today,
-        forget_habit_lists,
-        forget_instance_stats,
-        send_instances,
-        refresh_instance_stats,
-    ),
+    INSTANCE_CREATED: (*INSTANCES_CHANGED, decide_messages),
+    INSTANCE_UPDATED: (*INSTANCES_CHANGED, decide_messages),
+    INSTANCE_COMPLETED: INSTANCES_CHANGED,
+    INSTANCE_SKIPPED: INSTANCES_CHANGED,
     INSTANCE_DELETED: (forget_today, forget_habit_lists, refresh_deleted_stats),
     PAUSE_CREATED: (send_pause,),
     PAUSE_UPDATED: (send_pause,),
