@@ -15,7 +15,9 @@ import pytest
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from core import near_cache, presence
@@ -111,6 +113,18 @@ def api() -> Api:
 @pytest.fixture
 def user(db: None) -> User:
     return UserFactory()
+
+
+def answered_from_cache(client: Api, path: str) -> Any:
+    """GET `path` twice: the second answer must be the first's very bytes, with the API's JSON
+    headers, and reach the database not at all. Returns the first answer."""
+    first = client.get(path)
+    with CaptureQueriesContext(connection) as ctx:
+        again = client.get(path)
+    assert ctx.captured_queries == []
+    assert again.content == first.content
+    assert again["Content-Type"] == "application/json; charset=utf-8"
+    return first
 
 
 @pytest.fixture

@@ -3,15 +3,13 @@ the next request (accounts/me_cache.py), whatever its door."""
 
 import pytest
 from django.contrib.admin.sites import site
-from django.db import connection
 from django.test import RequestFactory
-from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from accounts.schemas import UserOut
 from core import near_cache, versioned_cache
 from core.schemas import as_json
-from tests.conftest import Api, count_redis_reads
+from tests.conftest import Api, answered_from_cache, count_redis_reads
 from tests.factories import UserFactory
 
 # Committed for real: the cache is forgotten after each change's commit.
@@ -32,13 +30,8 @@ def _me(client: Api) -> dict:
 
 
 def test_a_cached_answer_is_the_one_the_api_rendered(client, owner):
-    first = client.get(ME)
-    with CaptureQueriesContext(connection) as ctx:
-        again = client.get(ME)
+    first = answered_from_cache(client, ME)
 
-    assert ctx.captured_queries == []
-    assert again.content == first.content
-    assert again["Content-Type"] == "application/json; charset=utf-8"
     assert first.json() == as_json(UserOut, owner)
     assert set(first.json()) == {"id", "email", "timezone", "date_joined", "quiet_hours"}
 
