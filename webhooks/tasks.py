@@ -1,4 +1,5 @@
-"""Thin, idempotent Celery entry points; the work is in `webhooks.sender`."""
+"""Celery entry points (thin and idempotent: the work is in `webhooks.sender`), and `send_ask`,
+the one way the rest of the project asks for a pass."""
 
 import logging
 import time
