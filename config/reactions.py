@@ -211,7 +211,10 @@ def send_instances(event: Event) -> None:
         return
     frame = FRAME_OF[event.type]
     if "data" in event.facts:  # the change's own row, as it left it (instance_change_record)
-        instances_data_announce(type=frame, data_by_user=event.facts["data"])
+        data = event.facts["data"]
+        # Kept for the stats refresh after the frames: the same owner, one presence read.
+        event.memo["online"] = online_among(data)
+        instances_data_announce(type=frame, data_by_user=data, online=event.memo["online"])
     elif len(ids) <= INLINE_ANNOUNCE_MAX:
         instances_announce(type=frame, ids=ids)
     else:
@@ -231,9 +234,11 @@ def _refresh_stats(owners: dict[int, int]) -> None:
     _announce_stats(owners, stats_forget(owners))
 
 
-def _announce_stats(owners: dict[int, int], versions: dict[int, int]) -> None:
+def _announce_stats(
+    owners: dict[int, int], versions: dict[int, int], online: set[int] | None = None
+) -> None:
     """A worker computes the stats forgotten under `versions` for the owners online."""
-    online = online_among(owners.values())
+    online = online_among(owners.values()) if online is None else online
     rows = [(h, u, versions[h]) for h, u in owners.items() if u in online and h in versions]
     if rows:
         realtime_tasks.announce_stats.delay(rows)
@@ -263,7 +268,9 @@ def forget_instance_stats(event: Event) -> None:
 def refresh_instance_stats(event: Event) -> None:
     """After the instance frames: their fresh stats, computed by a worker, for those online."""
     if event.facts["ids"]:
-        _announce_stats(_instance_owners(event), event.memo.get("stats_versions", {}))
+        _announce_stats(
+            _instance_owners(event), event.memo.get("stats_versions", {}), event.memo.get("online")
+        )
 
 
 def refresh_deleted_stats(event: Event) -> None:

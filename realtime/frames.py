@@ -104,10 +104,11 @@ def instances_announce(*, type: str, ids: list[int]) -> None:
     broadcast_batch(_frames_by_user(type, instances_by_ids(live_ids)) if live_ids else {})
 
 
-def instances_data_announce(*, type: str, data_by_user: dict[int, list[dict]]) -> None:
+def instances_data_announce(
+    *, type: str, data_by_user: dict[int, list[dict]], online: set[int]
+) -> None:
     """Frames of instance data a change gave with its event (`{user_id: [data]}`), to the
-    users with a socket open: no read of the rows."""
-    online = online_among(data_by_user)
+    users with a socket open (`online`, as `online_among` says): no read of the rows."""
     broadcast_batch(
         {
             user_id: [{"type": type, "data": data} for data in rows]
