@@ -14,9 +14,8 @@ instance, and the habit when the course may move), at the first reaction that as
 
 from dataclasses import dataclass
 
-from django.db import connection
-
 from core.events import Event
+from core.prepared import prepared_cursor
 from habits.models import Habit
 from instances.services.program import COURSE_MAY_SETTLE_SQL
 from telegram.selectors import REMINDED_SQL, STACKED_SQL
@@ -47,7 +46,7 @@ def change_probe(event: Event) -> ChangeProbe | None:
     if "probe" not in event.memo:
         [(habit_id, user_id)] = facts["owners"].items()
         params = {"instance": facts["ids"][0], "habit": habit_id, "user": user_id}
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:  # planned once per connection: its plan cost most
             cursor.execute(PROBE_SQL, params)
             row = cursor.fetchone()
         event.memo["probe"] = ChangeProbe(*(bool(answer) for answer in row))

@@ -25,8 +25,9 @@ from accounts.token_state import token_state_forget
 from config.change_probe import change_probe
 from core.events import Event
 from core.presence import online_among
+from core.versioned_cache import forget_together
 from habits.events import HABIT_CREATED, HABIT_DELETED, HABIT_UPDATED
-from habits.list_cache import habit_lists_forget, public_feed_forget
+from habits.list_cache import HABIT_PAGES, habit_lists_forget, public_feed_forget
 from instances.events import (
     INSTANCE_COMPLETED,
     INSTANCE_CREATED,
@@ -47,8 +48,8 @@ from instances.services import (
     programs_settle_after,
     programs_settle_locked,
 )
-from instances.stats_cache import stats_forget
-from instances.today_cache import today_forget
+from instances.stats_cache import STATS, stats_forget
+from instances.today_cache import TODAY, today_forget
 from realtime import tasks as realtime_tasks
 from realtime.broadcast import broadcast, revoke_sessions, revoke_token_sessions
 from realtime.frames import (
@@ -212,9 +213,8 @@ def send_instances(event: Event) -> None:
     frame = FRAME_OF[event.type]
     if "data" in event.facts:  # the change's own row, as it left it (instance_change_record)
         data = event.facts["data"]
-        # Kept for the stats refresh after the frames: the same owner, one presence read.
-        event.memo["online"] = online_among(data)
-        instances_data_announce(type=frame, data_by_user=data, online=event.memo["online"])
+        online = event.memo["online"] if "online" in event.memo else online_among(data)
+        instances_data_announce(type=frame, data_by_user=data, online=online)
     elif len(ids) <= INLINE_ANNOUNCE_MAX:
         instances_announce(type=frame, ids=ids)
     else:
@@ -256,13 +256,18 @@ def _instance_owners(event: Event) -> dict[int, int]:
     return event.memo["owners"]
 
 
-def forget_instance_stats(event: Event) -> None:
-    """Before the instance frames: the stats of the habits whose instances changed go, so a
-    client told to reload by the frame reads new numbers, and a worker's computation from
-    before the change is not sent after it (stats_recompute sends only what it could store
-    under the current version)."""
-    if event.facts["ids"]:
-        event.memo["stats_versions"] = stats_forget(_instance_owners(event))
+def forget_instance_caches(event: Event) -> None:
+    """Before the instance frames, in one round trip to Redis: the owners' `today` lists and
+    habit pages go, and the stats of the habits whose instances changed, so a client told to
+    reload by the frame reads new numbers, and a worker's computation from before the change
+    is not sent after it (stats_recompute sends only what it could store under the current
+    version). The owners' presence comes back with it, for the frames and the stats refresh."""
+    owners = _owners(event)
+    habits = _instance_owners(event) if event.facts["ids"] else {}
+    (_today, _pages, stats_versions), online = forget_together(
+        [(TODAY, owners), (HABIT_PAGES, owners), (STATS, habits)], online_among=owners
+    )
+    event.memo["stats_versions"], event.memo["online"] = stats_versions, online
 
 
 def refresh_instance_stats(event: Event) -> None:
@@ -461,12 +466,10 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
     WEBHOOK_DISABLED: (tell_webhook_disabled, owe_webhooks),
 }
 
-# What follows any change of instances, in this order: the caches that show them go, then the
-# frames tell the owners, then their stats are recomputed (after the frames).
+# What follows any change of instances, in this order: the caches that show them go (in one
+# round trip), then the frames tell the owners, then their stats are recomputed (after the frames).
 INSTANCES_CHANGED: tuple[Reaction, ...] = (
-    forget_today,
-    forget_habit_lists,
-    forget_instance_stats,
+    forget_instance_caches,
     send_instances,
     refresh_instance_stats,
 )

@@ -11,7 +11,7 @@ a socket, because an event is only skipped for users with no count at all.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import redis
 from django.conf import settings
@@ -35,7 +35,19 @@ def online_among(user_ids: Iterable[int]) -> set[int]:
     except redis.RedisError:
         logger.warning("presence unknown: Redis does not answer; assuming everyone is online")
         return set(ids)
-    return {user_id for user_id, count in zip(ids, counts, strict=True) if count and int(count) > 0}
+    return presence_answer(ids, counts)
+
+
+def queue_presence(pipe: "redis.client.Pipeline", user_ids: Sequence[int]) -> None:
+    """`online_among` queued on a pipeline of other work (one round trip for both); its
+    answer is then read by `presence_answer`."""
+    pipe.hmget(presence_key(), [str(i) for i in user_ids])
+
+
+def presence_answer(user_ids: Sequence[int], counts: Sequence[bytes | None]) -> set[int]:
+    """Those of `user_ids` whose count (HMGET's answer, in their order) says a socket is open."""
+    pairs = zip(user_ids, counts, strict=True)
+    return {user_id for user_id, count in pairs if count and int(count) > 0}
 
 
 # KEYS: the count hash, the user's leases. ARGV: user id, socket, lease in ms (0: release),

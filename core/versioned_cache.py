@@ -30,6 +30,7 @@ from typing import ClassVar, Literal, TypeVar
 import redis
 
 from core.near_cache import NEAR, mget_near, near_forget
+from core.presence import presence_answer, queue_presence
 from core.redis import get_redis, key, key_prefix
 
 logger = logging.getLogger(__name__)
@@ -184,23 +185,16 @@ class VersionedCache:
     def forget(self, ids: Iterable[int]) -> dict[int, int]:
         """Drop the entries of `ids` and bump their versions (the next read goes to the
         database). Returns the new versions by id (none when Redis did not answer)."""
-        ordered = sorted(set(ids))
-        versions: dict[int, int] = {}
-        try:
-            client = get_redis()
-            for batch in _batches(ordered):
-                names = self._forgotten(batch)
-                bumped = client.eval(self._forget_script, len(names), *names, VERSION_TTL_SECONDS)
-                versions.update(zip(batch, bumped, strict=True))
-        except redis.RedisError:
-            # An entry may then outlive the change by up to `ttl`: say so loudly.
-            logger.error(
-                "%s of %d id(s) not forgotten: Redis does not answer", self.name, len(ordered)
-            )
-        finally:
-            if self.near:  # this process drops them at once; Redis reports it to the others
-                near_forget(self._held_names(ordered))
+        [versions], _online = forget_together([(self, ids)])
         return versions
+
+    def _queue_forget(self, pipe: "redis.client.Pipeline", ids: Sequence[int]) -> int:
+        """Queue the forget of `ids` on `pipe`; returns how many commands it queued."""
+        batches = list(_batches(ids))
+        for batch in batches:
+            names = self._forgotten(batch)
+            pipe.eval(self._forget_script, len(names), *names, VERSION_TTL_SECONDS)
+        return len(batches)
 
     # What `forget` runs on which names: the versions bumped and the entries deleted, and the
     # entries memory may hold (a paged cache: its versions alone, below).
@@ -211,6 +205,43 @@ class VersionedCache:
 
     def _held_names(self, ids: Sequence[int]) -> list[str]:
         return [self.entry_key(i) for i in ids]
+
+
+def forget_together(
+    forgets: Sequence[tuple[VersionedCache, Iterable[int]]], *, online_among: Iterable[int] = ()
+) -> tuple[list[dict[int, int]], set[int]]:
+    """`forget` for several caches, and the presence of `online_among` (core/presence.py),
+    in one round trip to Redis: what a change's commit costs is mostly round trips (a
+    completion forgets three caches and reads its owner's presence, four, now one).
+
+    Returns each cache's new versions by id, in the order given (none when Redis did not
+    answer), and those of `online_among` with a socket open (all of them when Redis did not
+    answer: a frame too many, never one lost)."""
+    work = [(cache, sorted(set(ids))) for cache, ids in forgets]
+    users = sorted(set(online_among))
+    versions: list[dict[int, int]] = [{} for _ in work]
+    online = set(users)
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        queued = [cache._queue_forget(pipe, ids) for cache, ids in work]
+        if users:
+            queue_presence(pipe, users)
+        answers = iter(pipe.execute())
+        for found, (_cache, ids), count in zip(versions, work, queued, strict=True):
+            bumped = [version for _ in range(count) for version in next(answers)]
+            found.update(zip(ids, bumped, strict=True))
+        if users:
+            online = presence_answer(users, next(answers))
+    except redis.RedisError:
+        for cache, ids in work:  # an entry may outlive the change by up to `ttl`: said loudly
+            logger.error(
+                "%s of %d id(s) not forgotten: Redis does not answer", cache.name, len(ids)
+            )
+    finally:
+        for cache, ids in work:  # this process drops them at once; Redis tells the others
+            if cache.near:
+                near_forget(cache._held_names(ids))
+    return versions, online
 
 
 # A paged cache's forget: only the versions go up (its pages are not known one by one; each

@@ -1,11 +1,15 @@
 from collections.abc import Iterable
 from datetime import date
+from functools import cache
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.timezones import local_today
 from core.errors import NotFound
+from core.prepared import prepared_cursor
+from core.rows import model_fields_ordered, row_load
 from habits.models import Habit
 from instances.models import DONE_STATUSES, HabitInstance, Pause, Status
 
@@ -48,6 +52,52 @@ LISTED_FIELDS = (
     "note",
     *("scheduled_at", "grace_deadline", "fix_deadline", "habit__action", "habit__place"),
 )
+
+
+# What a single instance's change by its owner reads (a completion, a skip, an un-skip): the
+# fields it decides on and the frame shows (LISTED_FIELDS's own), the time of the last change
+# and the pause; with them its habit's action and place and the owner's time zone.
+CHANGE_FIELDS = model_fields_ordered(
+    HabitInstance,
+    [*(name for name in LISTED_FIELDS if "__" not in name), "updated_at", "pause_id"],
+)
+
+
+@cache
+def _change_locking_sql(lock_of: bool) -> str:
+    """The locking read of `instance_locked_for_change` as SQL text: the ORM took longer to
+    build this three-table `select_related … FOR NO KEY UPDATE OF` than PostgreSQL took to
+    answer it (docs/PERFORMANCE.md, "The write path, round two")."""
+    columns = ", ".join(f"i.{HabitInstance._meta.get_field(name).column}" for name in CHANGE_FIELDS)
+    lock = " FOR NO KEY UPDATE OF i, h" if lock_of else ""  # SQLite: the write lock is the file's
+    return (
+        f"SELECT {columns}, h.action, h.place, u.timezone "  # noqa: S608 (names only)
+        f"FROM {HabitInstance._meta.db_table} i "
+        f"JOIN {Habit._meta.db_table} h ON h.id = i.habit_id "
+        f"JOIN {User._meta.db_table} u ON u.id = i.user_id "
+        f"WHERE i.id = %s AND i.user_id = %s{lock}"
+    )
+
+
+def instance_locked_for_change(*, instance_id: int, user_id: int) -> HabitInstance:
+    """`instance_locked(lock_habit=True, related=("habit", "user"), only=...)` for the busiest
+    writes, planned once per connection: the owner's instance (NotFound for anyone else's),
+    its row and its habit's locked for the caller's transaction, with `CHANGE_FIELDS`, the
+    habit's action and place and the owner's time zone loaded (any other field loads on
+    first use, as with `only`)."""
+    sql = _change_locking_sql(connection.features.has_select_for_update_of)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [instance_id, user_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound
+    *fields, action, place, timezone = row
+    instance = row_load(HabitInstance, CHANGE_FIELDS, fields)
+    instance.habit = Habit.from_db(
+        None, ["id", "action", "place"], [instance.habit_id, action, place]
+    )
+    instance.user = User.from_db(None, ["id", "timezone"], [user_id, timezone])
+    return instance
 
 
 def instance_list_today(*, user: User, today: date | None = None) -> QuerySet[HabitInstance]:

@@ -155,6 +155,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         **DATABASES["default"].get("OPTIONS", {}),
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, but a reused connection's health check is a poll of its socket
+    # while nothing came from the server (config/postgresql/base.py): no round trip.
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
     # A database that does not answer fails the request within seconds (a 503) instead of
     # holding it; a value in DATABASE_URL (`?connect_timeout=`) wins.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(

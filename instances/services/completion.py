@@ -7,15 +7,13 @@ from django.db import transaction
 
 from accounts.timezones import local_today
 from core.errors import Conflict
+from core.rows import row_save
 from instances.clock import completion_status
 from instances.events import INSTANCE_COMPLETED, INSTANCE_UPDATED
 from instances.models import DONE_STATUSES, HabitInstance, Source, Status
-from instances.selectors import LISTED_FIELDS, instance_locked
+from instances.selectors import instance_locked_for_change
 from instances.services.recorded import instance_change_record
 
-# What a completion reads of the three rows: the answer's and the frame's fields, and the
-# owner's time zone for "not yet" (tests/instances/test_completion.py: no lazy load).
-COMPLETION_READS = (*LISTED_FIELDS, "updated_at", "user__timezone")
 SKIPPED_REFUSAL = "This instance is skipped; un-skip it first to mark it done."
 
 
@@ -30,10 +28,7 @@ def _complete_locked(*, instance_id: int, user_id: int, at: datetime, source: So
     # The owner is part of the locking read: a caller needs no lookup of its own first (one
     # query fewer before the commit, the frame and the answer). The habit is locked with it:
     # a done or expired occurrence may finish its course (instances/services/program.py).
-    instance = instance_locked(
-        instance_id=instance_id, user_id=user_id, related=("habit", "user"), lock_habit=True,
-        only=COMPLETION_READS,
-    )  # fmt: skip
+    instance = instance_locked_for_change(instance_id=instance_id, user_id=user_id)
     if instance.status in DONE_STATUSES:
         return _Outcome(instance)
     if instance.status == Status.FIX_EXPIRED:
@@ -49,7 +44,7 @@ def _complete_locked(*, instance_id: int, user_id: int, at: datetime, source: So
     else:
         instance.status, instance.completed_at, instance.source = status, at, source
         refusal = None
-    instance.save(update_fields=["status", "completed_at", "source", "updated_at"])
+    row_save(instance, ["status", "completed_at", "source", "updated_at"])
     # Completed: the reaction table also says "done" in its Telegram reminders, in this
     # transaction (config/reactions.py).
     instance_change_record(

@@ -5,10 +5,11 @@ from datetime import datetime
 from django.db import transaction
 
 from core.errors import Conflict
+from core.rows import row_save
 from instances.clock import status_by_clock
 from instances.events import INSTANCE_SKIPPED, INSTANCE_UPDATED
 from instances.models import OPEN_STATUSES, HabitInstance, SkipReason, Status
-from instances.selectors import instance_locked
+from instances.selectors import instance_locked_for_change
 from instances.services.rearm import reminders_rearm
 from instances.services.recorded import instance_change_record
 
@@ -26,7 +27,7 @@ def instance_skip(
     """Set the user's open instance aside. Skipping a skipped one changes nothing (so a
     second press, or a skip racing another, is harmless); a done or expired one: Conflict."""
     # A skip may finish the habit's course (its last open occurrence set aside): locked too.
-    instance = instance_locked(instance_id=instance_id, user_id=user_id, lock_habit=True)
+    instance = instance_locked_for_change(instance_id=instance_id, user_id=user_id)
     if instance.status == Status.SKIPPED:
         return instance
     if instance.status not in OPEN_STATUSES:
@@ -36,7 +37,7 @@ def instance_skip(
     if note is not None:
         instance.note = note
         fields.append("note")
-    instance.save(update_fields=fields)
+    row_save(instance, fields)
     instance_change_record(INSTANCE_SKIPPED, instance, settling=True)
     return instance
 
@@ -46,7 +47,7 @@ def instance_unskip(*, instance_id: int, user_id: int, now: datetime) -> HabitIn
     """Back to the status the clock gives it now (an old day comes back expired). A pause
     still covering it keeps it skipped: Conflict, as for an instance not skipped."""
     # Back open, it may reopen a finished course: the habit is locked too.
-    instance = instance_locked(instance_id=instance_id, user_id=user_id, lock_habit=True)
+    instance = instance_locked_for_change(instance_id=instance_id, user_id=user_id)
     if instance.status != Status.SKIPPED:
         raise Conflict("This instance is not skipped.")
     if instance.pause_id is not None:
@@ -55,7 +56,7 @@ def instance_unskip(*, instance_id: int, user_id: int, now: datetime) -> HabitIn
         instance.scheduled_at, instance.grace_deadline, instance.fix_deadline, now
     )
     instance.skip_reason = ""
-    instance.save(update_fields=["status", "skip_reason", "updated_at"])
+    row_save(instance, ["status", "skip_reason", "updated_at"])
     reminders_rearm(instance_ids=[instance.pk], now=now)
     instance_change_record(INSTANCE_UPDATED, instance, settling=True)
     return instance

@@ -1,0 +1,90 @@
+"""The PostgreSQL backend's health check (config/postgresql/base.py): a connection the
+server ended is made anew before the next request's first statement; one the server said
+nothing on is used without asking it `SELECT 1` first."""
+
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+from django.db.backends.postgresql.base import DatabaseWrapper as DjangoWrapper
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Every `SELECT 1` health check Django sends, with its answer."""
+    answers: list[bool] = []
+    real = DjangoWrapper.is_usable
+
+    def is_usable(self: DjangoWrapper) -> bool:
+        answers.append(real(self))
+        return answers[-1]
+
+    monkeypatch.setattr(DjangoWrapper, "is_usable", is_usable)
+    return answers
+
+
+def _next_request() -> None:
+    """What Django does between two requests on a worker's connection (kept open: the test
+    settings' CONN_MAX_AGE of 0 would close it)."""
+    connection.close_at = None
+    connection.close_if_unusable_or_obsolete()
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _terminate(pid: int) -> None:
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def test_a_connection_in_use_is_not_asked_select_1_before_the_next_request(asked):
+    assert connection.health_check_enabled
+    first = _backend_pid()
+    _next_request()
+
+    assert _backend_pid() == first
+    assert asked == []
+
+
+def test_a_connection_the_server_ended_is_made_anew_before_the_next_request(asked):
+    ended = _backend_pid()
+    _terminate(ended)
+    time.sleep(0.2)  # the server's goodbye reaches the socket
+    _next_request()
+
+    assert _backend_pid() != ended  # the request's statement ran, on a new connection
+    assert asked == [False]
+
+
+def _prepared() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def test_a_prepared_cursor_has_its_statement_planned_once_from_its_fifth_run():
+    for n in range(4):
+        with connection.prepared_cursor() as cursor:
+            cursor.execute("SELECT %s::int + 1", [n])
+    assert "SELECT $1::int + 1" not in _prepared()
+
+    for n in range(2):
+        with connection.prepared_cursor() as cursor:
+            cursor.execute("SELECT %s::int + 1", [n])
+            assert cursor.fetchone() == (n + 1,)
+    assert "SELECT $1::int + 1" in _prepared()
+
+
+def test_the_usual_cursor_sends_each_statement_as_new_text():
+    for n in range(6):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT %s::int + 2", [n])
+    assert not [s for s in _prepared() if "+ 2" in s]
