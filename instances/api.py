@@ -14,7 +14,15 @@ from core.types import ObjectId
 from habits.selectors import habit_list_for
 from instances import services
 from instances.models import HabitInstance, Pause, Source
-from instances.schemas import InstanceOut, NoteIn, PauseIn, PauseOut, SkipIn, StatsOut
+from instances.schemas import (
+    InstanceOut,
+    NoteIn,
+    PauseIn,
+    PauseOut,
+    SkipIn,
+    StatsOut,
+    instance_json,
+)
 from instances.selectors import instance_list_for_habit, pauses_not_ended
 from instances.stats_cache import habit_stats_json, stats_keys
 from instances.today_cache import today_json, today_keys
@@ -60,11 +68,12 @@ def instance_update(
     auth=COMPLETE,
     response={200: InstanceOut, 401: Message, 404: Message, 409: Message, 422: ValidationErrorOut},
 )
-def instance_complete(request: AuthedRequest, instance_id: ObjectId) -> HabitInstance:
+def instance_complete(request: AuthedRequest, instance_id: ObjectId) -> HttpResponse:
     """Mark done now: `completed` within grace, `completed_late` within the fix window."""
-    return services.instance_complete(
+    instance = services.instance_complete(
         instance_id=instance_id, user_id=request.auth.pk, at=timezone.now(), source=Source.WEB
     )
+    return json_response(instance_json(instance))
 
 
 @router.post(
@@ -72,11 +81,12 @@ def instance_complete(request: AuthedRequest, instance_id: ObjectId) -> HabitIns
     auth=COMPLETE,
     response={200: InstanceOut, 401: Message, 404: Message, 409: Message, 422: ValidationErrorOut},
 )
-def instance_skip(request: AuthedRequest, instance_id: ObjectId, payload: SkipIn) -> HabitInstance:
+def instance_skip(request: AuthedRequest, instance_id: ObjectId, payload: SkipIn) -> HttpResponse:
     """Set an open instance aside (no reminder; the streak and the course wait for it)."""
-    return services.instance_skip(
+    instance = services.instance_skip(
         instance_id=instance_id, user_id=request.auth.pk, reason=payload.reason, note=payload.note
     )
+    return json_response(instance_json(instance))
 
 
 @router.delete(
@@ -84,11 +94,12 @@ def instance_skip(request: AuthedRequest, instance_id: ObjectId, payload: SkipIn
     auth=COMPLETE,
     response={200: InstanceOut, 401: Message, 404: Message, 409: Message, 422: ValidationErrorOut},
 )
-def instance_unskip(request: AuthedRequest, instance_id: ObjectId) -> HabitInstance:
+def instance_unskip(request: AuthedRequest, instance_id: ObjectId) -> HttpResponse:
     """Undo a skip: back to the status the clock gives the instance now."""
-    return services.instance_unskip(
+    instance = services.instance_unskip(
         instance_id=instance_id, user_id=request.auth.pk, now=timezone.now()
     )
+    return json_response(instance_json(instance))
 
 
 @pauses_router.get("/", response={200: list[PauseOut], 401: Message})

@@ -30,7 +30,6 @@ from django.db.backends.utils import CursorWrapper
 from django.utils.asyncio import async_unsafe
 from psycopg.pq import Format, TransactionStatus
 
-
 # psycopg's default: a statement is prepared at its fifth run on a connection.
 PREPARE_THRESHOLD = 5
 

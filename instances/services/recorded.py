@@ -1,10 +1,11 @@
 """One instance changed by its owner (completed, skipped, back from a skip, a note): the
 event says what its reactions would otherwise read back from the database."""
 
+import json
+
 from core.events import record
-from core.schemas import as_json
 from instances.models import HabitInstance
-from instances.schemas import InstanceOut
+from instances.schemas import instance_json
 
 
 def instance_change_record(type: str, instance: HabitInstance, *, settling: bool) -> None:
@@ -25,6 +26,6 @@ def instance_change_record(type: str, instance: HabitInstance, *, settling: bool
         ids=[instance.pk],
         user_ids={user_id},
         owners={instance.habit_id: user_id},
-        data={user_id: [as_json(InstanceOut, instance)]},
+        data={user_id: [json.loads(instance_json(instance))]},
         settling=[instance.habit_id] if settling else [],
     )
