@@ -9,15 +9,19 @@ config/celery.py). The namespace is `REDIS_NAMESPACE`, else derived from the dat
 `aht` name written anywhere else.
 """
 
+import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Sequence
 from functools import cache
 
 import redis
+import redis.asyncio
 from django import db
 from django.conf import settings
 from django.utils.module_loading import import_string
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -95,6 +99,36 @@ def _client_for(url: str, timeout: float) -> redis.Redis:
 
 def get_redis() -> redis.Redis:
     return _client_for(settings.REDIS_URL, settings.REDIS_SOCKET_TIMEOUT)
+
+
+# An asyncio client's connections belong to the event loop that made them: one client a loop,
+# with at most ASYNC_CONNECTIONS to Redis, a command waiting up to ASYNC_WAIT_SECONDS for one.
+ASYNC_CONNECTIONS = 32
+ASYNC_WAIT_SECONDS = 10
+_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_async_redis() -> redis.asyncio.Redis:
+    """`get_redis()` for code on an event loop (a live socket's own checks): the same server
+    and the same failure rules, without a hop to a thread."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        timeout = settings.REDIS_SOCKET_TIMEOUT
+        # Bounded: a burst of 5,000 sockets opening at once waits for a connection rather
+        # than opening 5,000 to Redis.
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            settings.REDIS_URL,
+            max_connections=ASYNC_CONNECTIONS,
+            timeout=ASYNC_WAIT_SECONDS,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+        )
+        client = redis.asyncio.Redis(connection_pool=pool, retry=AsyncRetry(NoBackoff(), RETRIES))
+        _async_clients[loop] = client
+    return client
 
 
 def _mget_once(pool: redis.ConnectionPool, keys: Sequence[str]) -> list[bytes | None]:

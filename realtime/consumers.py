@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 import uuid
 from typing import Any
@@ -100,9 +101,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # The epoch is read before joining: if Redis restarts in between, the watch sees it.
         self.epoch = await self._layer_epoch()
         cap = settings.WS_MAX_SOCKETS_PER_USER
-        if not await database_sync_to_async(presence.socket_opened)(
-            user_id, self.channel_name, cap=cap
-        ):
+        if not await presence.asocket_opened(user_id, self.channel_name, cap=cap):
             return False
         await self.channel_layer.group_add(self.group, self.channel_name)
         return True
@@ -115,7 +114,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             user_id, self.identity = self.identity.user_id, None
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
-                await database_sync_to_async(presence.socket_closed)(user_id, self.channel_name)
+                await presence.asocket_closed(user_id, self.channel_name)
             except LAYER_TROUBLE:
                 # Group entries expire by themselves; a stale presence count costs a few sends.
                 logger.warning("live socket of user %s left without Redis to tell", user_id)
@@ -131,14 +130,21 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def _close_when_redis_forgets(self, user_id: int) -> None:
         """An open socket that no event can reach is worse than a closed one the client
         reopens: close when Redis no longer answers or no longer knows this socket. Each
-        check also renews the socket's place among its user's (core/presence.py)."""
+        check also renews the socket's place among its user's (core/presence.py).
+
+        The first check comes at a random point of the period: sockets opened together (a
+        burst, every client coming back after a restart) would otherwise check at the same
+        instant each period, and a frame sent then would wait behind thousands of checks."""
+        period = settings.WS_LAYER_CHECK_SECONDS
+        delay = random.uniform(0, period)  # noqa: S311 (a spread, not a secret)
         while True:
-            await asyncio.sleep(settings.WS_LAYER_CHECK_SECONDS)
+            await asyncio.sleep(delay)
+            delay = period
             try:
                 if await self._layer_epoch() != self.epoch:
                     logger.info("live socket closed: Redis lost its group memberships")
                     break
-                await database_sync_to_async(presence.socket_alive)(user_id, self.channel_name)
+                await presence.asocket_alive(user_id, self.channel_name)
             except LAYER_TROUBLE:
                 logger.warning("live socket closed: Redis does not answer")
                 break

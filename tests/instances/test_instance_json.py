@@ -22,7 +22,7 @@ AT = datetime(2026, 3, 5, 8, 0, 0, 123456, tzinfo=UTC)
         {},
         {"note": "slept badly, still went"},
         {"completed_at": AT + timedelta(minutes=3), "source": Source.TELEGRAM},
-        {"completed_at": AT.replace(microsecond=0), "source": Source.WEB, "note": "ü ✓ \"q\""},
+        {"completed_at": AT.replace(microsecond=0), "source": Source.WEB, "note": 'ü ✓ "q"'},
     ],
 )
 def test_instance_json_is_the_schemas_json(utc_user, status, fields):
