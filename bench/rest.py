@@ -13,7 +13,7 @@ held to half a bare write ceiling (`POST /bench/write/{id}/`: one raw UPDATE …
 its own transaction, no auth, no ORM), the three interleaved as the reads are; every write
 request meets another pending instance (`Pool`). Then growth: `today`, `habits` and the
 completion at 32, 128 and 512 connections, one 4 s run each, held at 512 to no failures and
-a p99 under 250 ms.
+a p99 under 250 ms, and the bare write beside them (the floor a write's latency has there).
 
 The same bare view and `today` are first measured under the serving layouts we considered
 (docs/PERFORMANCE.md, the serving layout), the last one being production's; then under
@@ -23,7 +23,7 @@ up at once and their runs interleaved, and a row says which is faster.
 Time: wrk's runs and pauses last as long at any scale, so a smoke run (`--scale 0.01`) takes
 about what scale 1 does, less the fill: about 7.5 minutes for `--only rest`. Of that the
 writes add about 80 s (three 1 s warm-ups, then 5 rounds of 3 runs of (4 s + 1 s pause)) and
-growth about 50 s (9 runs of (4 s + 1 s pause), plus the wait for 512 queued completions to
+growth about 65 s (12 runs of (4 s + 1 s pause), plus the wait for 512 queued writes to
 drain); the single read runs are 6 s (10 s before) to make room.
 """
 
@@ -398,7 +398,7 @@ def _shown(path: str) -> str:
 
 
 def _growth_run(server: Server, path: str, fixture: Fixture, connections: int) -> wrk.Load:
-    if path == COMPLETE:
+    if path in (COMPLETE, BARE_WRITE):
         return _write(server, path, fixture, seconds=GROWTH_SECONDS, connections=connections)
     url = f"{server.url}{path}"
     load = wrk.run(url, token=fixture.reader, seconds=GROWTH_SECONDS, connections=connections)
@@ -408,15 +408,20 @@ def _growth_run(server: Server, path: str, fixture: Fixture, connections: int) -
 
 def _growth_rows(server: Server, fixture: Fixture) -> list[Row]:
     """Each path at GROWTH connections, one run each (the server already warm from the runs
-    before): how the latency grows with the clients, and the budget at the most."""
+    before): how the latency grows with the clients, and the budget at the most. The bare
+    write runs beside them, unbudgeted: with every connection waiting for its answer, a
+    request's time at 512 is at least 512 / the requests a second the machine can answer
+    (Little's law), and the bare write's row shows that floor for a write."""
     rows, budgets = [], []
     label = f"growth ({GROWTH_SECONDS} s runs, production layout)"
-    for path in (TODAY, HABITS, COMPLETE):
-        what = f"{'POST' if path == COMPLETE else 'GET'} {_shown(path)}"
+    for path in (TODAY, HABITS, COMPLETE, BARE_WRITE):
+        what = f"{'GET' if path in (TODAY, HABITS) else 'POST'} {_shown(path)}"
         for connections in GROWTH:
             load = _growth_run(server, path, fixture, connections)
             logger.info("rest: %s at %d: p99 %.1f ms", what, connections, load.p99 * 1e3)
             rows.append(_row(label, f"{what} at {connections} connections", load))
+        if path == BARE_WRITE:
+            continue
         ok = not load.bad and load.p99 < GROWTH_P99
         value = f"p99 {millis(load.p99)}, {load.bad:,} failed"
         budget = f"no failures, p99 < {millis(GROWTH_P99)}"
