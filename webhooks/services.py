@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.errors import FieldProblem, InvalidInput, NotFound
 from core.events import record
+from core.prepared import prepared_cursor
 from webhooks.events import EVENT_TYPES, WEBHOOK_DISABLED, WEBHOOK_OWED
 from webhooks.models import Webhook, WebhookDelivery
 from webhooks.outbound import UnsafeUrl, target_of
@@ -165,7 +166,8 @@ def deliveries_owe(*, event: str, data_by_user: dict[int, list[Any]]) -> list[in
     for order, (user_id, payload) in enumerate(frames):
         params += [order, user_id, payload]
     params.append(event)
-    with connection.cursor() as cursor:
+    # Planned once per connection (core/prepared.py): a single change's text is always the same.
+    with prepared_cursor() as cursor:
         cursor.execute(_owe_statement(len(frames)), params)
         hook_ids = sorted({hook_id for (hook_id,) in cursor.fetchall()})
     if hook_ids:
