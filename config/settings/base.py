@@ -158,6 +158,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, but a reused connection's health check is a poll of its socket
     # while nothing came from the server (config/postgresql/base.py): no round trip.
     DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # The hot statements planned once per connection (config/postgresql/base.py) at their
+    # fifth run; `off` for a pooler in transaction mode that keeps no prepared statements.
+    if "DB_PREPARE_THRESHOLD" in os.environ:
+        threshold = os.environ["DB_PREPARE_THRESHOLD"].strip().lower()
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+            None if threshold in ("", "off") else int(threshold)
+        )
     # A database that does not answer fails the request within seconds (a 503) instead of
     # holding it; a value in DATABASE_URL (`?connect_timeout=`) wins.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(

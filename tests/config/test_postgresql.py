@@ -88,3 +88,11 @@ def test_the_usual_cursor_sends_each_statement_as_new_text():
         with connection.cursor() as cursor:
             cursor.execute("SELECT %s::int + 2", [n])
     assert not [s for s in _prepared() if "+ 2" in s]
+
+
+@pytest.mark.parametrize(("options", "threshold"), [({}, 5), ({"prepare_threshold": None}, None)])
+def test_preparing_is_on_unless_the_options_turn_it_off(options, threshold):
+    # DB_PREPARE_THRESHOLD=off (behind a pooler that keeps no prepared statements) sets None.
+    settings = {**connection.settings_dict, "OPTIONS": options}
+    params = type(connection)(settings).get_connection_params()
+    assert params["prepare_threshold"] == threshold
