@@ -9,6 +9,8 @@ import pytest
 from django.db import connection
 from django.db.backends.postgresql.base import DatabaseWrapper as DjangoWrapper
 
+from config.postgresql.base import DatabaseWrapper
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -94,5 +96,5 @@ def test_the_usual_cursor_sends_each_statement_as_new_text():
 def test_preparing_is_on_unless_the_options_turn_it_off(options, threshold):
     # DB_PREPARE_THRESHOLD=off (behind a pooler that keeps no prepared statements) sets None.
     settings = {**connection.settings_dict, "OPTIONS": options}
-    params = type(connection)(settings).get_connection_params()
+    params = DatabaseWrapper(settings).get_connection_params()
     assert params["prepare_threshold"] == threshold
