@@ -107,6 +107,22 @@ class VersionedCache:
     def version_key(self, id: int) -> str:
         return key(f"{self.name}_version", id)
 
+    # The same names for many ids, the prefix built once: a sweep batch forgets thousands of
+    # owners' entries, and `key` a name cost about 1.5 µs of its time.
+    def _entry_prefix(self) -> str:
+        return key_prefix(NEAR, self.name) if self.near else key_prefix(self.name)
+
+    def _version_prefix(self) -> str:
+        return key_prefix(f"{self.name}_version")
+
+    def entry_keys(self, ids: Sequence[int]) -> list[str]:
+        prefix = self._entry_prefix()
+        return [f"{prefix}{id}" for id in ids]
+
+    def version_keys(self, ids: Sequence[int]) -> list[str]:
+        prefix = self._version_prefix()
+        return [f"{prefix}{id}" for id in ids]
+
     def keys(self, id: int) -> tuple[str, str]:
         """The entry and its version: what `read` reads, for another cache to read them with
         its own (`read(..., also=)`, JWTAuth's prefetch)."""
@@ -187,10 +203,13 @@ class VersionedCache:
         ordered = sorted(set(ids))
         versions: dict[int, int] = {}
         try:
-            client = get_redis()
-            for batch in _batches(ordered):
+            # Every batch's script in one round trip (each still runs alone in Redis).
+            pipeline = get_redis().pipeline(transaction=False)
+            batches = list(_batches(ordered))
+            for batch in batches:
                 names = self._forgotten(batch)
-                bumped = client.eval(self._forget_script, len(names), *names, VERSION_TTL_SECONDS)
+                pipeline.eval(self._forget_script, len(names), *names, VERSION_TTL_SECONDS)
+            for batch, bumped in zip(batches, pipeline.execute(), strict=True):
                 versions.update(zip(batch, bumped, strict=True))
         except redis.RedisError:
             # An entry may then outlive the change by up to `ttl`: say so loudly.
@@ -207,10 +226,10 @@ class VersionedCache:
     _forget_script = FORGET
 
     def _forgotten(self, ids: Sequence[int]) -> list[str]:
-        return [self.version_key(i) for i in ids] + [self.entry_key(i) for i in ids]
+        return self.version_keys(ids) + self.entry_keys(ids)
 
     def _held_names(self, ids: Sequence[int]) -> list[str]:
-        return [self.entry_key(i) for i in ids]
+        return self.entry_keys(ids)
 
 
 # A paged cache's forget: only the versions go up (its pages are not known one by one; each
@@ -266,6 +285,9 @@ class PagedCache(VersionedCache):
     def version_key(self, id: int) -> str:
         return key(NEAR, self.name, id)
 
+    def _version_prefix(self) -> str:
+        return key_prefix(NEAR, self.name)
+
     def page_keys(self, id: int, page: str) -> tuple[str, str]:
         """The page and its version: what `get_page` reads (JWTAuth can read them for it)."""
         return self.page_key(id, page), self.version_key(id)
@@ -301,7 +323,7 @@ class PagedCache(VersionedCache):
     _forget_script = BUMP
 
     def _forgotten(self, ids: Sequence[int]) -> list[str]:
-        return [self.version_key(i) for i in ids]
+        return self.version_keys(ids)
 
     def _held_names(self, ids: Sequence[int]) -> list[str]:
-        return [self.version_key(i) for i in ids]
+        return self.version_keys(ids)
