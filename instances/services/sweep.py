@@ -1,5 +1,6 @@
 """The deadline sweep: due instances move to the status the clock gives them."""
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -96,9 +97,16 @@ def _sweep_batch(now: datetime) -> list[int]:
             # reads nothing), and their earliest date, from which it looks for an occurrence
             # still open.
             expired_habits={row.habit_id for row in expired},
-            expired_since=min((row.date for row in expired), default=None),
+            expired_since=_earliest(row.date for row in expired),
         )
     return ids
+
+
+def _earliest(dates: Iterable[date | str]) -> date | None:
+    """The earliest of the dates, as a date (SQLite returns its ISO text, which orders the
+    same)."""
+    earliest = min(dates, default=None)
+    return date.fromisoformat(earliest) if isinstance(earliest, str) else earliest
 
 
 def instances_sweep(*, now: datetime | None = None) -> int:
