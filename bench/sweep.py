@@ -94,7 +94,8 @@ def _split_medians(now: datetime, due: Due) -> dict[str, float]:
 
 
 def _batch_rolled_back(now: datetime, due: Due, *, seqscan: bool = True) -> float:
-    """The batch's SELECTs … FOR UPDATE and UPDATE, rolled back (no commit, no events).
+    """The batch's UPDATEs (one an arm, each reading its due rows FOR UPDATE SKIP LOCKED) and
+    the reactions within its transaction, rolled back (no commit, no after-commit events).
 
     `seqscan=False` is a diagnostic: the batch when the planner may not scan the table.
     """
@@ -108,8 +109,9 @@ def _batch_rolled_back(now: datetime, due: Due, *, seqscan: bool = True) -> floa
     return elapsed
 
 
-def _is_due_select(statement: str) -> bool:
-    return statement.lstrip().upper().startswith("SELECT") and "FOR UPDATE" in statement
+def _is_due_statement(statement: str) -> bool:
+    """An arm's UPDATE, whose subquery reads the due rows (FOR UPDATE SKIP LOCKED)."""
+    return statement.lstrip().upper().startswith("UPDATE") and "SKIP LOCKED" in statement
 
 
 def _plan_rows(scenario: str, found: list[plans.Scan]) -> list[Row]:
@@ -117,19 +119,21 @@ def _plan_rows(scenario: str, found: list[plans.Scan]) -> list[Row]:
     ok = used == set(PARTIAL_INDEXES) and not any(s.kind == "Seq Scan" for s in found)
     rows = ", ".join(f"{s.name} {s.estimated:,} / {s.actual:,}" for s in found)
     return [
-        Row(scenario, "due-row SELECTs: scans", plans.summary(found), "the 3 partial indexes", ok),
-        Row(scenario, "due-row SELECTs: rows estimated / actual", rows),
+        Row(
+            scenario, "due-row statements: scans", plans.summary(found), "the 3 partial indexes", ok
+        ),
+        Row(scenario, "due-row statements: rows estimated / actual", rows),
     ]
 
 
 def _explained(scenario: str, now: datetime) -> tuple[list[Row], str]:
-    """Rows and a note from EXPLAIN ANALYZE of the SELECTs one sweep runs (rolled back):
+    """Rows and a note from EXPLAIN ANALYZE of the arms' UPDATEs one sweep runs (rolled back):
     one batch while the due rows fit in one, else each batch's, the last reading all three
     arms."""
-    statements = plans.statements_of(lambda: instances_sweep(now=now), keep=_is_due_select)
+    statements = plans.statements_of(lambda: instances_sweep(now=now), keep=_is_due_statement)
     explained = plans.explain(statements)
     found = [scan for plan in explained for scan in plans.scans(plan)]
-    note = plans.as_note(f"{scenario}: the due-row SELECTs of one sweep", statements, explained)
+    note = plans.as_note(f"{scenario}: the due-row statements of one sweep", statements, explained)
     return _plan_rows(scenario, found), note
 
 
@@ -157,7 +161,11 @@ def _timing_rows(scenario: str, now: datetime, due: Due) -> list[Row]:
             whole < BUDGET,
         ),
         Row(scenario, "· per due row (its tick / its due rows)", _per_due_row(whole, due)),
-        Row(scenario, "· of which _sweep_batch(): due SELECTs + UPDATE", millis(parts["batch"])),
+        Row(
+            scenario,
+            "· of which _sweep_batch(): the arms' UPDATEs + reactions within",
+            millis(parts["batch"]),
+        ),
         Row(scenario, "· of which COMMIT", millis(parts["commit"])),
         Row(
             scenario,

@@ -46,6 +46,7 @@ from instances.services import (
     instances_on_timezone_changed,
     programs_settle,
     programs_settle_after,
+    programs_settle_expired,
     programs_settle_locked,
 )
 from instances.stats_cache import STATS, stats_forget
@@ -158,8 +159,9 @@ def settle_programs(event: Event) -> None:
     elif "ids" not in facts:
         programs_settle(habit_ids=facts["owners"])
     elif facts.get("swept"):
-        # Moves to pending or missed finish no course; the sweep names what it expired.
-        programs_settle_after(instance_ids=facts["expired"], many=True)
+        # Moves to pending or missed finish no course; the sweep names the habits of those it
+        # expired.
+        programs_settle_expired(habit_ids=facts["expired_habits"], since=facts["expired_since"])
     else:
         programs_settle_after(instance_ids=facts["ids"])
 

@@ -8,12 +8,22 @@ and prepares each of its fields for every row (about 100 µs a row: seconds for 
 `unnest`; other databases (SQLite, the embedded default) keep the ORM's way.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from django.db import connection
 from django.db.models import Field, Model
 from django.utils import timezone
+
+
+def among(column: str, ids: Collection[int]) -> tuple[str, list[Any]]:
+    """`column IN ids` as SQL text and its parameters, for thousands of ids (a sweep batch's
+    owners or habits): one array parameter on PostgreSQL, where the ORM's `__in` prepares
+    each value and psycopg parses a placeholder per id (about 20 µs an id, ms a batch);
+    placeholders elsewhere. `ids` must not be empty."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
 def _array(field: Field) -> str:

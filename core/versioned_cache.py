@@ -108,6 +108,22 @@ class VersionedCache:
     def version_key(self, id: int) -> str:
         return key(f"{self.name}_version", id)
 
+    # The same names for many ids, the prefix built once: a sweep batch forgets thousands of
+    # owners' entries, and `key` a name cost about 1.5 µs of its time.
+    def _entry_prefix(self) -> str:
+        return key_prefix(NEAR, self.name) if self.near else key_prefix(self.name)
+
+    def _version_prefix(self) -> str:
+        return key_prefix(f"{self.name}_version")
+
+    def entry_keys(self, ids: Sequence[int]) -> list[str]:
+        prefix = self._entry_prefix()
+        return [f"{prefix}{id}" for id in ids]
+
+    def version_keys(self, ids: Sequence[int]) -> list[str]:
+        prefix = self._version_prefix()
+        return [f"{prefix}{id}" for id in ids]
+
     def keys(self, id: int) -> tuple[str, str]:
         """The entry and its version: what `read` reads, for another cache to read them with
         its own (`read(..., also=)`, JWTAuth's prefetch)."""
@@ -201,10 +217,10 @@ class VersionedCache:
     _forget_script = FORGET
 
     def _forgotten(self, ids: Sequence[int]) -> list[str]:
-        return [self.version_key(i) for i in ids] + [self.entry_key(i) for i in ids]
+        return self.version_keys(ids) + self.entry_keys(ids)
 
     def _held_names(self, ids: Sequence[int]) -> list[str]:
-        return [self.entry_key(i) for i in ids]
+        return self.entry_keys(ids)
 
 
 def forget_together(
@@ -297,6 +313,9 @@ class PagedCache(VersionedCache):
     def version_key(self, id: int) -> str:
         return key(NEAR, self.name, id)
 
+    def _version_prefix(self) -> str:
+        return key_prefix(NEAR, self.name)
+
     def page_keys(self, id: int, page: str) -> tuple[str, str]:
         """The page and its version: what `get_page` reads (JWTAuth can read them for it)."""
         return self.page_key(id, page), self.version_key(id)
@@ -332,7 +351,7 @@ class PagedCache(VersionedCache):
     _forget_script = BUMP
 
     def _forgotten(self, ids: Sequence[int]) -> list[str]:
-        return [self.version_key(i) for i in ids]
+        return self.version_keys(ids)
 
     def _held_names(self, ids: Sequence[int]) -> list[str]:
-        return [self.version_key(i) for i in ids]
+        return self.version_keys(ids)

@@ -31,6 +31,7 @@ from instances.services.pauses import pause_create, pause_delete, pause_end
 from instances.services.program import (
     programs_settle,
     programs_settle_after,
+    programs_settle_expired,
     programs_settle_locked,
 )
 from instances.services.skip import instance_skip, instance_unskip
@@ -58,5 +59,6 @@ __all__ = [
     "pause_end",
     "programs_settle",
     "programs_settle_after",
+    "programs_settle_expired",
     "programs_settle_locked",
 ]

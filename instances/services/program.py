@@ -6,11 +6,13 @@ an instance deleted, a schedule change of the habit.
 """
 
 from collections.abc import Collection, Iterable
+from datetime import date
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.bulk import among
 from core.events import record
 from habits.models import Habit
 from instances.events import PROGRAM_FINISHED
@@ -84,8 +86,28 @@ def programs_settle_after(*, instance_ids: Collection[int], many: bool = False) 
     # Inside the change's transaction (a WITHIN reaction): no savepoint of its own.
     with transaction.atomic(savepoint=False):
         touched = _touched_habits(list(instance_ids))
-        locked = _locked(_maybe_settled(list(touched)) if many else touched)
+        if many:
+            return _settle_probed(list(touched))
+        locked = _locked(touched)
         return _settle(_maybe_settled(locked)) if locked else []
+
+
+def programs_settle_expired(*, habit_ids: Collection[int], since: date) -> list[int]:
+    """`programs_settle_after(many=True)` for the sweep, which names the habits of the
+    instances it made final (fix_expired: each such habit is touched, no read to find them)
+    and the earliest date among those instances: an occurrence still open is looked for from
+    that date on (`_course_may_settle`), in the few newest rows of each habit."""
+    if not habit_ids:
+        return []
+    with transaction.atomic(savepoint=False):
+        return _settle_probed(sorted(habit_ids), since)
+
+
+def _settle_probed(habit_ids: list[int], open_since: date | None = None) -> list[int]:
+    """Many habits: probe first, lock only those the probe keeps, and probe those again under
+    the lock (locking every one would write each habit row)."""
+    locked = _locked(_maybe_settled(habit_ids, open_since))
+    return _settle(_maybe_settled(locked, open_since)) if locked else []
 
 
 def programs_settle_locked(*, habit_ids: Collection[int]) -> list[int]:
@@ -125,29 +147,44 @@ def _quoted(values: Iterable[str]) -> str:
 
 
 _INSTANCES = HabitInstance._meta.db_table
-# The rule "this habit's course may have finished or reopened", on a habit row aliased `h`:
-# marked finished, or no open occurrence and at least `repeat_limit` counted ones (skipped
-# and imported ones do not count). The probe for an open occurrence comes first, so the
-# count runs for nearly no habit under way. One text for every caller: `_maybe_settled`
-# and the one-read probe of a single change (config/change_probe.py).
-COURSE_MAY_SETTLE_SQL = f"""(h.program_finished_at IS NOT NULL OR (
+
+
+def _course_may_settle(open_since: str = "") -> str:
+    """The rule "this habit's course may have finished or reopened", on a habit row aliased
+    `h`: marked finished, or no open occurrence and at least `repeat_limit` counted ones
+    (skipped and imported ones do not count). The probe for an open occurrence comes first,
+    so the count runs for nearly no habit under way.
+
+    `open_since`: an SQL date; only occurrences of that date or later are probed for being
+    open, read from the habit's newest rows through its (habit, date) index rather than
+    every row it has (a habit's instances lie on as many pages as it has days). It can only
+    keep more habits (an older open occurrence is not seen), never fewer, and what the
+    probe keeps is counted exactly under the lock (`_settle`)."""
+    since = f" AND o.date >= {open_since}" if open_since else ""
+    return f"""(h.program_finished_at IS NOT NULL OR (
     NOT EXISTS (SELECT 1 FROM {_INSTANCES} o
-                WHERE o.habit_id = h.id AND o.status IN ({_quoted(OPEN_STATUSES)}))
+                WHERE o.habit_id = h.id{since} AND o.status IN ({_quoted(OPEN_STATUSES)}))
     AND (SELECT count(*) FROM {_INSTANCES} c
          WHERE c.habit_id = h.id AND c.status <> '{Status.SKIPPED}'
            AND c.source <> '{Source.IMPORT}') >= h.repeat_limit))"""  # noqa: S608 (our enums)
 
 
-def _maybe_settled(habit_ids: list[int]) -> list[int]:
+# One text for every caller: `_maybe_settled` and the one-read probe of a single change
+# (config/change_probe.py).
+COURSE_MAY_SETTLE_SQL = _course_may_settle()
+
+
+def _maybe_settled(habit_ids: list[int], open_since: date | None = None) -> list[int]:
     """Of these habits, those whose course may have finished or reopened
-    (`COURSE_MAY_SETTLE_SQL`)."""
+    (`COURSE_MAY_SETTLE_SQL`; `open_since`: see `_course_may_settle`)."""
     if not habit_ids:
         return []
-    marks = ", ".join(["%s"] * len(habit_ids))
+    ids, params = among("h.id", habit_ids)
+    rule = COURSE_MAY_SETTLE_SQL if open_since is None else _course_may_settle("%s")
     query = (
         f"SELECT h.id FROM {Habit._meta.db_table} h "  # noqa: S608 (placeholders only)
-        f"WHERE h.id IN ({marks}) AND {COURSE_MAY_SETTLE_SQL} ORDER BY h.id"
+        f"WHERE {ids} AND {rule} ORDER BY h.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(query, list(habit_ids))
+        cursor.execute(query, params if open_since is None else [*params, open_since])
         return [pk for (pk,) in cursor.fetchall()]

@@ -1,13 +1,15 @@
 """The deadline sweep: due instances move to the status the clock gives them."""
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from instances.clock import status_by_clock_expression
+from instances.clock import status_by_clock_sql
 from instances.events import INSTANCE_UPDATED
-from instances.models import OPEN_STATUSES, HabitInstance, Status
+from instances.models import HabitInstance, Status
 from instances.services.generate import _record_instances
 
 SWEEP_BATCH = 5_000
@@ -16,45 +18,95 @@ SWEEP_BATCH = 5_000
 # Each arm reads its own partial index in deadline order and stops after the batch, so the
 # cost follows the due rows, not the table (a planner estimate cannot turn it into a scan).
 SWEEP_ARMS = (
-    (Status.SCHEDULED, "scheduled_at", "lte"),
-    (Status.PENDING, "grace_deadline", "lt"),
-    (Status.MISSED, "fix_deadline", "lt"),
+    (Status.SCHEDULED, "scheduled_at", "<="),
+    (Status.PENDING, "grace_deadline", "<"),
+    (Status.MISSED, "fix_deadline", "<"),
 )
 
 
-def _due(now: datetime) -> list[tuple[int, int, datetime]]:
-    """(instance id, user id, fix deadline) of the due instances, at most SWEEP_BATCH."""
-    due_rows: list[tuple[int, int, datetime]] = []
-    for status, deadline, lookup in SWEEP_ARMS:
-        # SKIP LOCKED: rows another sweep or a completion holds are theirs to change; a
-        # second sweep running at once takes disjoint rows, so each instance changes once.
-        due = (
-            HabitInstance.objects.filter(status=status, **{f"{deadline}__{lookup}": now})
-            .order_by(deadline)
-            .select_for_update(skip_locked=True)
-        )
-        due_rows += due.values_list("id", "user_id", "fix_deadline")[: SWEEP_BATCH - len(due_rows)]
-    return due_rows
+class Moved(NamedTuple):
+    """A row the sweep changed, as its UPDATE left it."""
+
+    id: int
+    user_id: int
+    habit_id: int
+    date: date | str  # SQLite answers its ISO text, which orders the same
+    status: str
+
+
+_TABLE = HabitInstance._meta.db_table
+_NEW_STATUS = status_by_clock_sql(
+    now="%(now)s", at="scheduled_at", grace="grace_deadline", fix="fix_deadline"
+)
+
+
+def _arm_sql(status: str, deadline: str, op: str) -> str:
+    """One arm as one statement: its due rows, locked in deadline order, moved and returned.
+
+    The rows come back with the UPDATE (no list of ids to Python and out again in `IN (…)`).
+    SKIP LOCKED: rows another sweep or a completion holds are theirs to change; a second sweep
+    running at once takes disjoint rows, so each instance changes once. The lock re-reads each
+    row's status as committed, so the UPDATE needs no filter of its own. On PostgreSQL the
+    ids are gathered into an array first (`= ANY(ARRAY(…))`): the UPDATE then finds each by
+    its primary key whatever the planner expects of the subquery, where `IN (subquery)` let
+    it hash-join a scan of the table's open rows. SQLite has no row locks (its transaction
+    holds the whole file from its start, `IMMEDIATE`) and no arrays."""
+    due = (
+        f"SELECT id FROM {_TABLE} WHERE status = '{status}' AND {deadline} {op} %(now)s "  # noqa: S608
+        f"ORDER BY {deadline} LIMIT %(limit)s"
+    )
+    if connection.vendor == "postgresql":
+        moving = f"id = ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))"
+    else:
+        moving = f"id IN ({due})"
+    return (
+        f"UPDATE {_TABLE} SET status = {_NEW_STATUS}, updated_at = %(now)s "  # noqa: S608
+        f"WHERE {moving} RETURNING id, user_id, habit_id, date, status"
+    )
+
+
+def _move_due(now: datetime) -> list[Moved]:
+    """Move the due instances, at most SWEEP_BATCH: one statement an arm, the arms in order
+    (a row one arm moves is not due for the next: its new status is the clock's)."""
+    moved: list[Moved] = []
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        for arm in SWEEP_ARMS:
+            if len(moved) == SWEEP_BATCH:
+                break
+            cursor.execute(_arm_sql(*arm), {"now": at, "limit": SWEEP_BATCH - len(moved)})
+            moved += [Moved(*row) for row in cursor.fetchall()]
+    return moved
 
 
 @transaction.atomic
 def _sweep_batch(now: datetime) -> list[int]:
-    due = _due(now)
-    ids = [pk for pk, _, _ in due]
+    moved = _move_due(now)
+    ids = [row.id for row in moved]
+    expired = [row for row in moved if row.status == Status.FIX_EXPIRED]
     if ids:
-        HabitInstance.objects.filter(pk__in=ids, status__in=OPEN_STATUSES).update(
-            status=status_by_clock_expression(now), updated_at=now
-        )
         _record_instances(
             INSTANCE_UPDATED,
             ids=ids,
-            user_ids={user_id for _, user_id, _ in due},
+            user_ids={row.user_id for row in moved},
+            # `{habit_id: user_id}`, from the UPDATE: the stats forgets read nothing more.
+            owners={row.habit_id: row.user_id for row in moved},
             swept=True,
-            # Those the clock made final (fix_expired): only they can finish a course, so the
-            # program check reads these alone (a tick of moves to pending reads nothing).
-            expired=[pk for pk, _, fix in due if fix < now],
+            # The habits of those the clock made final (fix_expired): only they can finish a
+            # course, so the program check reads these alone (a tick of moves to pending
+            # reads nothing), and their earliest date, from which it looks for an occurrence
+            # still open.
+            expired_habits={row.habit_id for row in expired},
+            expired_since=_earliest(row.date for row in expired),
         )
     return ids
+
+
+def _earliest(dates: Iterable[date | str]) -> date | None:
+    """The earliest of the dates, as a date (SQLite returns its ISO text, which orders the
+    same)."""
+    earliest = min(dates, default=None)
+    return date.fromisoformat(earliest) if isinstance(earliest, str) else earliest
 
 
 def instances_sweep(*, now: datetime | None = None) -> int:

@@ -171,6 +171,21 @@ def test_the_sweep_expiring_the_last_occurrence_finishes_the_program(user, recor
     assert Habit.objects.get(pk=habit.pk).program_finished_at is not None
 
 
+def test_the_sweep_expiring_the_newest_leaves_a_course_with_an_older_open_one_going(user, recorded):
+    """The sweep looks for open occurrences from its expired rows' date on; one of an
+    earlier date still open (a longer fix window) keeps the course going all the same."""
+    habit, made = _habit(user, [*[Status.COMPLETED] * 19, Status.MISSED, Status.MISSED])
+    later = made[-1].fix_deadline + timedelta(days=1)
+    HabitInstance.objects.filter(pk=made[-2].pk).update(fix_deadline=later)
+
+    instances_sweep(now=made[-1].fix_deadline + timedelta(minutes=1))
+
+    assert HabitInstance.objects.get(pk=made[-1].pk).status == Status.FIX_EXPIRED
+    assert HabitInstance.objects.get(pk=made[-2].pk).status == Status.MISSED
+    assert _finished_events(recorded) == []
+    assert Habit.objects.get(pk=habit.pk).program_finished_at is None
+
+
 def test_skipping_the_last_open_one_of_an_overfull_course_finishes_it(at_noon, user, recorded):
     """A course that had a 22nd occurrence before the limit went down (a lower limit keeps
     what is under way): skipping it leaves 21 counted, all resolved."""
