@@ -4,25 +4,22 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import time
-import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
-from redis import RedisError
 
 from accounts.models import User
 from core import presence
-from core.redis import key
 from core.schemas import as_json
 from instances.schemas import InstanceOut
 from instances.selectors import instance_list_today
 from realtime.auth import SUBPROTOCOL, SocketIdentity, identify, token_from_subprotocols
 from realtime.groups import user_group
+from realtime.heartbeat import LAYER_TROUBLE, heartbeat, layer_epoch
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +32,6 @@ CLOSE_TOO_MANY_SOCKETS = 4429
 # RFC 6455 "Try Again Later": the server lost Redis, so this socket would hear nothing more;
 # the client reconnects with backoff and its snapshot brings it back in step.
 CLOSE_TRY_AGAIN = 1013
-LAYER_TROUBLE = (RedisError, OSError)
-# Redis keeps this token as long as it keeps the layer's group memberships.
-EPOCH = ("ws", "epoch")  # its name's parts: core.redis.key names it in the namespace
 
 
 @database_sync_to_async
@@ -51,7 +45,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     identity: SocketIdentity | None = None
     expiry: asyncio.Task | None = None
-    watch: asyncio.Task | None = None
+    epoch: bytes | None = None
     closing = False
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -90,7 +84,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
         self.expiry = asyncio.create_task(self._close_at_expiry(self.identity))
-        self.watch = asyncio.create_task(self._close_when_redis_forgets(self.identity.user_id))
+        # An open socket that no event can reach is worse than a closed one the client
+        # reopens: the process's heartbeat closes it when Redis no longer answers or no longer
+        # knows it, and renews its place among its user's meanwhile (realtime/heartbeat.py).
+        heartbeat().join(self)
         self.window_start, self.frames_in_window = time.monotonic(), 0
         await self._send("hello", {"user_id": self.identity.user_id})
         await self._send("today.snapshot", await _today_snapshot(self.identity.user_id))
@@ -98,8 +95,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def _join(self, user_id: int) -> bool:
         """Take a place among the user's sockets, then join their group; False when every
         place is taken (counted across all web workers in Redis)."""
-        # The epoch is read before joining: if Redis restarts in between, the watch sees it.
-        self.epoch = await self._layer_epoch()
+        # The epoch is read before joining: if Redis restarts in between, the heartbeat sees it.
+        self.epoch = await layer_epoch(self.channel_layer, self.group)
         cap = settings.WS_MAX_SOCKETS_PER_USER
         if not await presence.asocket_opened(user_id, self.channel_name, cap=cap):
             return False
@@ -107,9 +104,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         return True
 
     async def disconnect(self, code: int) -> None:
-        for task in (self.expiry, self.watch):
-            if task is not None:
-                task.cancel()
+        heartbeat().leave(self)
+        if self.expiry is not None:
+            self.expiry.cancel()
         if self.identity is not None:
             user_id, self.identity = self.identity.user_id, None
             try:
@@ -119,35 +116,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 # Group entries expire by themselves; a stale presence count costs a few sends.
                 logger.warning("live socket of user %s left without Redis to tell", user_id)
 
-    async def _layer_epoch(self) -> bytes:
-        """A token Redis holds while it holds our group membership; a new one means it lost it
-        (restarted empty, flushed, failed over)."""
-        layer = self.channel_layer
-        redis = layer.connection(layer.consistent_hash(self.group))
-        await redis.set(key(*EPOCH), uuid.uuid4().hex, nx=True)
-        return await redis.get(key(*EPOCH))
+    def beating_user(self) -> int | None:
+        """Whose place the heartbeat renews (None once the socket has left)."""
+        return None if self.identity is None else self.identity.user_id
 
-    async def _close_when_redis_forgets(self, user_id: int) -> None:
-        """An open socket that no event can reach is worse than a closed one the client
-        reopens: close when Redis no longer answers or no longer knows this socket. Each
-        check also renews the socket's place among its user's (core/presence.py).
-
-        The first check comes at a random point of the period: sockets opened together (a
-        burst, every client coming back after a restart) would otherwise check at the same
-        instant each period, and a frame sent then would wait behind thousands of checks."""
-        period = settings.WS_LAYER_CHECK_SECONDS
-        delay = random.uniform(0, period)  # noqa: S311 (a spread, not a secret)
-        while True:
-            await asyncio.sleep(delay)
-            delay = period
-            try:
-                if await self._layer_epoch() != self.epoch:
-                    logger.info("live socket closed: Redis lost its group memberships")
-                    break
-                await presence.asocket_alive(user_id, self.channel_name)
-            except LAYER_TROUBLE:
-                logger.warning("live socket closed: Redis does not answer")
-                break
+    async def lost_redis(self, reason: str) -> None:
+        """The heartbeat found Redis away, or without this socket's group membership."""
+        logger.warning(reason)
         await self.close(code=CLOSE_TRY_AGAIN)
 
     async def _close_at_expiry(self, identity: SocketIdentity) -> None:
