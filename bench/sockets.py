@@ -213,6 +213,10 @@ def _latency_row(server: str, level: int, latencies: list[float], *, budget: boo
     return Row(NAME, measure, value, f"p99 < {millis(P99_BUDGET)}", p99 < P99_BUDGET)
 
 
+# How much slower (p50) the default server may push than the other and still be the choice.
+PARITY = 0.10
+
+
 def _faster_row(level: int, latencies: dict[str, list[float]]) -> Row:
     """Which server pushes sooner (the median: the p99 of 200 completions is two of them)."""
     p50 = {name: statistics.median(values) for name, values in latencies.items()}
@@ -224,10 +228,15 @@ def _faster_row(level: int, latencies: dict[str, list[float]]) -> Row:
         f"p99 {millis(p99[faster])} against {millis(p99[slower])}"
     )
     measure = (
-        f"the faster web server (push latency p50, {level:,} sockets open; "
-        "WEB_SERVER's default should be it)"
+        f"the faster web server (push latency p50, {level:,} sockets open; WEB_SERVER's "
+        "default should be it, or within the runs' noise of it)"
     )
-    return Row(NAME, measure, value, DEFAULT_WEB_SERVER, faster == DEFAULT_WEB_SERVER)
+    [other] = [name for name in WEB_SERVERS if name != DEFAULT_WEB_SERVER]
+    # Both push in about 5 ms since the heartbeat is one a process: 0.5 ms apart is which
+    # one ran while the machine was quieter (the servers run one after the other).
+    ok = p50[DEFAULT_WEB_SERVER] <= p50[other] * (1 + PARITY)
+    budget = f"{DEFAULT_WEB_SERVER}, or within {PARITY:.0%} of {other}"
+    return Row(NAME, measure, value, budget, ok)
 
 
 def _server_rows(pairs, instances: dict[int, int], levels: tuple[int, ...]) -> list[Row]:
