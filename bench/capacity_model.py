@@ -30,7 +30,14 @@ class Assumptions:
     busiest_minute_habits: float = 0.2  # a zone's habits timed on its busiest minute (08:00)
     bloat: float = 1.3  # steady-state table and index size over a fresh bulk load
     node_target: float = 0.6  # the share of a node's CPU planned to be busy at peak
-    layer_check_seconds: float = 5  # WS_LAYER_CHECK_SECONDS: a socket's heartbeat (a setting)
+    layer_check_seconds: float = 5  # WS_LAYER_CHECK_SECONDS: a process's heartbeat (a setting)
+    # CPU a second an idle socket costs its worker at the 5 s heartbeat. Not measured since the
+    # heartbeat became one a process (it was 102-124 µs with one a socket): none by default.
+    idle_socket_cpu_us: float = 0
+    # Redis's work renewing one socket's lease inside RENEW_MANY, in lease scripts (the unit of
+    # its measured ceiling). Not measured: 1 is an upper bound (5 of the lease's 6 calls, no
+    # round trip of its own).
+    renewal_in_leases: float = 1
     # Share of opens whose me, today and habits reads find their cache entry: those live 60 s
     # (TTL_SECONDS), far less than the hours between a user's opens, so by default none.
     warm_opens: float = 0
@@ -38,16 +45,16 @@ class Assumptions:
 
 @dataclass(frozen=True)
 class Measured:
-    """Constants measured on this machine (2 CPUs); the source of each is in SCALING.md."""
+    """Constants measured on this machine (2 CPUs), or counted in the code where said; the
+    source of each is in SCALING.md."""
 
     # A cached read, one 2-CPU node: today 3,595, habits 3,298, me 2,966, stats 3,404, public
     # 4,185 req/s (PERFORMANCE, Issue 24, first round).
     node_cached_rps: float = 3_300
     node_read_rps: float = 199  # a miss: GET /api/habits/ uncached (18:40; 365 at 15:32)
     node_write_rps: float = 228  # POST complete, 3 statements (Issue 24, first round; skip 234)
-    connect_ms: float = 3.0  # a socket's connect, hello and snapshot (1,000 in 3.0 s; see SCALING)
-    socket_cpu_us: float = 124  # CPU a second an idle socket costs its worker (capacity: 102-124)
-    socket_kib: float = 55  # a socket's memory, no permessage-deflate (10,000 over 2 workers)
+    connect_ms: float = 3.8  # a socket's connect, hello and snapshot (5,000 in 19.1 s)
+    socket_kib: float = 44  # a socket's memory: 10,000 over 2 workers in 689 MiB
     worker_mib: float = 128  # a web worker with no socket
     sockets_per_worker: int = 5_000  # held and measured in one process
     workers_per_node: int = 2  # WEB_WORKERS on 2 CPUs
@@ -58,9 +65,16 @@ class Measured:
     telegram_per_second: float = 30 / 1.03  # the relay's measured pace (344 s for 10,000)
     redis_cmds_per_read: float = 1  # an authenticated GET without the near cache (capacity)
     redis_cmds_per_completion: float = 12.7  # the owner online (capacity)
-    layer_cmds_per_socket_s: float = 0.4  # heartbeat SET NX + GET every 5 s (capacity)
-    main_cmds_per_socket_s: float = 0.2  # heartbeat lease EVAL every 5 s (capacity)
     layer_cmds_per_completion: float = 7.7  # the frame's group_send: online minus offline
+    # Counted in the code, not measured: a socket's life outside its heartbeat. Main: the
+    # token read, the lease at open and at close; layer: the epoch (SET NX, GET), group_add
+    # (ZADD, EXPIRE), group_discard (ZREM). realtime/consumers.py, realtime/auth.py.
+    main_cmds_per_socket_life: float = 3
+    layer_cmds_per_socket_life: float = 5
+    # A process's heartbeat a period (realtime/heartbeat.py): SET NX and GET of the epoch on
+    # each layer shard, one RENEW_MANY EVAL on the main Redis a batch of sockets.
+    epoch_cmds_per_shard: float = 2
+    renew_batch: int = 500  # RENEW_BATCH, core/presence.py
     redis_ops_per_server: float = 23_000  # the presence EVAL on one Redis here (capacity)
 
 
@@ -73,18 +87,27 @@ def peak_factor(a: Assumptions) -> float:
     return 24 * a.zone_share * a.busiest_hour * a.minute_over_hour + (1 - a.zone_share)
 
 
-def layer_shards(main_ops: float, layer_ops: float, ceiling: float) -> int:
+def layer_shards(main_work: float, layer_ops: float, ceiling: float) -> int:
     """0 while one Redis carries everything; past that the layer's own servers
     (CHANNEL_REDIS_URLS). The main Redis stays one: nothing shards it."""
-    if main_ops + layer_ops <= ceiling:
+    if main_work + layer_ops <= ceiling:
         return 0
     return math.ceil(layer_ops / ceiling)
 
 
+def heartbeat_commands(
+    processes: int, sockets: float, shards: int, a: Assumptions, m: Measured
+) -> tuple[float, float]:
+    """Commands a second the processes' heartbeats send: (main, layer). One RENEW_MANY a
+    batch of a process's sockets, and the epoch read once a layer shard a process."""
+    batches = math.ceil(sockets / processes / m.renew_batch) if sockets else 0
+    main = processes * batches / a.layer_check_seconds
+    layer = processes * max(1, shards) * m.epoch_cmds_per_shard / a.layer_check_seconds
+    return main, layer
+
+
 def sizes(users: int, a: Assumptions, m: Measured) -> dict[str, float]:
     peak = peak_factor(a)
-    # Measured at the default 5 s; an idle socket's cost is its heartbeat (an extrapolation).
-    beat = 5 / a.layer_check_seconds
     completions = a.habits * a.done_share
     web_completions = completions * a.web_share
     # Requests a user a day: each open reads me, today, habits and pauses, and refreshes its
@@ -104,26 +127,38 @@ def sizes(users: int, a: Assumptions, m: Measured) -> dict[str, float]:
     requests_day = cached + reads + writes
     peak_rps = users * requests_day / DAY * peak
     sockets_peak = users * a.opens * a.open_minutes * 60 / DAY * peak
+    connects_peak = users * a.opens / DAY * peak  # and as many closes
     node_cpu_requests = users * node_seconds_day / DAY * peak
-    node_cpu_sockets = sockets_peak * m.socket_cpu_us * beat / 1e6 / m.workers_per_node
+    # Given at the default 5 s; an idle socket's cost taken as all heartbeat (not measured).
+    beat = 5 / a.layer_check_seconds
+    node_cpu_sockets = sockets_peak * a.idle_socket_cpu_us * beat / 1e6 / m.workers_per_node
     nodes = (node_cpu_requests + node_cpu_sockets) / a.node_target
     socket_workers = sockets_peak / m.sockets_per_worker
     nodes = max(1, math.ceil(max(nodes, socket_workers / m.workers_per_node)))
+    processes = nodes * m.workers_per_node
     per_node_sockets = sockets_peak / nodes
     node_mib = m.workers_per_node * m.worker_mib + per_node_sockets * m.socket_kib / 1024
     # Redis: each authenticated request one MGET (no near cache: the worst case), a
-    # completion 12.7, each open socket its heartbeat.
+    # completion 12.7, a socket's open and close; the heartbeats a few commands a process.
     web_rps_peak = users * (cached + reads) / DAY * peak
     completions_rps_peak = users * completions / DAY * peak
-    main_ops = (
+    main_other = (
         web_rps_peak * m.redis_cmds_per_read
         + completions_rps_peak * m.redis_cmds_per_completion
-        + sockets_peak * m.main_cmds_per_socket_s * beat
+        + connects_peak * m.main_cmds_per_socket_life
     )
-    layer_ops = (
-        sockets_peak * m.layer_cmds_per_socket_s * beat
-        + completions_rps_peak * m.layer_cmds_per_completion
+    layer_other = (
+        completions_rps_peak * m.layer_cmds_per_completion
+        + connects_peak * m.layer_cmds_per_socket_life
     )
+    # Inside each RENEW_MANY Redis still renews every socket: its work, in lease scripts.
+    renewals = sockets_peak / a.layer_check_seconds * a.renewal_in_leases
+    main_beat, layer_beat = heartbeat_commands(processes, sockets_peak, 1, a, m)
+    shards = layer_shards(main_other + renewals, layer_other + layer_beat, m.redis_ops_per_server)
+    main_beat, layer_beat = heartbeat_commands(processes, sockets_peak, shards, a, m)
+    main_ops = main_other + main_beat
+    main_work = main_other + renewals
+    layer_ops = layer_other + layer_beat
     instances_day = users * a.habits
     # Writes an instance: its insert, the sweep's move to pending, then a completion or the
     # two moves to missed and fix_expired, a reminder's mark, and the outbox row written and
@@ -138,17 +173,20 @@ def sizes(users: int, a: Assumptions, m: Measured) -> dict[str, float]:
         "requests a day": users * requests_day,
         "peak requests/s": peak_rps,
         "web CPU at peak, cores: requests": node_cpu_requests * m.workers_per_node,
-        "web CPU at peak, cores: idle sockets": node_cpu_sockets * m.workers_per_node,
+        "web CPU at peak, cores: idle sockets (not measured)": node_cpu_sockets
+        * m.workers_per_node,
         "web nodes (2 CPU)": nodes,
         "sockets open at peak": sockets_peak,
         "sockets a node": per_node_sockets,
         "memory a node, MiB": node_mib,
-        "Redis main ops/s at peak": main_ops,
-        "channel layer ops/s at peak": layer_ops,
-        "Redis main, share of one server": main_ops / m.redis_ops_per_server,
-        "channel-layer shards of its own": layer_shards(
-            main_ops, layer_ops, m.redis_ops_per_server
-        ),
+        "Redis main commands/s at peak": main_ops,
+        "of which heartbeats (RENEW_MANY calls)": main_beat,
+        "Redis main work at peak, lease scripts/s": main_work,
+        "of which heartbeats (sockets renewed)": renewals,
+        "Redis main, share of one server": main_work / m.redis_ops_per_server,
+        "channel layer commands/s at peak": layer_ops,
+        "of which heartbeats (epoch checks)": layer_beat,
+        "channel-layer shards of its own": shards,
         "instance rows a day": instances_day,
         "writes a day": writes_day,
         "writes/s at peak": writes_day / DAY * peak,
