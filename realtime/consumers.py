@@ -123,7 +123,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def lost_redis(self, reason: str) -> None:
         """The heartbeat found Redis away, or without this socket's group membership."""
         logger.warning(reason)
-        await self.close(code=CLOSE_TRY_AGAIN)
+        with contextlib.suppress(OSError):  # the client may be gone already
+            await self.close(code=CLOSE_TRY_AGAIN)
 
     async def _close_at_expiry(self, identity: SocketIdentity) -> None:
         remaining = (identity.expires_at - timezone.now()).total_seconds()

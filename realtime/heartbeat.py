@@ -113,7 +113,10 @@ async def _close_all(sockets: Sequence[Beating], reason: str) -> None:
     if sockets:
         logger.info("%s (%d socket(s))", reason, len(sockets))
     for socket in sockets:
-        await socket.lost_redis(reason)
+        try:
+            await socket.lost_redis(reason)
+        except Exception:  # one socket's failure leaves the others to be closed
+            logger.exception("live socket %s could not be closed", socket.channel_name)
 
 
 _beats: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Heartbeat]" = (

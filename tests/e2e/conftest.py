@@ -166,8 +166,9 @@ def server(django_db_setup: None) -> Iterator[Server]:
         process.log_path.unlink(missing_ok=True)
         process.start()
     yield live
+    for process in (live, worker):  # all stopped first: a failed check must not leave one
+        process.stop()  # running on the run's Redis slot, eating the later tests' messages
     for process in (live, worker):
-        process.stop()
         assert "Traceback" not in process.log(), process.log()
 
 
