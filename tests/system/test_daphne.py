@@ -3,7 +3,10 @@
 
 Which process served a connection is read from the kernel, not from the app: the accepted
 TCP connection (found in /proc/net/tcp by the client's port) is an open file of exactly one
-Daphne process, the one that accepted it.
+Daphne process, the one that accepted it. The kernel does not take turns between processes
+accepting on one socket (an idle one may win every time), so the second process is made to
+serve by stopping the first for one connection: the connection waits in the shared queue
+until the other accepts it.
 """
 
 import http.client
@@ -11,9 +14,10 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from django.conf import settings
@@ -35,9 +39,7 @@ from tests.system.test_nodes import (
 
 pytestmark = pytest.mark.slow
 
-# Connections opened one by one until each process has accepted one: with two processes
-# taking turns at random, thirty all landing on one would be a chance of one in 2**29.
-TRIES = 30
+T = TypeVar("T")
 
 
 class DaphneRun(MadeRun):
@@ -121,15 +123,36 @@ def _get_on_a_new_connection(run: DaphneRun, path: str, token: str = "") -> tupl
         connection.close()
 
 
+@contextmanager
+def _stopped(pid: int) -> Iterator[None]:
+    """`pid` frozen (SIGSTOP): it accepts nothing until the block ends."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def _on_each(run: DaphneRun, open_one: Callable[[], tuple[T, int]]) -> dict[int, T]:
+    """What `open_one` gave on each Daphne process, by the process that accepted it: the first
+    where the kernel chose, the second with the first process stopped."""
+    first, first_pid = open_one()
+    with _stopped(first_pid):
+        second, second_pid = open_one()
+    return {first_pid: first, second_pid: second}
+
+
 def _answering(run: DaphneRun, path: str, token: str = "") -> set[int]:
-    """The processes that accepted GET `path` on new connections, until every Daphne
-    process has (at most TRIES connections)."""
-    answered: set[int] = set()
-    for _ in range(TRIES):
-        answered.add(_get_on_a_new_connection(run, path, token)[1])
-        if answered == set(run.daphnes()):
-            break
-    return answered
+    """The processes that accepted GET `path` on a new connection each, one of them stopped
+    for the second."""
+    return set(_on_each(run, lambda: _get_on_a_new_connection(run, path, token)))
+
+
+def _socket_on_a_new_connection(run: DaphneRun, token: str) -> tuple[Live, int]:
+    """A live socket (hello and snapshot read) and the process that accepted it."""
+    live = socket(run.base, token)
+    client_port = live.connection.socket.getsockname()[1]
+    return live, _accepted_by(run.daphnes(), run.port, client_port)
 
 
 def test_two_daphne_processes_share_the_port_and_both_serve_the_api_and_sockets(
@@ -145,25 +168,18 @@ def test_two_daphne_processes_share_the_port_and_both_serve_the_api_and_sockets(
     assert [i["id"] for i in today] == [instance_id]
     assert _answering(run, "/api/instances/today/", token) == set(daphnes)
 
-    sockets: list[Live] = []
-    served: set[int] = set()
-    for _ in range(TRIES):
-        live = socket(run.base, token)  # hello and snapshot read
-        sockets.append(live)
+    sockets = _on_each(run, lambda: _socket_on_a_new_connection(run, token))
+    assert set(sockets) == set(daphnes)
+    for live in sockets.values():
         assert live.hello["type"] == "hello"
         assert live.snapshot["type"] == "today.snapshot"
         assert [i["id"] for i in live.snapshot["data"]] == [instance_id]
-        client_port = live.connection.socket.getsockname()[1]
-        served.add(_accepted_by(daphnes, run.port, client_port))
-        if served == set(daphnes):
-            break
-    assert served == set(daphnes)
 
     # Completed over HTTP in whichever process accepts it: every socket, in either process,
     # hears it (the channel layer carries it across).
     done = call(run.base, "POST", f"/api/instances/{instance_id}/complete/", token)
     assert done.status_code == 200, done.text
-    for live in sockets:
+    for live in sockets.values():
         wait_frame(live, completed(instance_id, "web"))
         live.close()
 
