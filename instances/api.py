@@ -21,7 +21,7 @@ from instances.schemas import (
     PauseOut,
     SkipIn,
     StatsOut,
-    instance_json,
+    instance_answer,
 )
 from instances.selectors import instance_list_for_habit, pauses_not_ended
 from instances.stats_cache import habit_stats_json, stats_keys
@@ -73,7 +73,7 @@ def instance_complete(request: AuthedRequest, instance_id: ObjectId) -> HttpResp
     instance = services.instance_complete(
         instance_id=instance_id, user_id=request.auth.pk, at=timezone.now(), source=Source.WEB
     )
-    return json_response(instance_json(instance))
+    return json_response(instance_answer(instance))
 
 
 @router.post(
@@ -86,7 +86,7 @@ def instance_skip(request: AuthedRequest, instance_id: ObjectId, payload: SkipIn
     instance = services.instance_skip(
         instance_id=instance_id, user_id=request.auth.pk, reason=payload.reason, note=payload.note
     )
-    return json_response(instance_json(instance))
+    return json_response(instance_answer(instance))
 
 
 @router.delete(
@@ -99,7 +99,7 @@ def instance_unskip(request: AuthedRequest, instance_id: ObjectId) -> HttpRespon
     instance = services.instance_unskip(
         instance_id=instance_id, user_id=request.auth.pk, now=timezone.now()
     )
-    return json_response(instance_json(instance))
+    return json_response(instance_answer(instance))
 
 
 @pauses_router.get("/", response={200: list[PauseOut], 401: Message})

@@ -75,6 +75,14 @@ def instance_json(instance: HabitInstance) -> bytes:
     ).encode()
 
 
+def instance_answer(instance: HabitInstance) -> bytes:
+    """The answer of a single change: the bytes its event recorded (`instance_change_record`
+    keeps them on the instance, and nothing writes the row after it), else `instance_json`
+    (a completion of a done instance records nothing)."""
+    recorded: bytes | None = getattr(instance, "recorded_json", None)
+    return recorded if recorded is not None else instance_json(instance)
+
+
 class SkipIn(InputSchema):
     reason: SkipReason = SkipReason.OTHER
     note: Annotated[str, StringConstraints(max_length=NOTE_MAX_LENGTH)] | None = None

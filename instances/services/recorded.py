@@ -21,11 +21,13 @@ def instance_change_record(type: str, instance: HabitInstance, *, settling: bool
       by the caller's locking read (`instance_locked(lock_habit=True)`), or none.
     """
     user_id = instance.user_id
+    # The view answers with these same bytes (`instance_answer`): the row is rendered once.
+    instance.recorded_json = body = instance_json(instance)
     record(
         type,
         ids=[instance.pk],
         user_ids={user_id},
         owners={instance.habit_id: user_id},
-        data={user_id: [json.loads(instance_json(instance))]},
+        data={user_id: [json.loads(body)]},
         settling=[instance.habit_id] if settling else [],
     )
