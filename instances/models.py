@@ -112,7 +112,6 @@ class HabitInstance(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "date"], name="instance_user_day"),
-            models.Index(fields=["habit", "-date"], name="instance_habit_recent"),
             # The sweep's three transitions, each reading only the rows that are due.
             models.Index(
                 fields=["scheduled_at"],
