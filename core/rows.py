@@ -47,7 +47,11 @@ def model_fields_ordered(model: type[Model], names: Sequence[str]) -> tuple[str,
 
 @cache
 def _converters(model: type[Model], names: tuple[str, ...], vendor: str) -> list[tuple]:
-    """The backend's and the fields' value converters, by position (the ORM's own)."""
+    """The backend's and the fields' value converters, by position (the ORM's own).
+
+    Kept for the process: the backend's converters are methods of the first caller's
+    connection (one a thread) and read only settings and their arguments, so they serve
+    every thread's rows alike; `row_load` passes the caller's own connection to each."""
     found = []
     for position, name in enumerate(names):
         field = model._meta.get_field(name)

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Protocol
 
+from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from redis import RedisError
 
@@ -41,14 +42,14 @@ class Beating(Protocol):
     channel_name: str
     group: str
     epoch: bytes | None
-    channel_layer: object
+    channel_layer: RedisChannelLayer
 
     def beating_user(self) -> int | None: ...
 
     async def lost_redis(self, reason: str) -> None: ...
 
 
-async def layer_epoch(layer: object, group: str) -> bytes:
+async def layer_epoch(layer: RedisChannelLayer, group: str) -> bytes:
     """The token of the shard holding `group`, made if it has none (Redis restarted empty)."""
     redis = layer.connection(layer.consistent_hash(group))
     await redis.set(key(*EPOCH), uuid.uuid4().hex, nx=True)
