@@ -222,17 +222,17 @@ def _candidate_rows(fixture: Fixture) -> list[Row]:
 
 
 def _paired_share(loads: Sequence[wrk.Load], ceilings: Sequence[wrk.Load]) -> list[float]:
-    """Each round's throughput over its ceiling's in the same round, sorted: a round's runs
-    follow each other within seconds, so the machine's drift between rounds (this VM's
-    neighbours, a checkpoint) weighs on both sides of each ratio alike."""
-    return sorted(
+    """Each round's throughput over its ceiling's in the same round, in the rounds' order: a
+    round's runs follow each other within seconds, so the machine's drift between rounds
+    (this VM's neighbours, a checkpoint) weighs on both sides of each ratio alike."""
+    return [
         load.per_second / ceiling.per_second for load, ceiling in zip(loads, ceilings, strict=True)
-    )
+    ]
 
 
 def _share_value(shares: Sequence[float]) -> tuple[float, str]:
-    """The median of the rounds' ratios, and the row's text giving all of them."""
-    median = shares[len(shares) // 2]
+    """The median of the rounds' ratios, and the row's text giving all of them in order."""
+    median = sorted(shares)[len(shares) // 2]
     return median, f"{median:.2f} (the rounds': {', '.join(f'{s:.2f}' for s in shares)})"
 
 
@@ -241,6 +241,7 @@ def _ratio_rows(
 ) -> list[Row]:
     share, share_text = _share_value(_paired_share(today_runs, bare_runs))
     factor, factor_text = _share_value(_paired_share(today_runs, drf_runs))
+    p99 = _median(list(today_runs)).p99
     return [
         Row(
             NAME,
@@ -259,9 +260,9 @@ def _ratio_rows(
         Row(
             NAME,
             f"today p99 at {CONNECTIONS} connections",
-            millis(_median(list(today_runs)).p99),
+            millis(p99),
             f"< {millis(P99_BUDGET)}",
-            _median(list(today_runs)).p99 < P99_BUDGET,
+            p99 < P99_BUDGET,
         ),
     ]
 
@@ -295,6 +296,8 @@ def _compared(server: Server, token: str, paths: Sequence[str]) -> list[list[wrk
             runs[path].append(
                 wrk.run(url, token=token, seconds=ROUND_SECONDS, connections=CONNECTIONS)
             )
+    for path, loads in runs.items():
+        logger.info("rest: GET %s %.0f req/s", path, _median(loads).per_second)
     return [runs[path] for path in paths]
 
 

@@ -112,9 +112,7 @@ def instance_list_today(*, user: User, today: date | None = None) -> QuerySet[Ha
 
 
 def instance_list_for_habit(*, habit: Habit) -> QuerySet[HabitInstance]:
-    return (
-        HabitInstance.objects.filter(habit=habit).select_related("habit").order_by("-date", "-id")
-    )
+    return HabitInstance.objects.filter(habit=habit).select_related("habit").order_by("-date")
 
 
 # Resolved one way or the other by now (a skip is neither: it is passed over).

@@ -1,16 +1,17 @@
 """`instance_json` (the answer and the frame of a single change) is InstanceOut's own JSON,
 byte for byte, whatever the instance holds."""
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core.schemas import rendered
+from habits.models import REPEAT_LIMIT_CHOICES, Habit
 from instances.models import DONE_STATUSES, HabitInstance, SkipReason, Source, Status
 from instances.schemas import InstanceOut, instance_answer, instance_json
 from instances.selectors import instance_locked_for_change
-from instances.services import instance_complete
+from instances.services import instance_complete, instance_skip, instance_unskip
+from telegram.models import TelegramProfile
 from tests.instances.conftest import instance_of
 
 AT = datetime(2026, 3, 5, 8, 0, 0, 123456, tzinfo=UTC)
@@ -42,17 +43,33 @@ def test_instance_json_is_the_schemas_json(utc_user, status, fields):
     assert instance_json(loaded) == rendered(InstanceOut, loaded)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_changes_answer_is_the_row_it_committed_once_done_and_again(utc_user):
-    """The completion answers with the bytes its event recorded; a second press, which
-    records nothing, renders the same row again: both are the committed row."""
-    now = datetime.now(UTC)
-    made = instance_of(utc_user, now.date(), now - timedelta(minutes=5))
-    press = {"instance_id": made.pk, "user_id": utc_user.pk, "at": now}
-    done = instance_complete(**press, source=Source.WEB)
-    again = instance_complete(**press, source=Source.TELEGRAM)
+def _committed(instance_id: int) -> bytes:
+    return rendered(InstanceOut, HabitInstance.objects.select_related("habit").get(pk=instance_id))
 
-    committed = rendered(InstanceOut, HabitInstance.objects.select_related("habit").get(pk=made.pk))
-    assert json.loads(committed)["status"] == Status.COMPLETED
-    assert instance_answer(done) == committed
-    assert instance_answer(again) == committed
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["complete", "skip", "unskip"])
+def test_a_changes_answer_is_the_row_it_committed_once_done_and_again(utc_user, change):
+    """A change answers with the bytes its event recorded, the row as committed after every
+    reaction in its transaction (its owner bound to Telegram and reminded, its habit on a
+    course); a repeat, which records nothing, renders the committed row."""
+    now = datetime.now(UTC)
+    TelegramProfile.objects.create(user=utc_user, telegram_id=4242, access_hash=1)
+    made = instance_of(utc_user, now.date(), now - timedelta(minutes=5), reminded_at=now)
+    Habit.objects.filter(pk=made.habit_id).update(repeat_limit=min(REPEAT_LIMIT_CHOICES))
+    who = {"instance_id": made.pk, "user_id": utc_user.pk}
+    press = {
+        "complete": lambda: instance_complete(**who, at=now, source=Source.WEB),
+        "skip": lambda: instance_skip(**who, reason=SkipReason.SICK, note=None),
+        "unskip": lambda: instance_unskip(**who, now=now),
+    }[change]
+    if change == "unskip":
+        instance_skip(**who, reason=SkipReason.SICK, note=None)
+
+    changed = press()
+    assert changed.recorded_json is not None
+    assert instance_answer(changed) == _committed(made.pk)
+    if change != "unskip":  # a second un-skip is refused, the others answer again
+        again = press()
+        assert getattr(again, "recorded_json", None) is None
+        assert instance_answer(again) == _committed(made.pk)

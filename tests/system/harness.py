@@ -14,7 +14,8 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -43,6 +44,29 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
             return
         time.sleep(0.1)
     raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def _state(pid: int) -> str:
+    """The process's state letter from /proc (T: stopped)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+@contextmanager
+def stopped(*pids: int) -> Iterator[None]:
+    """`pids` frozen (SIGSTOP) until the block ends: none accepts a connection meanwhile, so
+    a new one waits in the listening socket's queue for a process still running. The kernel
+    does not take turns between processes accepting on one socket (an idle one may win every
+    time): this is how a test reaches a chosen one."""
+    try:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        # The signal is only queued by kill(): one still inside accept() could take the next
+        # connection and then stop holding it.
+        wait_until(lambda: all(_state(pid) == "T" for pid in pids), 5, "the processes stopped")
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
 
 
 def unreachable_redis() -> redis.Redis:

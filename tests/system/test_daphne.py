@@ -15,7 +15,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,7 +24,7 @@ from django.conf import settings
 
 from config.daphne_pool import STARTUP_SECONDS
 from tests.system.conftest import CRASHES, Live, _other_sessions
-from tests.system.harness import PrivateRedis, wait_until
+from tests.system.harness import PrivateRedis, stopped, wait_until
 from tests.system.test_journey import MadeRun
 from tests.system.test_nodes import (
     _argv,
@@ -107,11 +107,13 @@ def _open_files(pid: int) -> set[str]:
     return found
 
 
-def _get_on_a_new_connection(run: DaphneRun, path: str, token: str = "") -> tuple[object, int]:
+def _get_on_a_new_connection(
+    run: DaphneRun, path: str, token: str = "", timeout: float = 30
+) -> tuple[object, int]:
     """GET `path` on a connection of its own; the JSON answer and the process that accepted
     the connection (still open: HTTP/1.1 keeps it alive)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    connection = http.client.HTTPConnection("127.0.0.1", run.port, timeout=30)
+    connection = http.client.HTTPConnection("127.0.0.1", run.port, timeout=timeout)
     try:
         connection.request("GET", path, headers=headers)
         response = connection.getresponse()
@@ -123,29 +125,27 @@ def _get_on_a_new_connection(run: DaphneRun, path: str, token: str = "") -> tupl
         connection.close()
 
 
-@contextmanager
-def _stopped(pid: int) -> Iterator[None]:
-    """`pid` frozen (SIGSTOP): it accepts nothing until the block ends."""
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
-
-
 def _on_each(run: DaphneRun, open_one: Callable[[], tuple[T, int]]) -> dict[int, T]:
     """What `open_one` gave on each Daphne process, by the process that accepted it: the first
     where the kernel chose, the second with the first process stopped."""
     first, first_pid = open_one()
-    with _stopped(first_pid):
+    with stopped(first_pid):
         second, second_pid = open_one()
     return {first_pid: first, second_pid: second}
 
 
-def _answering(run: DaphneRun, path: str, token: str = "") -> set[int]:
+def _answering(run: DaphneRun, path: str, token: str = "", timeout: float = 30) -> set[int]:
     """The processes that accepted GET `path` on a new connection each, one of them stopped
     for the second."""
-    return set(_on_each(run, lambda: _get_on_a_new_connection(run, path, token)))
+    return set(_on_each(run, lambda: _get_on_a_new_connection(run, path, token, timeout)))
+
+
+def _both_answer(run: DaphneRun, daphnes: set[int]) -> bool:
+    """Each of `daphnes` accepts and answers `/healthz` (False while one is still starting)."""
+    try:
+        return _answering(run, "/healthz", timeout=3) == daphnes
+    except OSError:  # the one left running had not begun to accept within the timeout
+        return False
 
 
 def _socket_on_a_new_connection(run: DaphneRun, token: str) -> tuple[Live, int]:
@@ -202,5 +202,5 @@ def test_a_daphne_process_that_dies_is_replaced_and_the_new_one_serves(
     wait_until(lambda: len(run.daphnes()) == 2 and lost not in run.daphnes(), 30,
                "another Daphne process started")  # fmt: skip
     [new] = set(run.daphnes()) - {kept}
-    wait_until(lambda: _answering(run, "/healthz") == {kept, new}, 30, "both serving")
+    wait_until(lambda: _both_answer(run, {kept, new}), 30, "both serving")
     assert f"daphne (pid {lost}) exited with -9: another starts." in run.log("run")
