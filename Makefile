@@ -31,7 +31,7 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
-# The performance suite: one table, also written to docs/PERFORMANCE.md (about 15 minutes).
+# The performance suite: one table, also written to docs/PERFORMANCE.md (about 30 minutes).
 # Its REST load runs wrk, from Debian's packages.
 bench: install wrk
 	$(BIN)/python -m bench $(BENCH_ARGS)
