@@ -16,12 +16,20 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 
+def arrays() -> bool:
+    """Whether this database takes a column's values as one typed array (PostgreSQL's
+    `unnest` and `= ANY`); the others take the portable way. The one switch of this module
+    and of the writers built beside it (transfer/importing.py), so a test can run either
+    path on PostgreSQL without pretending the whole connection is another database."""
+    return connection.vendor == "postgresql"
+
+
 def among(column: str, ids: Collection[int]) -> tuple[str, list[Any]]:
     """`column IN ids` as SQL text and its parameters, for thousands of ids (a sweep batch's
     owners or habits): one array parameter on PostgreSQL, where the ORM's `__in` prepares
     each value and psycopg parses a placeholder per id (about 20 µs an id, ms a batch);
     placeholders elsewhere. `ids` must not be empty."""
-    if connection.vendor == "postgresql":
+    if arrays():
         return f"{column} = ANY(%s)", [list(ids)]
     return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
@@ -34,7 +42,7 @@ def column_set(model: type[Model], field_name: str, values: Mapping[int, Any]) -
     """`UPDATE model SET field = values[id] WHERE id IN values` (no signals, no auto_now)."""
     if not values:
         return
-    if connection.vendor != "postgresql":
+    if not arrays():
         rows = [model(pk=pk, **{field_name: value}) for pk, value in values.items()]
         model._default_manager.bulk_update(rows, [field_name])
         return
@@ -66,7 +74,7 @@ def rows_insert(
     were inserted where the database tells (PostgreSQL), else how many were offered."""
     if not rows:
         return 0
-    if connection.vendor != "postgresql":
+    if not arrays():
         objects = [model(**dict(zip(field_names, row, strict=True))) for row in rows]
         return len(model._default_manager.bulk_create(objects, ignore_conflicts=True))
     given = [model._meta.get_field(name) for name in field_names]
@@ -78,11 +86,11 @@ def rows_insert(
     now = timezone.now()
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in [*given, *rest])
-    arrays = ", ".join(_array(f) for f in given)
+    unnested = ", ".join(_array(f) for f in given)
     constants = "".join(f", %s::{f.db_type(connection)}" for f in rest)
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608 (names from the model)
-        f"SELECT v.*{constants} FROM unnest({arrays}) AS v ON CONFLICT DO NOTHING"
+        f"SELECT v.*{constants} FROM unnest({unnested}) AS v ON CONFLICT DO NOTHING"
     )
     # In the statement's order: the constants of the SELECT list, then the FROM's arrays.
     params: list[Any] = [f.get_db_prep_save(_constant(f, now), connection) for f in rest]

@@ -21,6 +21,7 @@ from django.db import connection
 
 from accounts.models import User
 from accounts.timezones import local_today
+from core import bulk
 from core.bulk import rows_insert
 from habits.models import PERIODICITY_CHOICES, Habit
 from instances.clock import deadlines
@@ -220,7 +221,7 @@ def _insert(planned: list[Planned], *, timezone: str, now: datetime) -> int:
     """Write these days; how many went in. PostgreSQL: one statement of five arrays, the
     times computed in it from the habit row and each day's UTC offset (a 50,000-day file
     takes a second, where building and adapting every column in Python took many)."""
-    if connection.vendor != "postgresql":
+    if not bulk.arrays():
         # The portable path (SQLite): the rows read before are the account's own and no other
         # import runs for it, so what is offered is what goes in.
         rows = [_instance_row(p, timezone, now) for p in planned]

@@ -115,7 +115,7 @@ def subscribers_of(*, user_ids: Iterable[int], event: str) -> dict[int, list[int
     owned, params = among("w.user_id", users)
     query = (
         f"SELECT w.id, w.user_id FROM {Webhook._meta.db_table} w "  # noqa: S608 (names, ours)
-        f"WHERE w.enabled AND {owned} AND {_dialect()['subscribed']} "
+        f"WHERE w.enabled AND {owned} AND {_DIALECT[connection.vendor]['subscribed']} "
         "ORDER BY w.id"
     )
     found: dict[int, list[int]] = {}
@@ -141,18 +141,10 @@ _DIALECT = {
 }
 
 
-def _dialect() -> dict[str, str]:
-    """This database's fragments, told apart by what they need (jsonb and its containment,
-    PostgreSQL's) rather than by the vendor's name, which the import tests set to "sqlite" on
-    PostgreSQL to run core/bulk.py's other path."""
-    postgresql = connection.features.supports_json_field_contains
-    return _DIALECT["postgresql" if postgresql else "sqlite"]
-
-
 def _owe_statement(rows: int) -> str:
     """INSERT … SELECT of a delivery per (enabled hook subscribed to the event, frame of its
     owner), frames in the order given, returning the hooks owed."""
-    sql = _dialect()
+    sql = _DIALECT[connection.vendor]
     frames = ", ".join(["(%s, %s, %s)"] * rows)  # (order, user id, payload)
     columns = "webhook_id, event, payload, message_id, attempt, next_attempt_at, error, created_at"
     return (

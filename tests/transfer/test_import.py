@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
 
 from accounts.timezones import local_today
+from core import bulk
 from habits.models import Habit
 from instances.models import HabitInstance, SkipReason, Source, Status
 from instances.program import programs_of
@@ -64,7 +64,7 @@ def reader(monkeypatch) -> FakeReader:
 @pytest.fixture(params=["postgresql", "sqlite"])
 def vendor(request, monkeypatch) -> str:
     """Both write paths: PostgreSQL's arrays and the portable ORM one SQLite takes."""
-    monkeypatch.setattr(type(connection), "vendor", request.param, raising=False)
+    monkeypatch.setattr(bulk, "arrays", lambda: request.param == "postgresql")
     return request.param
 
 

@@ -5,8 +5,8 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from django.db import connection
 
+from core import bulk
 from habits.models import Habit
 from instances.models import HabitInstance, Pause, SkipReason, Source, Status
 from instances.services import instances_generate_for
@@ -25,7 +25,7 @@ def _at(on: date, hour: int = 7) -> datetime:
 
 @pytest.fixture(params=["postgresql", "sqlite"])
 def vendor(request, monkeypatch) -> str:
-    monkeypatch.setattr(type(connection), "vendor", request.param, raising=False)
+    monkeypatch.setattr(bulk, "arrays", lambda: request.param == "postgresql")
     return request.param
 
 
