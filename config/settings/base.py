@@ -170,6 +170,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
     )
+    # No JIT compilation (docs/DECISIONS.md, "No JIT on our connections"): PostgreSQL decides
+    # it on the plan's estimated cost, which counts subplans that never run (the course
+    # check's count behind its probe), and then spends 100 ms compiling a 10 ms statement.
+    # `options` in DATABASE_URL wins.
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -98,3 +98,12 @@ def test_preparing_is_on_unless_the_options_turn_it_off(options, threshold):
     settings = {**connection.settings_dict, "OPTIONS": options}
     params = DatabaseWrapper(settings).get_connection_params()
     assert params["prepare_threshold"] == threshold
+
+
+def test_our_connections_compile_no_statement_with_jit():
+    # PostgreSQL's default would JIT-compile a course check over thousands of habits (its
+    # estimate counts the count subplan that never runs): 100 ms of compiling for 10 ms of
+    # work (docs/DECISIONS.md, "No JIT on our connections").
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
