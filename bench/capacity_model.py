@@ -62,7 +62,9 @@ class Measured:
     # the `(habit, -date)` index dropped since, a duplicate of the unique one).
     row_bytes: float = 219.5
     generation_us_per_row: float = 69  # the INSERT into a full table (capacity: 54-69)
-    sweep_ms_per_1000: float = 108.2  # instances_sweep(), 1,000 due, owners online (PERFORMANCE)
+    # instances_sweep(), owners online: 308.1 ms for 10,000 due at 20M rows, 30.7 ms for 1,000 at
+    # 5M (PERFORMANCE, Issue 24, fourth round)
+    sweep_ms_per_1000: float = 30.8
     tick_ms_per_1000: float = 61.8  # a reminder decision tick, 1,000 due (PERFORMANCE)
     telegram_per_second: float = 30 / 1.03  # the relay's measured pace (344 s for 10,000)
     redis_cmds_per_read: float = 1  # an authenticated GET without the near cache (capacity)
