@@ -63,7 +63,8 @@ class Measured:
     row_bytes: float = 219.5
     generation_us_per_row: float = 69  # the INSERT into a full table (capacity: 54-69)
     # instances_sweep(), owners online: 308.1 ms for 10,000 due at 20M rows, 30.7 ms for 1,000 at
-    # 5M (PERFORMANCE, Issue 24, fourth round)
+    # 5M (PERFORMANCE, Issue 24, fourth round), without JIT and on a machine faster than the
+    # one the tick's and the generation's figures come from (those are the conservative ones).
     sweep_ms_per_1000: float = 30.8
     tick_ms_per_1000: float = 61.8  # a reminder decision tick, 1,000 due (PERFORMANCE)
     telegram_per_second: float = 30 / 1.03  # the relay's measured pace (344 s for 10,000)

@@ -173,8 +173,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No JIT compilation (docs/DECISIONS.md, "No JIT on our connections"): PostgreSQL decides
     # it on the plan's estimated cost, which counts subplans that never run (the course
     # check's count behind its probe), and then spends 100 ms compiling a 10 ms statement.
-    # `options` in DATABASE_URL wins.
-    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
+    # Asked at connect; `DB_JIT=server` asks nothing (a pooler that refuses startup options:
+    # set it on the role instead). `options` in DATABASE_URL wins.
+    if os.environ.get("DB_JIT", "off").strip().lower() != "server":
+        DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -1,7 +1,11 @@
 """The PostgreSQL backend's health check (config/postgresql/base.py): a connection the
 server ended is made anew before the next request's first statement; one the server said
-nothing on is used without asking it `SELECT 1` first."""
+nothing on is used without asking it `SELECT 1` first. Its statements planned once, and the
+settings' `jit = off` on every connection (DB_JIT)."""
 
+import os
+import subprocess
+import sys
 import time
 
 import psycopg
@@ -107,3 +111,36 @@ def test_our_connections_compile_no_statement_with_jit():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def _options_for(**env: str) -> str:
+    """The `options` the settings give the connection under this environment."""
+    code = (
+        "import config.settings.base as s; print(s.DATABASES['default']['OPTIONS'].get('options'))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return run.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("env", "options"),
+    [
+        ({}, "-c jit=off"),
+        # The operator's own options in the URL replace ours (they may turn JIT off too).
+        (
+            {"DATABASE_URL": "postgres://u@h:5432/d?options=-c%20statement_timeout%3D5s"},
+            "-c statement_timeout=5s",
+        ),
+        # Behind a pooler that refuses startup options: nothing asked, the role's setting holds.
+        ({"DB_JIT": "server"}, "None"),
+    ],
+)
+def test_jit_is_asked_off_at_connect_unless_the_url_or_db_jit_says_otherwise(env, options):
+    assert _options_for(**{"DATABASE_URL": "postgres://u@h:5432/d", **env}) == options
