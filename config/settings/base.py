@@ -175,7 +175,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # check's count behind its probe), and then spends 100 ms compiling a 10 ms statement.
     # Asked at connect; `DB_JIT=server` asks nothing (a pooler that refuses startup options:
     # set it on the role instead). `options` in DATABASE_URL wins.
-    if os.environ.get("DB_JIT", "off").strip().lower() != "server":
+    DB_JIT = os.environ.get("DB_JIT", "off").strip().lower()
+    if DB_JIT not in ("off", "server"):
+        raise ImproperlyConfigured(f"DB_JIT must be 'off' or 'server', not {DB_JIT!r}.")
+    if DB_JIT == "off":
         DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

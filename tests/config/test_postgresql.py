@@ -144,3 +144,9 @@ def _options_for(**env: str) -> str:
 )
 def test_jit_is_asked_off_at_connect_unless_the_url_or_db_jit_says_otherwise(env, options):
     assert _options_for(**{"DATABASE_URL": "postgres://u@h:5432/d", **env}) == options
+
+
+def test_an_unknown_db_jit_stops_the_start_naming_the_setting():
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        _options_for(DATABASE_URL="postgres://u@h:5432/d", DB_JIT="on")
+    assert "DB_JIT must be 'off' or 'server', not 'on'" in refused.value.stderr

@@ -1,6 +1,7 @@
 """`instance_json` (the answer and the frame of a single change) is InstanceOut's own JSON,
 byte for byte, whatever the instance holds."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -47,6 +48,10 @@ def _committed(instance_id: int) -> bytes:
     return rendered(InstanceOut, HabitInstance.objects.select_related("habit").get(pk=instance_id))
 
 
+# The status each change leaves (an un-skipped occurrence 5 minutes under way is pending).
+AFTER = {"complete": Status.COMPLETED, "skip": Status.SKIPPED, "unskip": Status.PENDING}
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("change", ["complete", "skip", "unskip"])
 def test_a_changes_answer_is_the_row_it_committed_once_done_and_again(utc_user, change):
@@ -68,6 +73,7 @@ def test_a_changes_answer_is_the_row_it_committed_once_done_and_again(utc_user, 
 
     changed = press()
     assert changed.recorded_json is not None
+    assert json.loads(_committed(made.pk))["status"] == AFTER[change]
     assert instance_answer(changed) == _committed(made.pk)
     if change != "unskip":  # a second un-skip is refused, the others answer again
         again = press()

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts.timezones import local_today
-from core import bulk
 from habits.models import Habit
 from instances.models import HabitInstance, SkipReason, Source, Status
 from instances.program import programs_of
@@ -59,13 +58,6 @@ def reader(monkeypatch) -> FakeReader:
     fake = FakeReader()
     monkeypatch.setattr(services, "read_file", fake)
     return fake
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def vendor(request, monkeypatch) -> str:
-    """Both write paths: PostgreSQL's arrays and the portable ORM one SQLite takes."""
-    monkeypatch.setattr(bulk, "arrays", lambda: request.param == "postgresql")
-    return request.param
 
 
 def _run(user, content: bytes) -> ImportJob:

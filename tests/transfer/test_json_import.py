@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from core import bulk
 from habits.models import Habit
 from instances.models import HabitInstance, Pause, SkipReason, Source, Status
 from instances.services import instances_generate_for
@@ -21,12 +20,6 @@ START = date(2025, 3, 2)
 
 def _at(on: date, hour: int = 7) -> datetime:
     return datetime(on.year, on.month, on.day, hour, tzinfo=UTC)
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def vendor(request, monkeypatch) -> str:
-    monkeypatch.setattr(bulk, "arrays", lambda: request.param == "postgresql")
-    return request.param
 
 
 def _account(owner) -> None:
