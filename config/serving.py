@@ -1,8 +1,8 @@
 """The web process: one command for `make run`, compose, the bench and the end-to-end tests.
 
-`WEB_WORKERS` processes sharing one port serve HTTP (through the WSGI handler, see asgi.py)
-and `/ws/` (Channels): uvicorn's workers by default, or with `WEB_SERVER=daphne` Daphne
-processes sharing a socket bound once by config/daphne_pool.py. A socket's events reach it
+`WEB_WORKERS` processes on one port serve HTTP (through the WSGI handler, see asgi.py) and
+`/ws/` (Channels): uvicorn workers by default, or with `WEB_SERVER=daphne` Daphne processes,
+each on a socket of its own bound by config/web_pool.py. A socket's events reach it
 from any process through the Redis channel layer, so a user's sockets may live in different
 workers.
 """
@@ -32,7 +32,7 @@ def raise_file_limit() -> int:
     """Raise this process's open-file limit (RLIMIT_NOFILE) from its soft value to the hard
     one, and return it. Every open socket is a file descriptor: 10,000 sockets across the
     workers would pass the common soft default of 1,024. Called before the server starts,
-    so uvicorn's workers and the Daphne pool's processes inherit it; the hard limit itself
+    so the pool's server processes (config/web_pool.py) inherit it; the hard limit itself
     is the host's to raise (`ulimit -Hn`, systemd's LimitNOFILE, compose's ulimits)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and soft < hard:
@@ -74,43 +74,37 @@ def web_command(
 
 
 def _uvicorn(host: str, port: str | int, workers: int) -> list[str]:
+    """config/web_pool.py binds `workers` sockets on `host:port` and starts one uvicorn
+    worker (config/uvicorn_worker.py, with `uvicorn_options`) on each."""
+    worker = [sys.executable, "-m", "config.uvicorn_worker", "{fd}"]
+    return [sys.executable, "-m", "config.web_pool", host, str(port), str(workers), "--", *worker]
+
+
+def uvicorn_options() -> dict[str, object]:
+    """uvicorn's settings for each worker (config/uvicorn_worker.py)."""
     from django.conf import settings  # read lazily: importing this module needs no settings
 
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "config.asgi:application",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
+    return {
         # Per-request log lines cost more than the requests; errors are still logged.
-        "--no-access-log",
+        "access_log": False,
         # The client address is read from X-Forwarded-For by core.requests with
         # TRUSTED_PROXY_COUNT; uvicorn must not rewrite it first.
-        "--no-proxy-headers",
-        "--lifespan",
-        "off",
-        "--timeout-graceful-shutdown",
-        str(GRACEFUL_SECONDS),
+        "proxy_headers": False,
+        "lifespan": "off",
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
         # uvicorn would read a frame of up to 16 MiB before the app could refuse it; the
         # server itself closes a socket sending more than our limit (1009).
-        "--ws-max-size",
-        str(settings.WS_MAX_FRAME_BYTES),
+        "ws_max_size": settings.WS_MAX_FRAME_BYTES,
         # No permessage-deflate: its zlib state per socket was half a socket's memory (90 KiB
         # a socket with it, 45 KiB without, docs/PERFORMANCE.md), for frames of a few hundred
         # bytes of JSON that compress to little (docs/DECISIONS.md).
-        "--ws-per-message-deflate",
-        "false",
-    ]
+        "ws_per_message_deflate": False,
+    }
 
 
 def _daphne_pool(host: str, port: str | int, workers: int) -> list[str]:
-    """Daphne has no workers of its own: config/daphne_pool.py binds `host:port` once and
-    starts `workers` of this Daphne, each adopting the socket (`--fd`)."""
+    """As uvicorn's: config/web_pool.py binds `workers` sockets on `host:port` (IPv4: the
+    only family Daphne's `--fd` adopts) and starts one Daphne on each."""
     from django.conf import settings  # read lazily: importing this module needs no settings
 
     daphne = [
@@ -146,7 +140,8 @@ def _daphne_pool(host: str, port: str | int, workers: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "config.daphne_pool",
+        "config.web_pool",
+        "--ipv4",
         host,
         str(port),
         str(workers),
@@ -208,7 +203,7 @@ def main() -> int:
 
 
 def _become_web(host: str, port: str) -> NoReturn:
-    """This process becomes the web server (uvicorn's supervisor or the Daphne pool; same
+    """This process becomes the web server (config/web_pool.py, whichever server; same
     pid: a supervisor's signals reach it)."""
     raise_file_limit()  # kept across execv: the server and its workers hold the sockets
     command = web_command(host, port)

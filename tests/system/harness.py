@@ -8,14 +8,15 @@ server behind it.
 """
 
 import asyncio
+import http.client
 import os
 import signal
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 import redis
@@ -46,27 +47,57 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
-def _state(pid: int) -> str:
-    """The process's state letter from /proc (T: stopped)."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+def holder(pids: list[int], server_port: int, client_port: int) -> int | None:
+    """Which of `pids` accepted the connection from `client_port` to `server_port`: the one
+    holding the server's end among its open files (None while none has accepted it yet)."""
+    inodes = set()
+    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = row.split()
+        local, remote = (int(fields[i].rsplit(":", 1)[1], 16) for i in (1, 2))
+        if (local, remote) == (server_port, client_port):
+            inodes.add(f"socket:[{fields[9]}]")
+    holders = [pid for pid in pids if inodes & _open_files(pid)]
+    assert len(holders) <= 1, f"the connection from port {client_port} is held by {holders}"
+    return holders[0] if holders else None
 
 
-@contextmanager
-def stopped(*pids: int) -> Iterator[None]:
-    """`pids` frozen (SIGSTOP) until the block ends: none accepts a connection meanwhile, so
-    a new one waits in the listening socket's queue for a process still running. The kernel
-    does not take turns between processes accepting on one socket (an idle one may win every
-    time): this is how a test reaches a chosen one."""
-    try:
-        for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
-        # The signal is only queued by kill(): one still inside accept() could take the next
-        # connection and then stop holding it.
-        wait_until(lambda: all(_state(pid) == "T" for pid in pids), 5, "the processes stopped")
-        yield
-    finally:
-        for pid in pids:
-            os.kill(pid, signal.SIGCONT)
+def _open_files(pid: int) -> set[str]:
+    found = set()
+    with suppress(OSError):  # the process ended meanwhile
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with suppress(OSError):  # closed meanwhile
+                found.add(os.readlink(fd))
+    return found
+
+
+def accepted(pids: list[int], server_port: int, client_port: int, timeout: float = 30) -> int:
+    """The process of `pids` that accepts the connection from `client_port`, once one has."""
+    found: list[int] = []
+
+    def taken() -> bool:
+        found[:] = [pid] if (pid := holder(pids, server_port, client_port)) else []
+        return bool(found)
+
+    wait_until(taken, timeout, f"a process accepting the connection from {client_port}")
+    return found[0]
+
+
+# New connections a test opens to reach one chosen process: the kernel hands each to one of
+# the processes' sockets (config/web_pool.py, SO_REUSEPORT) by a hash, so each misses with a
+# chance of 1 - 1/n; with two processes, 64 all missing is a chance of 2^-64.
+CONNECTION_TRIES = 64
+
+
+def connection_to(pid: int, pids: list[int], port: int) -> http.client.HTTPConnection:
+    """An open HTTP connection to 127.0.0.1:`port` that `pid`, one of the server's processes
+    `pids`, accepted: new ones are opened (and the others' closed) until it takes one."""
+    for _ in range(CONNECTION_TRIES):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.connect()
+        if accepted(pids, port, connection.sock.getsockname()[1]) == pid:
+            return connection
+        connection.close()
+    raise AssertionError(f"no connection reached process {pid} in {CONNECTION_TRIES} tries")
 
 
 def unreachable_redis() -> redis.Redis:

@@ -1,12 +1,11 @@
 """`WEB_SERVER=daphne`: the run command's web side as two Daphne processes sharing one port
-(config/daphne_pool.py), serving the same HTTP bridge and sockets as uvicorn does.
+(config/web_pool.py), serving the same HTTP bridge and sockets as uvicorn does.
 
 Which process served a connection is read from the kernel, not from the app: the accepted
 TCP connection (found in /proc/net/tcp by the client's port) is an open file of exactly one
-Daphne process, the one that accepted it. The kernel does not take turns between processes
-accepting on one socket (an idle one may win every time), so the second process is made to
-serve by stopping the first for one connection: the connection waits in the shared queue
-until the other accepts it.
+Daphne process, the one that accepted it. Each process listens on a socket of its own and
+the kernel hands a new connection to one of them by a hash, so new connections are opened
+until each process has taken one.
 """
 
 import http.client
@@ -15,16 +14,15 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from contextlib import suppress
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from django.conf import settings
 
-from config.daphne_pool import STARTUP_SECONDS
+from config.web_pool import STARTUP_SECONDS
 from tests.system.conftest import CRASHES, Live, _other_sessions
-from tests.system.harness import PrivateRedis, stopped, wait_until
+from tests.system.harness import CONNECTION_TRIES, PrivateRedis, accepted, wait_until
 from tests.system.test_journey import MadeRun
 from tests.system.test_nodes import (
     _argv,
@@ -86,27 +84,6 @@ def daphne_run(transactional_db: None, tmp_path: Path) -> Iterator[DaphneRun]:
         assert crash not in run.log("run"), run.log("run")
 
 
-def _accepted_by(pids: list[int], server_port: int, client_port: int) -> int:
-    """The process holding the server's end of the connection from `client_port`."""
-    inodes = set()
-    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = row.split()
-        local, remote = (int(fields[i].rsplit(":", 1)[1], 16) for i in (1, 2))
-        if (local, remote) == (server_port, client_port):
-            inodes.add(f"socket:[{fields[9]}]")
-    holders = [pid for pid in pids if inodes & _open_files(pid)]
-    assert len(holders) == 1, f"the connection from port {client_port} is held by {holders}"
-    return holders[0]
-
-
-def _open_files(pid: int) -> set[str]:
-    found = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with suppress(OSError):  # closed meanwhile
-            found.add(os.readlink(fd))
-    return found
-
-
 def _get_on_a_new_connection(
     run: DaphneRun, path: str, token: str = "", timeout: float = 30
 ) -> tuple[object, int]:
@@ -120,23 +97,30 @@ def _get_on_a_new_connection(
         body = response.read()
         assert response.status == 200, body
         client_port = connection.sock.getsockname()[1]
-        return json.loads(body), _accepted_by(run.daphnes(), run.port, client_port)
+        return json.loads(body), accepted(run.daphnes(), run.port, client_port)
     finally:
         connection.close()
 
 
-def _on_each(run: DaphneRun, open_one: Callable[[], tuple[T, int]]) -> dict[int, T]:
-    """What `open_one` gave on each Daphne process, by the process that accepted it: the first
-    where the kernel chose, the second with the first process stopped."""
-    first, first_pid = open_one()
-    with stopped(first_pid):
-        second, second_pid = open_one()
-    return {first_pid: first, second_pid: second}
+def _on_each(
+    run: DaphneRun, open_one: Callable[[], tuple[T, int]], spare: Callable[[T], object] = id
+) -> dict[int, T]:
+    """What `open_one` gave on each Daphne process, by the process that accepted it: new
+    connections until both have taken one (`spare` ends the extra ones)."""
+    found: dict[int, T] = {}
+    for _ in range(CONNECTION_TRIES):
+        value, pid = open_one()
+        if pid in found:
+            spare(value)
+        else:
+            found[pid] = value
+        if len(found) == 2:
+            return found
+    raise AssertionError(f"one Daphne process took all of {CONNECTION_TRIES} connections")
 
 
 def _answering(run: DaphneRun, path: str, token: str = "", timeout: float = 30) -> set[int]:
-    """The processes that accepted GET `path` on a new connection each, one of them stopped
-    for the second."""
+    """The processes that accepted GET `path` on a new connection each, until both have."""
     return set(_on_each(run, lambda: _get_on_a_new_connection(run, path, token, timeout)))
 
 
@@ -152,7 +136,7 @@ def _socket_on_a_new_connection(run: DaphneRun, token: str) -> tuple[Live, int]:
     """A live socket (hello and snapshot read) and the process that accepted it."""
     live = socket(run.base, token)
     client_port = live.connection.socket.getsockname()[1]
-    return live, _accepted_by(run.daphnes(), run.port, client_port)
+    return live, accepted(run.daphnes(), run.port, client_port)
 
 
 def test_two_daphne_processes_share_the_port_and_both_serve_the_api_and_sockets(
@@ -168,7 +152,7 @@ def test_two_daphne_processes_share_the_port_and_both_serve_the_api_and_sockets(
     assert [i["id"] for i in today] == [instance_id]
     assert _answering(run, "/api/instances/today/", token) == set(daphnes)
 
-    sockets = _on_each(run, lambda: _socket_on_a_new_connection(run, token))
+    sockets = _on_each(run, lambda: _socket_on_a_new_connection(run, token), Live.close)
     assert set(sockets) == set(daphnes)
     for live in sockets.values():
         assert live.hello["type"] == "hello"

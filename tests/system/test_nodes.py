@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
@@ -26,7 +26,7 @@ from accounts.models import User
 from instances.models import HabitInstance, Status
 from telegram.models import TelegramProfile
 from tests.system.conftest import CRASHES, Live, _other_sessions
-from tests.system.harness import ROOT, PrivateRedis, free_port, stopped, wait_until
+from tests.system.harness import ROOT, PrivateRedis, connection_to, free_port, wait_until
 from tests.system.test_journey import MadeRun
 from tests.system.test_redis_outage import habit, minutes_ago
 
@@ -35,7 +35,6 @@ pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery"
 CLOSE_UNAUTHORIZED = 4401
 TELEGRAM_ID = 4242
-T = TypeVar("T")
 
 
 class Node(MadeRun):
@@ -68,20 +67,27 @@ class Node(MadeRun):
         os.killpg(web, signal.SIGKILL)
 
     def web_workers(self) -> list[int]:
-        """The uvicorn worker processes: each accepts on the node's one port."""
+        """The uvicorn worker processes, each on a socket of its own on the node's port."""
         found = _descendants(self.processes["run"].pid)
-        return [pid for pid in found if b"spawn_main" in _argv(pid)]
+        return [pid for pid in found if _argv(pid).split(b"\0")[1:3] == [b"-m", UVICORN_WORKER]]
 
-    def in_each_worker(self, ask: Callable[[], T]) -> list[T]:
-        """`ask`, answered by each web worker in turn: the others are stopped meanwhile (the
-        kernel does not take turns between them, tests/system/harness.py `stopped`)."""
+    def in_each_worker(self, path: str, token: str) -> list[int]:
+        """The status of GET `path` answered by each web worker in turn, each on a connection
+        it accepted (tests/system/harness.py `connection_to`)."""
         workers = self.web_workers()
         assert len(workers) == 2, workers
-        answers = []
+        statuses = []
         for worker in workers:
-            with stopped(*(other for other in workers if other != worker)):
-                answers.append(ask())
-        return answers
+            connection = connection_to(worker, workers, self.port)
+            try:
+                connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+                statuses.append(connection.getresponse().status)
+            finally:
+                connection.close()
+        return statuses
+
+
+UVICORN_WORKER = b"config.uvicorn_worker"
 
 
 def _children(pid: int) -> list[int]:
@@ -310,16 +316,13 @@ def test_logout_all_through_one_node_ends_the_sessions_on_the_other(
     _, token = sign_up(a.base)
     on_a, on_b = socket(a.base, token), socket(b.base, token)
 
-    def me() -> int:
-        return call(b.base, "GET", "/api/auth/me/", token).status_code
-
     # Each of node B's workers holds the token's state in its near cache now.
-    assert b.in_each_worker(me) == [200, 200]
+    assert b.in_each_worker("/api/auth/me/", token) == [200, 200]
 
     assert call(a.base, "POST", "/api/auth/logout-all/", token).status_code == 204
 
     # At once, in each of B's workers: Redis told their near caches.
-    assert b.in_each_worker(me) == [401, 401]
+    assert b.in_each_worker("/api/auth/me/", token) == [401, 401]
     assert on_b.close_code() == CLOSE_UNAUTHORIZED
     assert on_a.close_code() == CLOSE_UNAUTHORIZED
 
