@@ -69,7 +69,7 @@ def web_command(
     if server == "uvicorn":
         return _uvicorn(host, port, workers)
     if server == "daphne":
-        return _daphne_pool(host, port, workers)
+        return _daphne(host, port, workers)
     raise ValueError(f"no web server named {server!r}: {', '.join(WEB_SERVERS)}")
 
 
@@ -102,7 +102,7 @@ def uvicorn_options() -> dict[str, object]:
     }
 
 
-def _daphne_pool(host: str, port: str | int, workers: int) -> list[str]:
+def _daphne(host: str, port: str | int, workers: int) -> list[str]:
     """As uvicorn's: config/web_pool.py binds `workers` sockets on `host:port` (IPv4: the
     only family Daphne's `--fd` adopts) and starts one Daphne on each."""
     from django.conf import settings  # read lazily: importing this module needs no settings

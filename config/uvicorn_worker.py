@@ -11,6 +11,7 @@ Its settings are config/serving.py's `uvicorn_options`.
 import os
 import socket
 import sys
+from contextlib import suppress
 
 import uvicorn
 
@@ -26,7 +27,10 @@ def main(argv: list[str]) -> int:
 
     listening = socket.socket(fileno=int(argv[0]))  # its family and type read from the fd
     config = uvicorn.Config(APPLICATION, **uvicorn_options())
-    uvicorn.Server(config).run(sockets=[listening])
+    # uvicorn stops gracefully on SIGINT too (a terminal's Ctrl-C reaches every process of
+    # the group), then raises it again as KeyboardInterrupt: the stop, not an error.
+    with suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[listening])
     return 0
 
 

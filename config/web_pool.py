@@ -7,7 +7,7 @@ Why a socket each: processes waiting on one shared socket are all woken by a new
 and the first awake accepts every connection queued, so a burst of them (a proxy opening its
 pool, a load test's 32) could all land in one process and stay there, kept alive, while the
 other sat idle. That halved a whole run's throughput in about one run of three
-(docs/PERFORMANCE.md, "one worker took every connection"). With SO_REUSEPORT the kernel
+(docs/DECISIONS.md, "One listening socket a web process"). With SO_REUSEPORT the kernel
 hands each new connection to one of the sockets by a hash of its addresses: as even as
 chance makes it, whatever the processes are doing.
 
@@ -17,13 +17,18 @@ socket's number (the child inherits it): config/uvicorn_worker.py for uvicorn, D
 config/serving.py.
 
 It stays their parent, in their process group (a supervisor's killpg reaches all of them):
-SIGTERM or SIGINT is passed on to each and it exits once they have. A child that dies later
-is started again on the same socket, which the pool holds meanwhile: the connections the
-kernel queued on it wait for the new child rather than being refused. One that dies within
-its first seconds (an import error, a bad setting) stops the pool instead, so the failure is
-seen rather than looped on.
+SIGTERM, SIGINT, SIGHUP or SIGQUIT makes it send each a SIGTERM (their graceful stop) and
+exit once they have, and a child whose pool is gone gets a SIGTERM from the kernel
+(PR_SET_PDEATHSIG), so no worker outlives it on the port. A child that dies later is
+started again on the same socket, which the pool holds meanwhile: the connections the kernel
+queued on it wait for the new child rather than being refused. One that dies within its
+first seconds (an import error, a bad setting) stops the pool instead, so the failure is
+seen rather than looped on. A child that hangs without dying is not replaced (uvicorn's own
+supervisor pinged its workers): docs/DECISIONS.md, "One listening socket a web process".
 """
 
+import ctypes
+import errno
 import os
 import signal
 import socket
@@ -38,18 +43,45 @@ BACKLOG = 2048
 STARTUP_SECONDS = 10.0
 POLL_SECONDS = 0.2
 USAGE = "python -m config.web_pool [--ipv4] HOST PORT WORKERS -- COMMAND ... {fd} ..."
+# What stops the pool (each passed on to the children as SIGTERM, their graceful stop: a
+# second SIGINT would make uvicorn drop the requests under way).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+
+class Refused(Exception):
+    """The pool cannot serve as asked: one line for the operator."""
+
+
+def family_of(host: str, *, ipv4: bool = False) -> socket.AddressFamily:
+    """uvicorn's rule: IPv6 for an address with a colon, else IPv4 (a name such as localhost
+    resolves to its IPv4 address, whichever family /etc/hosts lists first)."""
+    return socket.AF_INET6 if ":" in host and not ipv4 else socket.AF_INET
 
 
 def listen(host: str, port: int, count: int, *, ipv4: bool = False) -> list[socket.socket]:
-    """`count` listening sockets on HOST's first address and one port (port 0: the one the
-    kernel picks for the first), each with SO_REUSEPORT, as uvicorn binds (SO_REUSEADDR)."""
-    family = socket.AF_INET if ipv4 else socket.AF_UNSPEC
-    found = socket.getaddrinfo(
-        host, port, family=family, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )
+    """`count` listening sockets on HOST's address and one port (port 0: the one the kernel
+    picks for the first), each with SO_REUSEPORT, as uvicorn binds (SO_REUSEADDR).
+
+    SO_REUSEPORT would let another process of this user with the option set (a server left
+    running) join the port silently, so the port is first bound without it: taken, the pool
+    refuses (Refused) as uvicorn's own bind would."""
+    try:
+        found = socket.getaddrinfo(
+            host, port, family=family_of(host, ipv4=ipv4), type=socket.SOCK_STREAM,
+            flags=socket.AI_PASSIVE,
+        )  # fmt: skip
+    except socket.gaierror as error:
+        if ipv4:
+            raise Refused(f"WEB_SERVER=daphne serves IPv4 only: HOST {host} has none.") from error
+        raise Refused(f"The web server cannot serve on HOST {host}: no such address.") from error
     family, kind, proto, _, address = found[0]
     sockets: list[socket.socket] = []
     try:
+        if port:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(address)
         for _ in range(count):
             server = socket.socket(family, kind, proto)
             sockets.append(server)
@@ -58,11 +90,22 @@ def listen(host: str, port: int, count: int, *, ipv4: bool = False) -> list[sock
             server.bind(address)
             server.listen(BACKLOG)
             address = server.getsockname()  # the others on the first one's port
-    except BaseException:
+    except OSError as error:
         for server in sockets:
             server.close()
-        raise
+        taken = error.errno == errno.EADDRINUSE
+        reason = "the port is in use" if taken else error.strerror
+        raise Refused(f"The web server cannot listen on {host}:{port}: {reason}.") from error
     return sockets
+
+
+def _in_child() -> None:
+    """In a child before exec: the stop signals the pool held while starting it let through
+    again (a signal mask survives exec), and SIGTERM when the pool dies (killed, crashed), so
+    no worker is left serving on the port without it (Linux, as SO_REUSEPORT's sharing)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -76,7 +119,7 @@ class Pool:
     def spawn(self, fd: int) -> subprocess.Popen:
         argv = [part.replace("{fd}", str(fd)) for part in self.command]
         # The argv is config/serving.py's; the child keeps our process group and output.
-        child = subprocess.Popen(argv, pass_fds=(fd,))  # noqa: S603
+        child = subprocess.Popen(argv, pass_fds=(fd,), preexec_fn=_in_child)  # noqa: S603
         self.started[child.pid] = time.monotonic()
         return child
 
@@ -84,21 +127,27 @@ class Pool:
         self.stopping = signum
         for child in self.children:
             if child.poll() is None:
-                child.send_signal(signum)
+                child.send_signal(signal.SIGTERM)
 
     def run(self) -> int:
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
-        self.children = [self.spawn(fd) for fd in self.fds]
-        while self.stopping is None:
-            time.sleep(POLL_SECONDS)
-            broken = self._replace_the_dead()
-            if broken is not None:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self.stop)
+        try:
+            # A stop signal is held while children start, so none is left unsignalled.
+            with _signals_held():
+                self.children = [self.spawn(fd) for fd in self.fds]
+            while self.stopping is None:
+                time.sleep(POLL_SECONDS)
+                broken = self._replace_the_dead()
+                if broken is not None:
+                    return broken
+            return 0
+        finally:
+            # Whatever ended the loop (a stop, a broken start, an error of our own): no
+            # child outlives the pool.
+            if self.stopping is None:
                 self.stop(signal.SIGTERM)
-                self._wait()
-                return broken
-        self._wait()
-        return 0
+            self._wait()
 
     def _replace_the_dead(self) -> int | None:
         """Start a new child on each dead one's socket; the exit code of one that died at
@@ -117,12 +166,23 @@ class Pool:
                 )
                 return code or 1
             print(f"{name} (pid {child.pid}) exited with {code}: another starts.", file=sys.stderr)
-            self.children[n] = self.spawn(self.fds[n])
+            with _signals_held():
+                self.children[n] = self.spawn(self.fds[n])
         return None
 
     def _wait(self) -> None:
         for child in self.children:
             child.wait()
+
+
+class _signals_held:
+    """The stop signals held (delivered when the block ends), around starting a child."""
+
+    def __enter__(self) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+    def __exit__(self, *_exc: object) -> None:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 def main(argv: list[str]) -> int:
@@ -133,13 +193,17 @@ def main(argv: list[str]) -> int:
         return os.EX_USAGE
     host, port, workers, _, *command = argv
     try:
+        if not port.isdigit() or not workers.isdigit() or int(workers) < 1:
+            raise Refused(
+                f"The web server needs a port and at least one worker: {port}, {workers}."
+            )
         sockets = listen(host, int(port), int(workers), ipv4=ipv4)
-    except socket.gaierror:
-        if ipv4:
-            print(f"WEB_SERVER=daphne serves IPv4 only: HOST {host} has none.", file=sys.stderr)
-        else:
-            print(f"The web server cannot serve on HOST {host}: no such address.", file=sys.stderr)
+    except Refused as refusal:
+        print(refusal, file=sys.stderr)
         return os.EX_CONFIG
+    bound = sockets[0].getsockname()
+    where = f"[{bound[0]}]:{bound[1]}" if ":" in bound[0] else f"{bound[0]}:{bound[1]}"
+    print(f"web pool: {len(sockets)} processes on http://{where}", file=sys.stderr, flush=True)
     return Pool(command, [server.fileno() for server in sockets]).run()
 
 

@@ -62,7 +62,7 @@ def server_label(server: str, workers: int | None = None) -> str:
     """What a row measured: which web server, how many processes."""
     n = workers or web_workers()
     if server == "daphne":
-        return f"Daphne, {n} processes sharing one socket (WEB_SERVER=daphne)"
+        return f"Daphne, {n} processes, a socket each (WEB_SERVER=daphne)"
     return f"uvicorn, {n} workers (WEB_SERVER=uvicorn, the default)"
 
 

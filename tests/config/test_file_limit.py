@@ -47,7 +47,7 @@ def test_web_workers_run_with_the_hard_open_file_limit_though_started_with_a_low
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "HOST": "127.0.0.1",
         "PORT": str(_free_port()),
-        "WEB_WORKERS": "2",  # uvicorn runs a single worker in its own process
+        "WEB_WORKERS": "2",  # the pool (config/web_pool.py) and a process each
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "config.serving"],

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 from config.web_pool import listen
@@ -14,8 +15,9 @@ from tests.system.harness import accepted, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BURST = 64
-# Each of two processes takes about half; fewer than this has a chance under 1e-5 by the
-# kernel's hash, and is what one socket shared by both gave whenever one woke first.
+# Each of two processes takes about half; either taking fewer than this has a chance of about
+# 2.4e-5 by the kernel's hash, and is what one socket shared by both gave whenever one woke
+# first (64 to 0).
 AT_LEAST = 16
 
 
@@ -82,3 +84,87 @@ def test_the_pool_binds_one_socket_a_worker_on_one_port():
     finally:
         for server in sockets:
             server.close()
+
+
+def _pool(port: int, child: str, *extra: str) -> subprocess.Popen:
+    """The pool on 127.0.0.1:`port` with two children running `child` (Python)."""
+    command = [sys.executable, "-m", "config.web_pool", "127.0.0.1", str(port), "2", "--"]
+    return subprocess.Popen(
+        [*command, sys.executable, "-c", child, "{fd}", *extra],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+# A child that writes each signal it gets to the file named by its second argument, and
+# ends on SIGTERM.
+RECORDING = """
+import signal, sys, time
+def record(signum, _frame):
+    with open(sys.argv[2], "a") as out:
+        out.write(signal.Signals(signum).name + " ")
+    if signum == signal.SIGTERM:
+        sys.exit(0)
+signal.signal(signal.SIGTERM, record)
+signal.signal(signal.SIGINT, record)
+while True:
+    time.sleep(0.1)
+"""
+
+
+def test_a_port_another_server_holds_is_refused_in_one_line():
+    port = free_port()
+    # A server left running on the port with SO_REUSEPORT, which the kernel would otherwise
+    # let the pool join.
+    left = socket.socket()
+    left.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    left.bind(("127.0.0.1", port))
+    left.listen()
+    try:
+        pool = _pool(port, "import time; time.sleep(60)")
+        _, err = pool.communicate(timeout=30)
+    finally:
+        left.close()
+    assert pool.returncode == os.EX_CONFIG
+    assert err.strip() == f"The web server cannot listen on 127.0.0.1:{port}: the port is in use."
+
+
+def test_a_stop_reaches_each_child_as_sigterm_and_the_pool_exits_after_them(tmp_path):
+    record = tmp_path / "signals"
+    pool = _pool(free_port(), RECORDING, str(record))
+    try:
+        wait_until(lambda: len(_workers(pool.pid)) == 2, 30, "two children started")
+        os.kill(pool.pid, signal.SIGINT)  # to the pool alone, as a supervisor's Ctrl-C
+        pool.wait(timeout=30)
+    finally:
+        with suppress(ProcessLookupError):  # none left, as it should be
+            os.killpg(pool.pid, signal.SIGKILL)
+    # Each child stopped gracefully (SIGTERM), none was interrupted twice.
+    assert record.read_text().split() == ["SIGTERM", "SIGTERM"]
+    assert pool.returncode == 0
+
+
+def test_children_stop_when_the_pool_is_killed():
+    pool = _pool(free_port(), "import time; time.sleep(60)")
+    try:
+        wait_until(lambda: len(_workers(pool.pid)) == 2, 30, "two children started")
+        children = _workers(pool.pid)
+        os.kill(pool.pid, signal.SIGKILL)  # the pool crashes; nobody signals the children
+        pool.wait(timeout=30)
+        wait_until(lambda: not any(_running(child) for child in children), 10,
+                   "the children gone with their pool")  # fmt: skip
+    finally:
+        with suppress(ProcessLookupError):  # none left, as it should be
+            os.killpg(pool.pid, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for a parent to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

@@ -49,7 +49,8 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 def holder(pids: list[int], server_port: int, client_port: int) -> int | None:
     """Which of `pids` accepted the connection from `client_port` to `server_port`: the one
-    holding the server's end among its open files (None while none has accepted it yet)."""
+    holding the server's end among its open files (None while none has accepted it yet).
+    IPv4 connections only (/proc/net/tcp): the tests serve on 127.0.0.1."""
     inodes = set()
     for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = row.split()

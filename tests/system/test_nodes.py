@@ -62,7 +62,7 @@ class Node(MadeRun):
         [web] = [
             pid
             for pid in _descendants(self.processes["run"].pid)
-            if b"uvicorn" in _argv(pid) and os.getpgid(pid) == pid
+            if b"config.web_pool" in _argv(pid) and os.getpgid(pid) == pid
         ]
         os.killpg(web, signal.SIGKILL)
 
