@@ -3,22 +3,14 @@
 import os
 import resource
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.system.harness import children, free_port, start_web
+
 # The soft limit the server starts with: below whatever hard limit the host gives, so there is
 # always something to raise (the test runs everywhere).
 LOW_SOFT_LIMIT = min(256, resource.getrlimit(resource.RLIMIT_NOFILE)[1] // 2)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _open_files_limit(pid: int) -> tuple[int, int]:
@@ -30,11 +22,6 @@ def _open_files_limit(pid: int) -> tuple[int, int]:
     raise AssertionError(f"no open-file limit for {pid}")
 
 
-def _workers(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in children.read_text().split()] if children.exists() else []
-
-
 def _started_low() -> None:
     """In the child before exec: the soft limit a host's default might give."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -42,28 +29,14 @@ def _started_low() -> None:
 
 
 def test_web_workers_run_with_the_hard_open_file_limit_though_started_with_a_low_soft_one():
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "HOST": "127.0.0.1",
-        "PORT": str(_free_port()),
-        "WEB_WORKERS": "2",  # the pool (config/web_pool.py) and a process each
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "config.serving"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=_started_low,
-        start_new_session=True,
-    )
+    # Two workers: the pool (config/web_pool.py) and a process each.
+    process = start_web(free_port(), preexec_fn=_started_low)
     try:
         deadline = time.monotonic() + 60
-        while len(_workers(process.pid)) < 2 and time.monotonic() < deadline:
+        while len(children(process.pid)) < 2 and time.monotonic() < deadline:
             assert process.poll() is None, "the web server exited"
             time.sleep(0.2)
-        limits = [_open_files_limit(pid) for pid in [process.pid, *_workers(process.pid)]]
+        limits = [_open_files_limit(pid) for pid in [process.pid, *children(process.pid)]]
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()

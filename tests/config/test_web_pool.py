@@ -11,7 +11,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from config.web_pool import listen
-from tests.system.harness import accepted, free_port, wait_until
+from tests.system.harness import accepted, children, free_port, start_web, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BURST = 64
@@ -21,33 +21,13 @@ BURST = 64
 AT_LEAST = 16
 
 
-def _workers(pid: int) -> list[int]:
-    """The server's worker processes (the pool's children)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in children.read_text().split()] if children.exists() else []
-
-
 def test_a_burst_of_connections_is_shared_by_both_workers_and_each_is_answered():
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_WORKERS": "2",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "config.serving"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = start_web(port)
     connections: list[socket.socket] = []
     try:
-        wait_until(lambda: len(_workers(server.pid)) == 2, 60, "two workers started")
-        workers = _workers(server.pid)
+        wait_until(lambda: len(children(server.pid)) == 2, 60, "two workers started")
+        workers = children(server.pid)
         # At once, as a proxy opening its pool or a load test does (the workers may still be
         # starting: the kernel queues the connections on their sockets).
         deadline = time.monotonic() + 30
@@ -136,7 +116,7 @@ def test_a_stop_reaches_each_child_as_sigterm_and_the_pool_exits_after_them(tmp_
     record = tmp_path / "signals"
     pool = _pool(free_port(), RECORDING, str(record))
     try:
-        wait_until(lambda: len(_workers(pool.pid)) == 2, 30, "two children started")
+        wait_until(lambda: len(children(pool.pid)) == 2, 30, "two children started")
         os.kill(pool.pid, signal.SIGINT)  # to the pool alone, as a supervisor's Ctrl-C
         pool.wait(timeout=30)
     finally:
@@ -150,11 +130,11 @@ def test_a_stop_reaches_each_child_as_sigterm_and_the_pool_exits_after_them(tmp_
 def test_children_stop_when_the_pool_is_killed():
     pool = _pool(free_port(), "import time; time.sleep(60)")
     try:
-        wait_until(lambda: len(_workers(pool.pid)) == 2, 30, "two children started")
-        children = _workers(pool.pid)
+        wait_until(lambda: len(children(pool.pid)) == 2, 30, "two children started")
+        started = children(pool.pid)
         os.kill(pool.pid, signal.SIGKILL)  # the pool crashes; nobody signals the children
         pool.wait(timeout=30)
-        wait_until(lambda: not any(_running(child) for child in children), 10,
+        wait_until(lambda: not any(_running(child) for child in started), 10,
                    "the children gone with their pool")  # fmt: skip
     finally:
         with suppress(ProcessLookupError):  # none left, as it should be

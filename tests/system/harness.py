@@ -13,11 +13,13 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import redis
 from kombu import Connection
@@ -45,6 +47,33 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
             return
         time.sleep(0.1)
     raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def start_web(port: int, workers: int = 2, **popen: Any) -> subprocess.Popen:
+    """The web side alone (`python -m config.serving`) on 127.0.0.1:`port` with `workers`
+    processes and the test settings, in a session of its own (killpg stops all of it)."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_WORKERS": str(workers),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "config.serving"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        **popen,
+    )
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (the web pool's: its server processes)."""
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in found.read_text().split()] if found.exists() else []
 
 
 def holder(pids: list[int], server_port: int, client_port: int) -> int | None:
