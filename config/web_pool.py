@@ -99,13 +99,21 @@ def listen(host: str, port: int, count: int, *, ipv4: bool = False) -> list[sock
     return sockets
 
 
-def _in_child() -> None:
-    """In a child before exec: the stop signals the pool held while starting it let through
-    again (a signal mask survives exec), and SIGTERM when the pool dies (killed, crashed), so
-    no worker is left serving on the port without it (Linux, as SO_REUSEPORT's sharing)."""
+def _in_child(pool: int) -> None:
+    """In a child before exec: the stop signals back to their defaults and let through again
+    (the pool held them while starting it, and a signal mask survives exec), and SIGTERM
+    when the pool dies (killed, crashed), so no worker is left serving on the port without
+    it; one whose pool died before that ends at once. Linux, as SO_REUSEPORT's sharing."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if _prctl is not None and _prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        os._exit(1)
+    if os.getppid() != pool:
+        os._exit(1)
+
+
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
 
 
 @dataclass
@@ -119,7 +127,8 @@ class Pool:
     def spawn(self, fd: int) -> subprocess.Popen:
         argv = [part.replace("{fd}", str(fd)) for part in self.command]
         # The argv is config/serving.py's; the child keeps our process group and output.
-        child = subprocess.Popen(argv, pass_fds=(fd,), preexec_fn=_in_child)  # noqa: S603
+        pool = os.getpid()
+        child = subprocess.Popen(argv, pass_fds=(fd,), preexec_fn=lambda: _in_child(pool))  # noqa: S603
         self.started[child.pid] = time.monotonic()
         return child
 
@@ -131,11 +140,17 @@ class Pool:
 
     def run(self) -> int:
         for signum in STOP_SIGNALS:
-            signal.signal(signum, self.stop)
+            # One ignored by whoever started the pool (nohup's SIGHUP) stays ignored.
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, self.stop)
         try:
-            # A stop signal is held while children start, so none is left unsignalled.
+            # A stop signal is held while children start, so none is left unsignalled: one
+            # that came before is handled as the block begins, and no child starts after it.
             with _signals_held():
-                self.children = [self.spawn(fd) for fd in self.fds]
+                for fd in self.fds:
+                    if self.stopping is not None:
+                        break
+                    self.children.append(self.spawn(fd))
             while self.stopping is None:
                 time.sleep(POLL_SECONDS)
                 broken = self._replace_the_dead()
@@ -164,9 +179,11 @@ class Pool:
                     "start: stopping the others.",
                     file=sys.stderr,
                 )
-                return code or 1
+                return 128 - code if code < 0 else code or 1  # killed: as a shell says it
             print(f"{name} (pid {child.pid}) exited with {code}: another starts.", file=sys.stderr)
             with _signals_held():
+                if self.stopping is not None:
+                    return None
                 self.children[n] = self.spawn(self.fds[n])
         return None
 
@@ -193,7 +210,7 @@ def main(argv: list[str]) -> int:
         return os.EX_USAGE
     host, port, workers, _, *command = argv
     try:
-        if not port.isdigit() or not workers.isdigit() or int(workers) < 1:
+        if not port.isdigit() or int(port) > 65535 or not workers.isdigit() or int(workers) < 1:
             raise Refused(
                 f"The web server needs a port and at least one worker: {port}, {workers}."
             )

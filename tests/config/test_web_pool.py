@@ -10,7 +10,8 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
-from config.web_pool import listen
+from config import web_pool
+from config.web_pool import STARTUP_SECONDS, Pool, listen
 from tests.system.harness import accepted, children, free_port, start_web, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,17 +80,20 @@ def _pool(port: int, child: str, *extra: str) -> subprocess.Popen:
     )
 
 
-# A child that writes each signal it gets to the file named by its second argument, and
-# ends on SIGTERM.
+# A child that writes READY once it listens for signals, then each signal it gets, to the
+# file named by its second argument, and ends on SIGTERM.
 RECORDING = """
 import signal, sys, time
-def record(signum, _frame):
+def write(word):
     with open(sys.argv[2], "a") as out:
-        out.write(signal.Signals(signum).name + " ")
+        out.write(word + " ")
+def record(signum, _frame):
+    write(signal.Signals(signum).name)
     if signum == signal.SIGTERM:
         sys.exit(0)
 signal.signal(signal.SIGTERM, record)
 signal.signal(signal.SIGINT, record)
+write("READY")
 while True:
     time.sleep(0.1)
 """
@@ -116,14 +120,14 @@ def test_a_stop_reaches_each_child_as_sigterm_and_the_pool_exits_after_them(tmp_
     record = tmp_path / "signals"
     pool = _pool(free_port(), RECORDING, str(record))
     try:
-        wait_until(lambda: len(children(pool.pid)) == 2, 30, "two children started")
+        wait_until(lambda: _words(record).count("READY") == 2, 30, "two children listening")
         os.kill(pool.pid, signal.SIGINT)  # to the pool alone, as a supervisor's Ctrl-C
         pool.wait(timeout=30)
     finally:
         with suppress(ProcessLookupError):  # none left, as it should be
             os.killpg(pool.pid, signal.SIGKILL)
     # Each child stopped gracefully (SIGTERM), none was interrupted twice.
-    assert record.read_text().split() == ["SIGTERM", "SIGTERM"]
+    assert _words(record) == ["READY", "READY", "SIGTERM", "SIGTERM"]
     assert pool.returncode == 0
 
 
@@ -141,6 +145,10 @@ def test_children_stop_when_the_pool_is_killed():
             os.killpg(pool.pid, signal.SIGKILL)
 
 
+def _words(path: Path) -> list[str]:
+    return path.read_text().split() if path.exists() else []
+
+
 def _running(pid: int) -> bool:
     """Alive and not a zombie waiting for a parent to reap it."""
     try:
@@ -148,3 +156,18 @@ def _running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def test_a_stop_while_a_dead_child_is_being_replaced_starts_no_new_one(monkeypatch):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    pool = Pool(command=[sys.executable, "-c", "import time; time.sleep(60)", "{fd}"], fds=[0])
+    pool.children = [dead]
+    pool.started[dead.pid] = time.monotonic() - STARTUP_SECONDS - 1  # it had run a while
+
+    def stop_meanwhile(*_args: object, **_kwargs: object) -> None:
+        pool.stop(signal.SIGTERM)  # as if the signal came while the pool said so
+
+    monkeypatch.setattr(web_pool, "print", stop_meanwhile, raising=False)
+    assert pool._replace_the_dead() is None
+    assert pool.children == [dead]  # no child started after the stop, none left unsignalled
