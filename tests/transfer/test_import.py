@@ -150,7 +150,18 @@ def test_archived_habits_arrive_inactive_and_active_ones_go_on_from_today(db, re
     assert TODAY + timedelta(days=1) in planned
 
 
-def test_years_of_history_leave_the_course_untouched(db, reader, user):
+def _zone_at_four_in_the_morning() -> str:
+    """A fixed-offset zone where it is now 04:xx, today or tomorrow by UTC's date: the
+    imported habits' 09:00 is still ahead there, whatever the hour of the run."""
+    hour = datetime.now(UTC).hour
+    offset = 4 - hour if hour < 17 else 28 - hour  # -12 to +11 hours
+    return f"Etc/GMT{-offset:+d}"  # Etc's sign is POSIX's: Etc/GMT-5 is UTC+5
+
+
+def test_years_of_history_leave_the_course_untouched(db, reader):
+    # Today's occurrence is not due yet: were it past 09:30 in the owner's zone, the clock
+    # would already count it failed.
+    user = UserFactory(timezone=_zone_at_four_in_the_morning())
     years = ImportedHabit(name="Floss", days=_days(800))
     _run(user, reader.add(b"y", _loop(years)))
     habit = Habit.objects.get(action="Floss")
