@@ -229,7 +229,7 @@ def _near_prefixes(_namespace: str, _caches: int) -> tuple[str, ...]:
     """The names' prefixes of the caches that declared `near`. Every authenticated request
     asks (building them cost about 4 µs of one); they change only with the namespace or a
     new cache, the two arguments they are kept by."""
-    return tuple(key_prefix(NEAR, cache.name) for cache in VersionedCache._near)
+    return tuple(key_prefix(NEAR, near.name) for near in VersionedCache._near)
 
 
 def forget_together(
