@@ -12,8 +12,9 @@ measured: the more scheduled rows (the more active habits), the more due rows th
 expects, which once turned an OR of the three partial indexes into a sequential scan.
 
 The next size: 20,000,000 instances (200,000 habits over 100 days, 20 habits a user) with
-10,000 due, of 10,000 distinct users, all online: one tick (instances_sweep(), two batches
-of SWEEP_BATCH and an empty third) within 200 ms, and the cost per due row beside the
+10,000 due, of 10,000 distinct users, all online: one tick (instances_sweep(): on
+PostgreSQL its SWEEP_SHARDS shards at once, split by owner, each a batch of up to
+SWEEP_BATCH and the next, shorter) within 200 ms, and the cost per due row beside the
 five-million size's, to show the cost follows the due rows and not the table; one batch's
 time is split into its UPDATEs, its COMMIT and its on-commit events, as at five million
 (where the tick misses its budget, the rows say where the time goes). The fill is
@@ -30,6 +31,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -37,7 +39,7 @@ from bench import live, plans, sql
 from bench.report import Result, Row, millis
 from bench.sweep_data import Due, Layout, fill
 from instances.services import _sweep_batch, instances_sweep
-from instances.services.sweep import SWEEP_BATCH
+from instances.services.sweep import SWEEP_BATCH, Shard, _sweep_shard
 
 NAME = "sweep"
 RUNS = 5
@@ -133,10 +135,12 @@ def _plan_rows(scenario: str, found: list[plans.Scan]) -> list[Row]:
 
 
 def _explained(scenario: str, now: datetime) -> tuple[list[Row], str]:
-    """Rows and a note from EXPLAIN ANALYZE of the arms' UPDATEs one sweep runs (rolled back):
-    one batch while the due rows fit in one, else each batch's, the last reading all three
-    arms."""
-    statements = plans.statements_of(lambda: instances_sweep(now=now), keep=_is_due_statement)
+    """Rows and a note from EXPLAIN ANALYZE of the arms' UPDATEs one shard of a tick runs
+    (rolled back): one batch while its due rows fit in one, else each batch's, the last
+    reading all three arms. The first of SWEEP_SHARDS, as a tick runs it (its owners' rows
+    filtered as the partial index is read)."""
+    shard = Shard(0, settings.SWEEP_SHARDS)
+    statements = plans.statements_of(lambda: _sweep_shard(now, shard), keep=_is_due_statement)
     explained = plans.explain(statements)
     found = [scan for plan in explained for scan in plans.scans(plan)]
     note = plans.as_note(f"{scenario}: the due-row statements of one sweep", statements, explained)

@@ -1,9 +1,11 @@
 """The deadline sweep: due instances move to the status the clock gives them."""
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -24,6 +26,16 @@ SWEEP_ARMS = (
 )
 
 
+class Shard(NamedTuple):
+    """The owners a sweep takes: those whose id is `index` modulo `count`."""
+
+    index: int
+    count: int
+
+
+EVERYONE = Shard(0, 1)
+
+
 class Moved(NamedTuple):
     """A row the sweep changed, as its UPDATE left it."""
 
@@ -40,7 +52,7 @@ _NEW_STATUS = status_by_clock_sql(
 )
 
 
-def _arm_sql(status: str, deadline: str, op: str) -> str:
+def _arm_sql(status: str, deadline: str, op: str, *, sharded: bool = False) -> str:
     """One arm as one statement: its due rows, locked in deadline order, moved and returned.
 
     The rows come back with the UPDATE (no list of ids to Python and out again in `IN (…)`).
@@ -50,10 +62,14 @@ def _arm_sql(status: str, deadline: str, op: str) -> str:
     ids are gathered into an array first (`= ANY(ARRAY(…))`): the UPDATE then finds each by
     its primary key whatever the planner expects of the subquery, where `IN (subquery)` let
     it hash-join a scan of the table's open rows. SQLite has no row locks (its transaction
-    holds the whole file from its start, `IMMEDIATE`) and no arrays."""
+    holds the whole file from its start, `IMMEDIATE`) and no arrays.
+
+    `sharded`: only the rows of the shard's owners (`%(shard)s`, `%(shards)s`), filtered as the
+    partial index is read, before a row is locked."""
+    owners = "MOD(user_id, %(shards)s) = %(shard)s AND " if sharded else ""
     due = (
-        f"SELECT id FROM {_TABLE} WHERE status = '{status}' AND {deadline} {op} %(now)s "  # noqa: S608
-        f"ORDER BY {deadline} LIMIT %(limit)s"
+        f"SELECT id FROM {_TABLE} WHERE status = '{status}' AND {owners}"  # noqa: S608
+        f"{deadline} {op} %(now)s ORDER BY {deadline} LIMIT %(limit)s"
     )
     if connection.vendor == "postgresql":
         moving = f"id = ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))"
@@ -65,23 +81,27 @@ def _arm_sql(status: str, deadline: str, op: str) -> str:
     )
 
 
-def _move_due(now: datetime) -> list[Moved]:
-    """Move the due instances, at most SWEEP_BATCH: one statement an arm, the arms in order
-    (a row one arm moves is not due for the next: its new status is the clock's)."""
+def _move_due(now: datetime, shard: Shard = EVERYONE) -> list[Moved]:
+    """Move the due instances of the shard's owners, at most SWEEP_BATCH: one statement an
+    arm, the arms in order (a row one arm moves is not due for the next: its new status is
+    the clock's)."""
     moved: list[Moved] = []
     at = connection.ops.adapt_datetimefield_value(now)
+    sharded = shard.count > 1
+    params = {"now": at, "shard": shard.index, "shards": shard.count}
     with connection.cursor() as cursor:
         for arm in SWEEP_ARMS:
             if len(moved) == SWEEP_BATCH:
                 break
-            cursor.execute(_arm_sql(*arm), {"now": at, "limit": SWEEP_BATCH - len(moved)})
+            params["limit"] = SWEEP_BATCH - len(moved)
+            cursor.execute(_arm_sql(*arm, sharded=sharded), params)
             moved += [Moved(*row) for row in cursor.fetchall()]
     return moved
 
 
 @transaction.atomic
-def _sweep_batch(now: datetime) -> list[int]:
-    moved = _move_due(now)
+def _sweep_batch(now: datetime, shard: Shard = EVERYONE) -> list[int]:
+    moved = _move_due(now, shard)
     ids = [row.id for row in moved]
     expired = [row for row in moved if row.status == Status.FIX_EXPIRED]
     if ids:
@@ -109,12 +129,41 @@ def _earliest(dates: Iterable[date | str]) -> date | None:
     return date.fromisoformat(earliest) if isinstance(earliest, str) else earliest
 
 
-def instances_sweep(*, now: datetime | None = None) -> int:
-    """Move every due instance to the status the clock gives it; returns how many moved."""
+def instances_sweep(*, now: datetime | None = None, shards: int | None = None) -> int:
+    """Move every due instance to the status the clock gives it; returns how many moved.
+
+    On PostgreSQL the owners are split in `shards` (settings.SWEEP_SHARDS), each swept on a
+    thread and connection of its own, batch after batch: the UPDATEs of one overlap the
+    other's reactions, and on more than one core its UPDATEs. A habit and all its instances
+    belong to one owner, so one shard alone expires a habit's last open occurrences and
+    sees its course finish (split by instance, two transactions could each expire one of the
+    last two and neither see the other's). Called inside a transaction (a test, the bench's
+    plans), or on SQLite (one writer at a time), it runs in the caller's connection, whole."""
     now = now or timezone.now()
+    count = settings.SWEEP_SHARDS if shards is None else shards
+    if count <= 1 or connection.in_atomic_block or connection.vendor != "postgresql":
+        return _sweep_shard(now, EVERYONE)
+    with ThreadPoolExecutor(count, thread_name_prefix="sweep") as pool:
+        return sum(pool.map(_sweep_shard_on_own_connection, [now] * count, _shards(count)))
+
+
+def _shards(count: int) -> list[Shard]:
+    return [Shard(index, count) for index in range(count)]
+
+
+def _sweep_shard(now: datetime, shard: Shard) -> int:
     moved = 0
     while True:
-        ids = _sweep_batch(now)
+        ids = _sweep_batch(now, shard)
         moved += len(ids)
         if len(ids) < SWEEP_BATCH:
             return moved
+
+
+def _sweep_shard_on_own_connection(now: datetime, shard: Shard) -> int:
+    """A shard on a thread: its connection is its own (Django's are per thread) and closed
+    when it ends, so no connection outlives the tick."""
+    try:
+        return _sweep_shard(now, shard)
+    finally:
+        connection.close()

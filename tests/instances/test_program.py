@@ -12,7 +12,7 @@ from instances.events import PROGRAM_FINISHED
 from instances.models import HabitInstance, Source, Status
 from instances.services import instance_complete, instances_sweep, programs_settle
 from tests.concurrency import raised, run_together
-from tests.factories import HabitFactory, make_instance
+from tests.factories import HabitFactory, UserFactory, make_instance
 
 pytestmark = pytest.mark.django_db
 
@@ -169,6 +169,25 @@ def test_the_sweep_expiring_the_last_occurrence_finishes_the_program(user, recor
     assert HabitInstance.objects.get(pk=made[-1].pk).status == Status.FIX_EXPIRED
     assert [facts["habit_id"] for facts in _finished_events(recorded)] == [habit.pk]
     assert Habit.objects.get(pk=habit.pk).program_finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tick_split_by_owner_finishes_each_course_whose_last_two_it_expires(recorded):
+    """The tick runs its shards at once. Both of a habit's last open occurrences expire in it,
+    for owners in each shard: each course finishes, told once (split by instance, two
+    transactions could each expire one of the two and neither see the course end)."""
+    owners = UserFactory.create_batch(4)  # consecutive ids: both shards
+    made = {
+        user.pk: _habit(user, [*[Status.COMPLETED] * 19, Status.MISSED, Status.MISSED])
+        for user in owners
+    }
+    due_at = max(rows[-1].fix_deadline for _, rows in made.values()) + timedelta(minutes=1)
+
+    assert instances_sweep(now=due_at, shards=2) == 2 * len(owners)
+
+    finished = sorted(facts["habit_id"] for facts in _finished_events(recorded))
+    assert finished == sorted(habit.pk for habit, _ in made.values())
+    assert Habit.objects.filter(program_finished_at__isnull=True).count() == 0
 
 
 def test_the_sweep_expiring_the_newest_leaves_a_course_with_an_older_open_one_going(user, recorded):

@@ -3,11 +3,12 @@
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from django.db import connection
 
 from instances.models import HabitInstance, Status
 from instances.services import instances_generate, instances_sweep
 from tests.concurrency import raised, run_together
-from tests.factories import HabitFactory, make_instance
+from tests.factories import HabitFactory, UserFactory, make_instance
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +113,27 @@ def test_after_26_hours_without_worker_and_beat_everything_is_resolved_once():
         date(2026, 6, 16): Status.MISSED,  # 08:00 + 30 min grace passed; fixable until 10:30
         date(2026, 6, 17): Status.SCHEDULED,
     }
+
+
+def _connections_to_this_database() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tick_split_by_owner_moves_and_tells_every_owner_once(events_of):
+    owners = UserFactory.create_batch(5)  # consecutive ids: every one of three shards
+    for user in owners:
+        for _ in range(3):
+            make_instance(HabitFactory(user=user, start_date=AT.date()), AT.date(), AT)
+    probes = {user.pk: events_of(user) for user in owners}
+    before = _connections_to_this_database()
+
+    assert instances_sweep(now=AT, shards=3) == 15
+
+    assert set(HabitInstance.objects.values_list("status", flat=True)) == {Status.PENDING}
+    for probe in probes.values():
+        assert [u["data"]["status"] for u in probe.of_type("instance.updated")] == ["pending"] * 3
+    # Each shard's connection closed with its thread: none outlives the tick.
+    assert _connections_to_this_database() == before
