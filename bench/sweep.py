@@ -13,7 +13,7 @@ expects, which once turned an OR of the three partial indexes into a sequential 
 
 The next size: 20,000,000 instances (200,000 habits over 100 days, 20 habits a user) with
 10,000 due, of 10,000 distinct users, all online: one tick (instances_sweep(): on
-PostgreSQL its SWEEP_SHARDS shards at once, split by owner, each a batch of up to
+PostgreSQL its SWEEP_SHARDS shards at once, split by habit, each a batch of up to
 SWEEP_BATCH and the next, shorter) within 200 ms, and the cost per due row beside the
 five-million size's, to show the cost follows the due rows and not the table; one batch's
 time is split into its UPDATEs, its COMMIT and its on-commit events, as at five million

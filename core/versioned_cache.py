@@ -51,12 +51,13 @@ BATCH = 1_000
 
 # A loop in Redis, not a pipeline: three commands an id cost redis-py about 40 µs of Python
 # each (a sweep of 1,000 owners: 45 ms); the loop costs microseconds.
-# A version is counted from Redis's clock in milliseconds when INCR creates it, and gets its
+# A version is counted from Redis's clock in microseconds when INCR creates it, and gets its
 # ttl then, once: EXPIRE was the loop's dearest call (about 40 % of Redis's time in a sweep's
-# forgets). A version in use may so lapse a day after it was created; it starts again from
-# the clock of that moment, past any number it counted before (a number comes back only after
-# 86,400,000 changes of one id in a day), so a store begun before a lapse is still refused.
-# (Counted from 1 as before, a version changed once and then lapsed came back as 1.)
+# forgets). A version in use may so lapse a day after it was created (or sooner, evicted);
+# it starts again from the clock of that moment, past any number it counted before unless
+# it changed more times than microseconds went by, so a store begun before a lapse is still
+# refused. (Counted from 1 as before, a version changed once and then lapsed came back as
+# 1.) The numbers stay below 2^53, exact in Lua's doubles, until the year 2255.
 # KEYS: the versions, then the entries, in the same order. ARGV: the versions' ttl.
 # Returns the new versions, for a refresh to store under (`stats_forget`, then
 # `stats_recompute` on a worker).
@@ -67,7 +68,7 @@ for i = 1, n do
     versions[i] = redis.call('INCR', KEYS[i])
     if versions[i] == 1 then
         local now = redis.call('TIME')
-        versions[i] = redis.call('INCRBY', KEYS[i], now[1] * 1000 + math.floor(now[2] / 1000))
+        versions[i] = redis.call('INCRBY', KEYS[i], now[1] * 1000000 + now[2])
         redis.call('EXPIRE', KEYS[i], ARGV[1])
     end
     redis.call('DEL', KEYS[n + i])

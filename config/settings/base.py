@@ -300,7 +300,7 @@ CELERY_TASK_ALWAYS_EAGER = False
 TASK_RETRY_BACKOFF_SECONDS = int(os.environ.get("TASK_RETRY_BACKOFF_SECONDS", "2"))
 TASK_RETRY_BACKOFF_MAX_SECONDS = int(os.environ.get("TASK_RETRY_BACKOFF_MAX_SECONDS", "60"))
 TASK_MAX_RETRIES = int(os.environ.get("TASK_MAX_RETRIES", "5"))
-# The deadline sweep's parallel parts on PostgreSQL, split by owner (instances/services/
+# The deadline sweep's parallel parts on PostgreSQL, split by habit (instances/services/
 # sweep.py): one connection each while a tick runs. 1 sweeps in one transaction at a time.
 SWEEP_SHARDS = int(os.environ.get("SWEEP_SHARDS", "2"))
 

@@ -27,7 +27,7 @@ SWEEP_ARMS = (
 
 
 class Shard(NamedTuple):
-    """The owners a sweep takes: those whose id is `index` modulo `count`."""
+    """The habits a sweep takes: those whose id is `index` modulo `count`."""
 
     index: int
     count: int
@@ -64,11 +64,11 @@ def _arm_sql(status: str, deadline: str, op: str, *, sharded: bool = False) -> s
     it hash-join a scan of the table's open rows. SQLite has no row locks (its transaction
     holds the whole file from its start, `IMMEDIATE`) and no arrays.
 
-    `sharded`: only the rows of the shard's owners (`%(shard)s`, `%(shards)s`), filtered as the
+    `sharded`: only the rows of the shard's habits (`%(shard)s`, `%(shards)s`), filtered as the
     partial index is read, before a row is locked."""
-    owners = "MOD(user_id, %(shards)s) = %(shard)s AND " if sharded else ""
+    habits = "MOD(habit_id, %(shards)s) = %(shard)s AND " if sharded else ""
     due = (
-        f"SELECT id FROM {_TABLE} WHERE status = '{status}' AND {owners}"  # noqa: S608
+        f"SELECT id FROM {_TABLE} WHERE status = '{status}' AND {habits}"  # noqa: S608
         f"{deadline} {op} %(now)s ORDER BY {deadline} LIMIT %(limit)s"
     )
     if connection.vendor == "postgresql":
@@ -82,7 +82,7 @@ def _arm_sql(status: str, deadline: str, op: str, *, sharded: bool = False) -> s
 
 
 def _move_due(now: datetime, shard: Shard = EVERYONE) -> list[Moved]:
-    """Move the due instances of the shard's owners, at most SWEEP_BATCH: one statement an
+    """Move the due instances of the shard's habits, at most SWEEP_BATCH: one statement an
     arm, the arms in order (a row one arm moves is not due for the next: its new status is
     the clock's)."""
     moved: list[Moved] = []
@@ -132,13 +132,14 @@ def _earliest(dates: Iterable[date | str]) -> date | None:
 def instances_sweep(*, now: datetime | None = None, shards: int | None = None) -> int:
     """Move every due instance to the status the clock gives it; returns how many moved.
 
-    On PostgreSQL the owners are split in `shards` (settings.SWEEP_SHARDS), each swept on a
+    On PostgreSQL the habits are split in `shards` (settings.SWEEP_SHARDS), each swept on a
     thread and connection of its own, batch after batch: the UPDATEs of one overlap the
-    other's reactions, and on more than one core its UPDATEs. A habit and all its instances
-    belong to one owner, so one shard alone expires a habit's last open occurrences and
-    sees its course finish (split by instance, two transactions could each expire one of the
-    last two and neither see the other's). Called inside a transaction (a test, the bench's
-    plans), or on SQLite (one writer at a time), it runs in the caller's connection, whole."""
+    other's reactions, and on more than one core its UPDATEs. All of a habit's instances are
+    in one shard, so one transaction alone expires a habit's last open occurrences and sees
+    its course finish (split by instance, or by owner, which an admin can change under old
+    rows, two transactions could each expire one of the last two and neither see the other's).
+    Called inside a transaction (a test, the bench's plans), or on SQLite (one writer at a
+    time), it runs in the caller's connection, whole."""
     now = now or timezone.now()
     count = settings.SWEEP_SHARDS if shards is None else shards
     if count <= 1 or connection.in_atomic_block or connection.vendor != "postgresql":

@@ -172,21 +172,25 @@ def test_the_sweep_expiring_the_last_occurrence_finishes_the_program(user, recor
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_tick_split_by_owner_finishes_each_course_whose_last_two_it_expires(recorded):
+def test_a_tick_in_shards_finishes_each_course_whose_last_two_it_expires(recorded):
     """The tick runs its shards at once. Both of a habit's last open occurrences expire in it,
-    for owners in each shard: each course finishes, told once (split by instance, two
-    transactions could each expire one of the two and neither see the course end)."""
-    owners = UserFactory.create_batch(4)  # consecutive ids: both shards
-    made = {
-        user.pk: _habit(user, [*[Status.COMPLETED] * 19, Status.MISSED, Status.MISSED])
-        for user in owners
-    }
-    due_at = max(rows[-1].fix_deadline for _, rows in made.values()) + timedelta(minutes=1)
+    for habits in each shard, one of them given to another owner between the two (as the
+    admin can: the older row keeps its owner). Each course finishes, told once: split by
+    instance or by owner, two transactions could each expire one of the two and neither see
+    the course end."""
+    owners = UserFactory.create_batch(4)
+    made = [
+        _habit(user, [*[Status.COMPLETED] * 19, Status.MISSED, Status.MISSED]) for user in owners
+    ]
+    given, rows = made[0]
+    Habit.objects.filter(pk=given.pk).update(user=owners[1])
+    HabitInstance.objects.filter(pk=rows[-1].pk).update(user=owners[1])
+    due_at = max(rows[-1].fix_deadline for _, rows in made) + timedelta(minutes=1)
 
-    assert instances_sweep(now=due_at, shards=2) == 2 * len(owners)
+    assert instances_sweep(now=due_at, shards=2) == 2 * len(made)
 
     finished = sorted(facts["habit_id"] for facts in _finished_events(recorded))
-    assert finished == sorted(habit.pk for habit, _ in made.values())
+    assert finished == sorted(habit.pk for habit, _ in made)
     assert Habit.objects.filter(program_finished_at__isnull=True).count() == 0
 
 

@@ -1,12 +1,14 @@
 """The deadline sweep: transitions at exact deadlines, late sweeps, overlaps (C6, C8)."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic, sleep
 
 import pytest
 from django.db import connection
 
 from instances.models import HabitInstance, Status
 from instances.services import instances_generate, instances_sweep
+from instances.services.sweep import Shard, _move_due
 from tests.concurrency import raised, run_together
 from tests.factories import HabitFactory, UserFactory, make_instance
 
@@ -115,20 +117,32 @@ def test_after_26_hours_without_worker_and_beat_everything_is_resolved_once():
     }
 
 
-def _connections_to_this_database() -> int:
+def _client_connections() -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend'"
+        )
         return cursor.fetchone()[0]
 
 
+def _settled_connections(at_most: int, seconds: float = 5.0) -> int:
+    """The test database's client connections, once at most `at_most` (a closed one takes a
+    moment to leave pg_stat_activity), or as many as remain after `seconds`."""
+    deadline = monotonic() + seconds
+    while (count := _client_connections()) > at_most and monotonic() < deadline:
+        sleep(0.05)
+    return count
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_tick_split_by_owner_moves_and_tells_every_owner_once(events_of):
-    owners = UserFactory.create_batch(5)  # consecutive ids: every one of three shards
+def test_a_tick_in_shards_moves_and_tells_every_owner_once(events_of):
+    owners = UserFactory.create_batch(5)
     for user in owners:
-        for _ in range(3):
+        for _ in range(3):  # consecutive habit ids: every one of three shards
             make_instance(HabitFactory(user=user, start_date=AT.date()), AT.date(), AT)
     probes = {user.pk: events_of(user) for user in owners}
-    before = _connections_to_this_database()
+    before = _client_connections()
 
     assert instances_sweep(now=AT, shards=3) == 15
 
@@ -136,4 +150,14 @@ def test_a_tick_split_by_owner_moves_and_tells_every_owner_once(events_of):
     for probe in probes.values():
         assert [u["data"]["status"] for u in probe.of_type("instance.updated")] == ["pending"] * 3
     # Each shard's connection closed with its thread: none outlives the tick.
-    assert _connections_to_this_database() == before
+    assert _settled_connections(at_most=before) <= before
+
+
+def test_a_shard_takes_the_due_rows_of_its_habits_alone(user):
+    habits = [HabitFactory(user=user, start_date=AT.date()) for _ in range(6)]
+    for habit in habits:
+        make_instance(habit, AT.date(), AT)
+
+    moved = {k: {row.habit_id for row in _move_due(AT, Shard(k, 3))} for k in range(3)}
+
+    assert moved == {k: {h.pk for h in habits if h.pk % 3 == k} for k in range(3)}
