@@ -56,21 +56,25 @@ BATCH = 1_000
 # forgets). A version in use may so lapse a day after it was created (or sooner, evicted);
 # it starts again from the clock of that moment, past any number it counted before unless
 # it changed more times than microseconds went by, so a store begun before a lapse is still
-# refused. (Counted from 1 as before, a version changed once and then lapsed came back as
-# 1.) The numbers stay below 2^53, exact in Lua's doubles, until the year 2255.
-# KEYS: the versions, then the entries, in the same order. ARGV: the versions' ttl.
-# Returns the new versions, for a refresh to store under (`stats_forget`, then
-# `stats_recompute` on a worker).
-FORGET = """
-local n = #KEYS / 2
-local versions = {}
-for i = 1, n do
+# refused and a page of an older version stays a miss. (Counted from 1 as before, a version
+# changed once and then lapsed came back as 1.) The numbers stay below 2^53, exact in Lua's
+# doubles, until the year 2255. A script's step for KEYS[i] (ARGV[1]: the versions' ttl):
+_BUMP_VERSION = """
     versions[i] = redis.call('INCR', KEYS[i])
     if versions[i] == 1 then
         local now = redis.call('TIME')
         versions[i] = redis.call('INCRBY', KEYS[i], now[1] * 1000000 + now[2])
         redis.call('EXPIRE', KEYS[i], ARGV[1])
     end
+"""
+# KEYS: the versions, then the entries, in the same order. ARGV: the versions' ttl.
+# Returns the new versions, for a refresh to store under (`stats_forget`, then
+# `stats_recompute` on a worker).
+FORGET = f"""
+local n = #KEYS / 2
+local versions = {{}}
+for i = 1, n do
+{_BUMP_VERSION}
     redis.call('DEL', KEYS[n + i])
 end
 return versions
@@ -283,11 +287,10 @@ def forget_together(
 # A paged cache's forget: only the versions go up (its pages are not known one by one; each
 # carries the version it was read under, and one of an older version is a miss).
 # KEYS: the versions. ARGV: their ttl.
-BUMP = """
-local versions = {}
+BUMP = f"""
+local versions = {{}}
 for i = 1, #KEYS do
-    versions[i] = redis.call('INCR', KEYS[i])
-    redis.call('EXPIRE', KEYS[i], ARGV[1])
+{_BUMP_VERSION}
 end
 return versions
 """

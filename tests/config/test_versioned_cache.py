@@ -231,10 +231,10 @@ def test_forgetting_an_id_makes_every_one_of_its_pages_a_miss():
         PAGED.get_page(ID, page, lambda: b"old")
     PAGED.get_page(ID + 1, PAGE, lambda: b"another's")
 
-    assert PAGED.forget([ID]) == {ID: 1}
+    version = PAGED.forget([ID])[ID]
 
     assert [PAGED.get_page(ID, p, lambda: b"new") for p in ("20.0.--", "5.10.1-")] == [b"new"] * 2
-    assert page_entry(ID) == b"1|new"
+    assert page_entry(ID) == f"{version}|new".encode()
     assert PAGED.get_page(ID + 1, PAGE, lambda: b"new") == b"another's"
 
 
@@ -286,3 +286,16 @@ def test_a_store_begun_before_its_version_lapsed_is_refused_after_it_starts_agai
     assert cache.store({ID: b"old"}, {ID: seen}) == set()
     assert entry(cache, ID) is None
     assert 0 < get_redis().ttl(cache.version_key(ID)) <= versioned_cache.VERSION_TTL_SECONDS
+
+
+def test_a_page_of_a_version_that_lapsed_stays_a_miss_after_it_starts_again():
+    """A page outlives nothing of its version's: after a lapse the version starts past every
+    number it had (counted from 1 again, a version changed once came back equal, and its old
+    pages with it)."""
+    PAGED.forget([ID])
+    PAGED.get_page(ID, PAGE, lambda: b"old")
+    get_redis().delete(PAGED.version_key(ID))  # lapsed
+    sleep(0.001)  # Redis's clock moves on
+    PAGED.forget([ID])
+
+    assert PAGED.get_page(ID, PAGE, lambda: b"new") == b"new"
