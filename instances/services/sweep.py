@@ -145,11 +145,8 @@ def instances_sweep(*, now: datetime | None = None, shards: int | None = None) -
     if count <= 1 or connection.in_atomic_block or connection.vendor != "postgresql":
         return _sweep_shard(now, EVERYONE)
     with ThreadPoolExecutor(count, thread_name_prefix="sweep") as pool:
-        return sum(pool.map(_sweep_shard_on_own_connection, [now] * count, _shards(count)))
-
-
-def _shards(count: int) -> list[Shard]:
-    return [Shard(index, count) for index in range(count)]
+        shards_of_tick = [Shard(index, count) for index in range(count)]
+        return sum(pool.map(_sweep_shard_on_own_connection, [now] * count, shards_of_tick))
 
 
 def _sweep_shard(now: datetime, shard: Shard) -> int:
