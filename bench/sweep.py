@@ -137,7 +137,7 @@ def _plan_rows(scenario: str, found: list[plans.Scan]) -> list[Row]:
 def _explained(scenario: str, now: datetime) -> tuple[list[Row], str]:
     """Rows and a note from EXPLAIN ANALYZE of the arms' UPDATEs one shard of a tick runs
     (rolled back): one batch while its due rows fit in one, else each batch's, the last
-    reading all three arms. The first of SWEEP_SHARDS, as a tick runs it (its owners' rows
+    reading all three arms. The first of SWEEP_SHARDS, as a tick runs it (its habits' rows
     filtered as the partial index is read)."""
     shard = Shard(0, settings.SWEEP_SHARDS)
     statements = plans.statements_of(lambda: _sweep_shard(now, shard), keep=_is_due_statement)

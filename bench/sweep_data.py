@@ -56,6 +56,13 @@ WHERE habit_id <= %(due)s AND date = %(today)s
 RETURNING id, user_id
 """
 REARM_SQL = "UPDATE instances_habitinstance SET status = 'scheduled' WHERE id = ANY(%(ids)s)"
+# After each re-arm, untimed: the dead versions of the due rows go, from the table and from
+# every index. A real tick's due rows are new ones each time; the bench moves the same rows
+# back and forth, and each run left two dead versions of each behind, which the next runs'
+# index scans walked through. VACUUM alone leaves them in the indexes when under 2 % of the
+# table's pages hold dead rows (PostgreSQL skips the index pass), and this machine runs no
+# autovacuum: runs got slower one after the other (docs/PERFORMANCE.md, seventh round).
+CLEAN_SQL = "VACUUM (INDEX_CLEANUP ON) instances_habitinstance"
 
 
 @dataclass(frozen=True)
@@ -87,8 +94,10 @@ class Due:
     user_ids: list[int]
 
     def rearm(self) -> None:
-        """Make them due again (what a sweep changed goes back to `scheduled`)."""
+        """Make them due again (what a sweep changed goes back to `scheduled`), in a table
+        as clean as after the fill."""
         sql.execute(REARM_SQL, {"ids": self.ids})
+        sql.execute(CLEAN_SQL)
 
 
 def fill(layout: Layout, scale: float, now: datetime) -> Due:

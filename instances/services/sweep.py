@@ -15,6 +15,8 @@ from instances.models import HabitInstance, Status
 from instances.services.generate import _record_instances
 
 SWEEP_BATCH = 5_000
+# A shard takes habits in runs of consecutive ids (see `Shard`).
+HABITS_A_RUN = 1_024
 
 
 # Each arm reads its own partial index in deadline order and stops after the batch, so the
@@ -27,7 +29,11 @@ SWEEP_ARMS = (
 
 
 class Shard(NamedTuple):
-    """The habits a sweep takes: those whose id is `index` modulo `count`."""
+    """The habits a sweep takes: of the runs of HABITS_A_RUN consecutive habit ids, those
+    whose number is `index` modulo `count`. A run's due rows lie together in every index of
+    the table and, written a day at a time, on the same heap pages: shards taking alternate
+    habits locked and wrote the same pages at once (their UPDATEs together took a fifth
+    longer, docs/PERFORMANCE.md)."""
 
     index: int
     count: int
@@ -64,9 +70,9 @@ def _arm_sql(status: str, deadline: str, op: str, *, sharded: bool = False) -> s
     it hash-join a scan of the table's open rows. SQLite has no row locks (its transaction
     holds the whole file from its start, `IMMEDIATE`) and no arrays.
 
-    `sharded`: only the rows of the shard's habits (`%(shard)s`, `%(shards)s`), filtered as the
-    partial index is read, before a row is locked."""
-    habits = "MOD(habit_id, %(shards)s) = %(shard)s AND " if sharded else ""
+    `sharded`: only the rows of the shard's habits (`%(shard)s`, `%(shards)s`, `%(run)s`),
+    filtered as the partial index is read, before a row is locked."""
+    habits = "MOD(habit_id / %(run)s, %(shards)s) = %(shard)s AND " if sharded else ""
     due = (
         f"SELECT id FROM {_TABLE} WHERE status = '{status}' AND {habits}"  # noqa: S608
         f"{deadline} {op} %(now)s ORDER BY {deadline} LIMIT %(limit)s"
@@ -88,7 +94,7 @@ def _move_due(now: datetime, shard: Shard = EVERYONE) -> list[Moved]:
     moved: list[Moved] = []
     at = connection.ops.adapt_datetimefield_value(now)
     sharded = shard.count > 1
-    params = {"now": at, "shard": shard.index, "shards": shard.count}
+    params = {"now": at, "shard": shard.index, "shards": shard.count, "run": HABITS_A_RUN}
     with connection.cursor() as cursor:
         for arm in SWEEP_ARMS:
             if len(moved) == SWEEP_BATCH:

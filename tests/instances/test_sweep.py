@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from instances.models import HabitInstance, Status
-from instances.services import instances_generate, instances_sweep
+from instances.services import instances_generate, instances_sweep, sweep
 from instances.services.sweep import Shard, _move_due
 from tests.concurrency import raised, run_together
 from tests.factories import HabitFactory, UserFactory, make_instance
@@ -135,11 +135,18 @@ def _settled_connections(at_most: int, seconds: float = 5.0) -> int:
     return count
 
 
+@pytest.fixture
+def runs_of_two(monkeypatch):
+    """Shards take habits in runs of two (of 1,024 in a tick, where a test's habits would all
+    fall in the first shard)."""
+    monkeypatch.setattr(sweep, "HABITS_A_RUN", 2)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_tick_in_shards_moves_and_tells_every_owner_once(events_of):
+def test_a_tick_in_shards_moves_and_tells_every_owner_once(events_of, runs_of_two):
     owners = UserFactory.create_batch(5)
     for user in owners:
-        for _ in range(3):  # consecutive habit ids: every one of three shards
+        for _ in range(3):  # 15 consecutive habit ids: every one of three shards
             make_instance(HabitFactory(user=user, start_date=AT.date()), AT.date(), AT)
     probes = {user.pk: events_of(user) for user in owners}
     before = _client_connections()
@@ -153,11 +160,12 @@ def test_a_tick_in_shards_moves_and_tells_every_owner_once(events_of):
     assert _settled_connections(at_most=before) <= before
 
 
-def test_a_shard_takes_the_due_rows_of_its_habits_alone(user):
-    habits = [HabitFactory(user=user, start_date=AT.date()) for _ in range(6)]
+def test_a_shard_takes_the_due_rows_of_its_habits_alone(user, runs_of_two):
+    """Shard k of 3 takes the runs of consecutive habit ids whose number is k modulo 3."""
+    habits = [HabitFactory(user=user, start_date=AT.date()) for _ in range(12)]
     for habit in habits:
         make_instance(habit, AT.date(), AT)
 
     moved = {k: {row.habit_id for row in _move_due(AT, Shard(k, 3))} for k in range(3)}
 
-    assert moved == {k: {h.pk for h in habits if h.pk % 3 == k} for k in range(3)}
+    assert moved == {k: {h.pk for h in habits if h.pk // 2 % 3 == k} for k in range(3)}
