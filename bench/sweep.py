@@ -2,9 +2,11 @@
 
 Each habit has one instance a day, as the generation makes them: history is resolved,
 today is partly under way (pending and missed rows whose next deadline has not come),
-today's rest and tomorrow are scheduled. One instance today of each of the first 1,000
-users is made due; each timed run re-arms those rows first. The owners of the due rows are
-online (a presence count and a channel in their group), so the events really go out.
+today's rest and tomorrow are scheduled. One instance today of each of the 1,000 users is
+made due; each timed run first makes the next 1,000 habits' rows of today due instead, rows
+never swept before, as a real tick's are (bench/sweep_data.py, `Due.renew`). The owners of
+the due rows are online (a presence count and a channel in their group), so the events
+really go out.
 
 The same five million rows are laid out twice: 50,000 habits over 100 days (timed in
 full), and 200,000 habits over 25 days, where only the database part and the plans are
@@ -69,7 +71,7 @@ def _check(moved: int, due: Due, expected: int | None = None) -> None:
 
 
 def _whole_sweep(now: datetime, due: Due) -> float:
-    due.rearm()
+    due.renew()
     elapsed, moved = sql.timed(lambda: instances_sweep(now=now))
     _check(moved, due)
     return elapsed
@@ -82,7 +84,7 @@ def _split_sweep(now: datetime, due: Due) -> dict[str, float]:
     Our own on-commit mark is registered first, so it runs right after COMMIT and before
     the sweep's callbacks.
     """
-    due.rearm()
+    due.renew()
     marks = {"start": time.perf_counter()}
     with transaction.atomic():
         transaction.on_commit(lambda: marks.setdefault("committed", time.perf_counter()))
@@ -107,7 +109,7 @@ def _batch_rolled_back(now: datetime, due: Due, *, seqscan: bool = True) -> floa
 
     `seqscan=False` is a diagnostic: the batch when the planner may not scan the table.
     """
-    due.rearm()
+    due.renew()
     with transaction.atomic():
         if not seqscan:
             sql.execute("SET LOCAL enable_seqscan = off")

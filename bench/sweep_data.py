@@ -42,8 +42,9 @@ CROSS JOIN LATERAL (SELECT CASE
     ELSE 'completed' END AS status) s
 """
 
-# Today's instance of habits 1..due (of users 1..due) becomes scheduled, 1 to 180 minutes
-# ago: the sweep makes it pending, missed or fix_expired by its deadlines.
+# Today's instance of `due` habits from `first` on (of as many users: habits are dealt to users
+# round-robin) becomes scheduled, 1 to 180 minutes ago: the sweep makes it pending, missed or
+# fix_expired by its deadlines.
 MAKE_DUE_SQL = """
 UPDATE instances_habitinstance
 SET status = 'scheduled', completed_at = NULL, source = '',
@@ -52,17 +53,14 @@ SET status = 'scheduled', completed_at = NULL, source = '',
                      + (grace_deadline - scheduled_at),
     fix_deadline = %(now)s - make_interval(mins => 1 + habit_id::int %% 180)
                    + (fix_deadline - scheduled_at)
-WHERE habit_id <= %(due)s AND date = %(today)s
+WHERE habit_id >= %(first)s AND habit_id < %(first)s + %(due)s AND date = %(today)s
 RETURNING id, user_id
 """
-REARM_SQL = "UPDATE instances_habitinstance SET status = 'scheduled' WHERE id = ANY(%(ids)s)"
-# After each re-arm, untimed: the dead versions of the due rows go, from the table and from
-# every index. A real tick's due rows are new ones each time; the bench moves the same rows
-# back and forth, and each run left two dead versions of each behind, which the next runs'
-# index scans walked through. VACUUM alone leaves them in the indexes when under 2 % of the
-# table's pages hold dead rows (PostgreSQL skips the index pass), and this machine runs no
-# autovacuum: runs got slower one after the other (docs/PERFORMANCE.md, seventh round).
-CLEAN_SQL = "VACUUM (INDEX_CLEANUP ON) instances_habitinstance"
+# Rows a run left due (it rolled back) are put out of the next run's way, final.
+RETIRE_SQL = """
+UPDATE instances_habitinstance SET status = 'fix_expired'
+WHERE id = ANY(%(ids)s) AND status = 'scheduled'
+"""
 
 
 @dataclass(frozen=True)
@@ -86,18 +84,36 @@ class Layout:
         return users, habits, max(1, min(users, round(self.due * scale)))
 
 
-@dataclass(frozen=True)
+@dataclass
 class Due:
-    """The due instances and their owners."""
+    """The due instances of the next timed run and their owners.
+
+    Each run takes the rows of other habits, never swept before, as a real tick's due rows
+    are (`renew`). Re-arming the same rows each run, as earlier rounds did, left two dead
+    versions of each behind a run, in every index: the later runs walked them, and got slower
+    one after the other (docs/PERFORMANCE.md, seventh round). The earlier runs' dead index
+    entries stay, as a server's stay between its ticks until a vacuum."""
 
     ids: list[int]
     user_ids: list[int]
+    now: datetime
+    habits: int  # in the table
+    taken: int  # habits whose instance of today was made due so far
 
-    def rearm(self) -> None:
-        """Make them due again (what a sweep changed goes back to `scheduled`), in a table
-        as clean as after the fill."""
-        sql.execute(REARM_SQL, {"ids": self.ids})
-        sql.execute(CLEAN_SQL)
+    def renew(self) -> None:
+        """Today's instance of the next `len(ids)` habits becomes due (their owners are the
+        same users when as many are due as there are users, as in the timed layouts)."""
+        count = len(self.ids)
+        if self.taken + count > self.habits:
+            raise RuntimeError(f"no habits left to make due: {self.habits // count} runs at most")
+        sql.execute(RETIRE_SQL, {"ids": self.ids})
+        self.ids, self.user_ids = _make_due(self.now, self.taken + 1, count)
+        self.taken += count
+
+
+def _make_due(now: datetime, first: int, count: int) -> tuple[list[int], list[int]]:
+    rows = sql.fetch(MAKE_DUE_SQL, {"now": now, "first": first, "due": count, "today": now.date()})
+    return [pk for pk, _ in rows], sorted({user_id for _, user_id in rows})
 
 
 def fill(layout: Layout, scale: float, now: datetime) -> Due:
@@ -108,6 +124,6 @@ def fill(layout: Layout, scale: float, now: datetime) -> Due:
     first = now.date() - timedelta(days=layout.days - 2)
     with sql.without_indexes("instances_habitinstance"):
         sql.execute(INSTANCES_SQL, {"days": layout.days, "first": first, "now": now})
-    rows = sql.fetch(MAKE_DUE_SQL, {"now": now, "due": due, "today": now.date()})
+    ids, user_ids = _make_due(now, 1, due)
     sql.settle(*TABLES)
-    return Due([pk for pk, _ in rows], sorted({user_id for _, user_id in rows}))
+    return Due(ids, user_ids, now, habits, taken=due)

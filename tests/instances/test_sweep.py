@@ -137,8 +137,8 @@ def _settled_connections(at_most: int, seconds: float = 5.0) -> int:
 
 @pytest.fixture
 def runs_of_two(monkeypatch):
-    """Shards take habits in runs of two (of 1,024 in a tick, where a test's habits would all
-    fall in the first shard)."""
+    """Shards take habits in runs of two (of 1,024 in a tick, where a test's few habits would
+    fall in one shard, or two)."""
     monkeypatch.setattr(sweep, "HABITS_A_RUN", 2)
 
 
