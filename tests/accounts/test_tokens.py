@@ -71,6 +71,9 @@ def test_edited_payload_is_401(authed, user):
     assert authed.get(ME, token=f"{header}.{_b64(edited)}.{signature}").status_code == 401
 
 
+# The forger signs with our HS256 key under HS512, which PyJWT warns is short for that
+# algorithm: the forgery's own choice, refused whatever its length.
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_other_algorithm_with_the_right_key_is_401(authed):
     forged = jwt.encode(_claims(authed.token), settings.JWT_SIGNING_KEY, algorithm="HS512")
 
