@@ -22,7 +22,7 @@ from calendars.services import secret_hash
 from habits.models import Habit
 from instances.clock import deadlines
 from instances.localdays import current_and_next_day, grid_index, local_day
-from instances.models import DONE_STATUSES, HabitInstance, Pause, Status
+from instances.models import DONE_STATUSES, HabitInstance, Pause, Source, Status
 
 DAYS_BACK = 14
 DAYS_AHEAD = 30
@@ -68,7 +68,7 @@ def occurrences_for(*, user: User, today: date, now: datetime) -> list[Occurrenc
     habits = {h.pk: h for h in Habit.objects.filter(user=user).order_by()}
     stored: dict[int, dict[date, HabitInstance]] = defaultdict(dict)
     for row in HabitInstance.objects.filter(user=user, date__range=(first, last)).only(
-        "habit_id", "date", "status", "scheduled_at", "grace_deadline"
+        "habit_id", "date", "status", "source", "scheduled_at", "grace_deadline"
     ):
         stored[row.habit_id][row.date] = row
     shown = [
@@ -106,13 +106,20 @@ def _may_end(habit: Habit, last: date) -> bool:
     return steps >= habit.repeat_limit
 
 
+def _counts_in_course(row: HabitInstance) -> bool:
+    """As generation counts: neither skipped nor imported (history brought from a file is
+    not part of the course, SPEC §7 and §9)."""
+    return row.status != Status.SKIPPED and row.source != Source.IMPORT
+
+
 def _counted_before(*, habit_ids: list[int], today: date) -> dict[int, int]:
-    """Per habit, its instances before today that count in the course (not skipped)."""
+    """Per habit, its instances before today that count in the course (`_counts_in_course`)."""
     if not habit_ids:
         return {}
     rows = (
         HabitInstance.objects.filter(habit_id__in=habit_ids, date__lt=today)
         .exclude(status=Status.SKIPPED)
+        .exclude(source=Source.IMPORT)
         .values("habit_id")
         .annotate(n=Count("id"))
         .order_by()
@@ -148,7 +155,7 @@ def _planned(
     The course as generation has it (instances/generation.py): grid step k < repeat_limit is
     always in it; past that, only while fewer than repeat_limit counted occurrences come
     before. One whose fix deadline has passed is not shown: generation will not write it."""
-    ahead = sorted(d for d, row in stored.items() if d >= today and row.status != Status.SKIPPED)
+    ahead = sorted(d for d, row in stored.items() if d >= today and _counts_in_course(row))
     planned: list[Occurrence] = []
     on = _first_grid_date(habit, today)
     while on <= last:

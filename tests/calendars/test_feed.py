@@ -17,7 +17,7 @@ from icalendar import Calendar
 from calendars.models import CalendarFeed
 from instances import generation
 from instances.localdays import local_day
-from instances.models import HabitInstance, Pause, SkipReason, Status
+from instances.models import HabitInstance, Pause, SkipReason, Source, Status
 from tests.conftest import Api
 from tests.factories import HabitFactory, UserFactory, make_instance
 
@@ -231,6 +231,33 @@ def test_skipped_and_paused_days_are_left_out_and_the_course_stretches_as_genera
     )
     assert planned == generated
     assert {h for h, _ in planned} == {habit.pk, other.pk}
+
+
+def test_imported_history_does_not_shorten_the_course_the_feed_plans():
+    """A daily habit of 21 begun 10 days ago: 10 done days imported from a file, one of
+    them tomorrow's (a Loop file runs a day ahead). Imported days are not part of the course
+    (generation counts none), so the feed plans the whole course from today, as generation
+    writes it, not one ending ten days early."""
+    user = UserFactory()
+    today = MARCH.date()
+    habit = HabitFactory(user=user, start_date=today - timedelta(days=10), time_of_day=time(18))
+    for back in [*range(1, 10), -1]:
+        on = today - timedelta(days=back)
+        make_instance(habit, on, datetime.combine(on, time(18), UTC), status=Status.COMPLETED,
+                      source=Source.IMPORT)  # fmt: skip
+    with time_machine.travel(MARCH, tick=False):
+        feed = _calendar(_subscribe(user))
+    planned = sorted(e.start.date() for e in feed.walk("VEVENT") if e.start.date() >= today)
+    tomorrow = today + timedelta(days=1)
+    # 21 counted from today, tomorrow's date held by its imported row: today + 21 days.
+    assert planned[-1] == today + timedelta(days=21)
+    assert tomorrow in planned  # the imported row, shown as what happened
+
+    for n in range(31):
+        on = today + timedelta(days=n)
+        generation.generate(days=[local_day("UTC", on)], now=datetime.combine(on, time(0), UTC))
+    generated = HabitInstance.objects.filter(habit=habit, date__gte=today)
+    assert sorted(generated.values_list("date", flat=True)) == planned
 
 
 def test_an_inactive_habit_plans_nothing_but_keeps_its_history():
