@@ -117,6 +117,10 @@ def post(target: Target, body: bytes, headers: dict[str, str]) -> Answer:
             head = response.read(BODY_CAP)
         finally:
             response.release_conn()
+    except urllib3.exceptions.NewConnectionError as failed:
+        # Before TimeoutError, of which urllib3 2 makes it a subclass: refused or unreachable
+        # at once, no time waited (the socket's own error says which).
+        return Answer(None, f"connection failed: {type(failed.__cause__ or failed).__name__}")
     except urllib3.exceptions.TimeoutError:
         return Answer(None, f"no answer within {timeout:g} s")
     except (urllib3.exceptions.HTTPError, OSError) as failed:

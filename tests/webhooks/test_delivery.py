@@ -3,6 +3,7 @@ real receiver on the loopback, retried with the same id and growing delays, the 
 off after 10 failures in a row; every delivery's URL checked again (DNS can change)."""
 
 import json
+import socket
 from datetime import timedelta
 
 import pytest
@@ -268,6 +269,21 @@ def test_a_slow_receiver_times_out(user, receiver, settings):
 
     owed = WebhookDelivery.objects.get()
     assert owed.error == "no answer within 0.5 s"
+    assert owed.delivered_at is None
+
+
+def test_a_refused_connection_says_so_not_that_time_ran_out(user, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 5
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hook = hook_for(user, f"http://127.0.0.1:{port}/in")
+    complete(open_instance(user))
+
+    hook_send(hook.pk)
+
+    owed = WebhookDelivery.objects.get()
+    assert owed.error == "connection failed: ConnectionRefusedError"
     assert owed.delivered_at is None
 
 
