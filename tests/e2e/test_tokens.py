@@ -4,11 +4,14 @@ outside the browser against the live server, revoked in the page, refused at onc
 import json
 import urllib.error
 import urllib.request
+from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 from websockets.sync.client import connect
 
+from accounts.models import PersonalToken, User
 from tests.e2e.conftest import Backend, Pages, Server, screenshot, sign_in
 from tests.factories import UserFactory
 
@@ -22,6 +25,19 @@ def _get(url: str, token: str) -> tuple[int, object]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def _expiry_shown(row: Locator, backend: Backend, name: str, user: User) -> None:
+    """The row's expiry is the token's, as a short date in the owner's timezone ("Sat 4
+    Jan"), with its year exactly when that is not this one ("Mon, 4 Jan 2027")."""
+    at = backend.run(lambda: PersonalToken.objects.get(name=name).expires_at)
+    day = at.astimezone(ZoneInfo(user.timezone)).date()
+    expect(row).to_contain_text("expires ")
+    shown = row.locator(".token-dates").inner_text().rsplit("expires ", 1)[1]
+    # ICU's words: "Sat 4 Jan", "Mon, 4 Jan 2027" (a comma before a date with its year).
+    assert shown.startswith(f"{day:%a}"), shown
+    assert f" {day.day} " in shown, shown
+    assert shown.endswith(f" {day.year}") == (day.year != date.today().year), shown
 
 
 def test_a_token_made_on_the_profile_works_until_revoked_there(
@@ -46,8 +62,18 @@ def test_a_token_made_on_the_profile_works_until_revoked_there(
     row = card.get_by_role("listitem").filter(has_text="kitchen tag")
     expect(row).to_contain_text("read")
     expect(row).to_contain_text("never used")
-    expect(row).to_contain_text("expires")
+    _expiry_shown(row, backend, "kitchen tag", user)
     screenshot(page, "20-profile-personal-token")
+
+    # A year ahead says its year: "expires Sun 5 Dec" would read as this week.
+    card.get_by_label("Name").fill("yearly")
+    card.get_by_label("Expires").select_option("365")
+    card.get_by_role("button", name="Create token").click()
+    expect(card.locator(".token-value")).to_be_visible()
+    yearly = card.get_by_role("listitem").filter(has_text="yearly")
+    _expiry_shown(yearly, backend, "yearly", user)
+    card.get_by_role("button", name="Revoke: yearly").click()
+    expect(yearly).to_have_count(0)
 
     status, body = _get(server.url + "/api/habits/", secret)
     assert status == 200, body

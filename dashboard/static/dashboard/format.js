@@ -26,17 +26,24 @@ export function clock(iso, timeZone) {
     .format(new Date(iso));
 }
 
-/** "Tuesday, 14 May" for a YYYY-MM-DD date. */
+// A date of another year says its year ("Sun, 5 Dec 2027"): a token expiring next December
+// must not read as this week. The browser's year stands for the current one (on New Year's
+// Eve a date may show its year, or not, a few hours early or late).
+function yearIfOther(y) {
+  return y === new Date().getFullYear() ? {} : { year: 'numeric' };
+}
+
+/** "Tuesday, 14 May" for a YYYY-MM-DD date ("Friday, 14 May 2027" in another year). */
 export function longDate(ymd) {
   const [y, m, d] = ymd.split('-').map(Number);
-  return formatter('UTC', { weekday: 'long', day: 'numeric', month: 'long' })
+  return formatter('UTC', { weekday: 'long', day: 'numeric', month: 'long', ...yearIfOther(y) })
     .format(new Date(Date.UTC(y, m - 1, d)));
 }
 
-/** "Tue 14 May" for a YYYY-MM-DD date. */
+/** "Tue 14 May" for a YYYY-MM-DD date ("Fri, 14 May 2027" in another year). */
 export function shortDate(ymd) {
   const [y, m, d] = ymd.split('-').map(Number);
-  return formatter('UTC', { weekday: 'short', day: 'numeric', month: 'short' })
+  return formatter('UTC', { weekday: 'short', day: 'numeric', month: 'short', ...yearIfOther(y) })
     .format(new Date(Date.UTC(y, m - 1, d)));
 }
 
