@@ -21,12 +21,19 @@ from instances.services.rearm import reminders_rearm
 
 
 def _retime_scheduled(instances: Iterable[HabitInstance], *, now: datetime) -> list[int]:
-    """Recompute times of not-yet-pending instances from their habit and owner's timezone."""
+    """Recompute times of not-yet-pending instances from their habit and owner's timezone.
+
+    One whose new fix deadline has already passed keeps its times: a re-time never makes a
+    failure (at 18:50, today's 23:30 moved to 07:00 stays at 23:30; the new time holds
+    from the next occurrence). One whose new time is past but its windows still open moves,
+    and is pending or missed as the clock says: it can still be done."""
     changed = []
     for instance in instances:
         habit = instance.habit
         at = local_day(habit.user.timezone, instance.date).resolve(habit.time_of_day)
         grace, fix = deadlines(at, grace_minutes=habit.grace_minutes, fix_minutes=habit.fix_minutes)
+        if fix < now:
+            continue
         if (instance.scheduled_at, instance.grace_deadline, instance.fix_deadline) == (
             at,
             grace,
@@ -95,7 +102,8 @@ def instances_on_habit_changed(*, habit_id: int, changed: Collection[str]) -> No
     Deactivated: its scheduled instances go (history stays). Occurrence rule changed: the
     scheduled ones that no longer fall in the course go. Then the times of the rest follow
     the habit, and any occurrence now due is generated; the course may have finished or
-    reopened.
+    reopened. An edit never makes a failure: no instance is born, nor re-timed, with its fix
+    deadline already past.
     """
     changed = set(changed)
     if "reminders" in changed:
@@ -114,8 +122,9 @@ def instances_on_habit_changed(*, habit_id: int, changed: Collection[str]) -> No
     if changed & {"time_of_day", "grace_minutes", "fix_minutes"}:
         retimed = _retime_scheduled(scheduled.select_related("habit__user"), now=now)
         _record_instances(INSTANCE_UPDATED, ids=retimed, user_ids={habit.user_id})
-    # Re-activated: its first day again, so nothing is born expired.
-    instances_generate_for(habit_ids=[habit.pk], now=now, fresh="is_active" in changed)
+    # An edit is a first day too (re-activated, or a new start, period or limit): nothing is
+    # born expired, an occurrence already over is left out and the course stretches past it.
+    instances_generate_for(habit_ids=[habit.pk], now=now, fresh=True)
     # A new limit (or schedule) may have finished the course, or reopened it.
     programs_settle(habit_ids=[habit.pk])
 

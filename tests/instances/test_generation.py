@@ -304,6 +304,66 @@ def test_editing_the_time_retimes_only_instances_not_yet_pending(user):
     assert tomorrow.grace_deadline == datetime(2026, 6, 16, 19, 10, tzinfo=UTC)
 
 
+EVENING = datetime(2026, 6, 15, 18, 50, tzinfo=UTC)
+TODAY, TOMORROW = EVENING.date(), EVENING.date() + timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("created", "edit"),
+    [
+        # Started tomorrow, then today: today's 07:00 is long over.
+        ({"time_of_day": time(7), "start_date": TOMORROW}, {"start_date": TODAY}),
+        # Every other day (yesterday, tomorrow), then every day: today joins the grid.
+        (
+            {
+                "time_of_day": time(7),
+                "start_date": TODAY - timedelta(days=1),
+                "periodicity_days": 2,
+            },
+            {"periodicity_days": 1},
+        ),
+    ],
+    ids=["start-moved-to-today", "period-now-daily"],
+)
+def test_an_edit_never_brings_an_occurrence_already_over(user, created, edit):
+    with time_machine.travel(EVENING, tick=False):
+        habit = habit_create(user=user, data={"action": "run", "reward_text": "tea", **created})
+        habit_update(habit=habit, data=edit)
+
+    assert _dates(habit) == [TOMORROW]
+    assert not HabitInstance.objects.filter(habit=habit, status=Status.FIX_EXPIRED).exists()
+
+
+def test_a_time_moved_into_a_window_still_open_moves_todays_too(user):
+    with time_machine.travel(EVENING, tick=False):
+        habit = habit_create(
+            user=user, data={"action": "run", "time_of_day": time(23, 30), "reward_text": "tea"}
+        )
+        habit_update(habit=habit, data={"time_of_day": time(7)})
+        # Still open an hour ago: today's moves with it, and may be done late.
+        habit_update(habit=habit, data={"time_of_day": time(17, 0), "fix_minutes": 240})
+
+    today, tomorrow = HabitInstance.objects.filter(habit=habit).order_by("date")
+    assert (today.scheduled_at, today.status) == (
+        datetime(2026, 6, 15, 17, 0, tzinfo=UTC), Status.MISSED,
+    )  # fmt: skip
+    assert tomorrow.scheduled_at == datetime(2026, 6, 16, 17, 0, tzinfo=UTC)
+
+
+def test_a_time_moved_to_one_already_over_leaves_today_at_its_time(user):
+    with time_machine.travel(EVENING, tick=False):
+        habit = habit_create(
+            user=user, data={"action": "run", "time_of_day": time(23, 30), "reward_text": "tea"}
+        )
+        habit_update(habit=habit, data={"time_of_day": time(7)})
+
+    today, tomorrow = HabitInstance.objects.filter(habit=habit).order_by("date")
+    assert (today.scheduled_at, today.status) == (
+        datetime(2026, 6, 15, 23, 30, tzinfo=UTC), Status.SCHEDULED,
+    )  # fmt: skip
+    assert tomorrow.scheduled_at == datetime(2026, 6, 16, 7, 0, tzinfo=UTC)
+
+
 def test_changing_the_period_drops_scheduled_instances_that_no_longer_fall(user):
     with time_machine.travel(NOON, tick=False):
         habit = habit_create(
