@@ -138,6 +138,16 @@ def test_each_out_of_range_value_is_422_naming_its_field(authed, field, bad):
     assert not Habit.objects.exists()
 
 
+@pytest.mark.parametrize("bad", [25200, 7.5, "7:30"])
+def test_a_time_that_is_not_hh_mm_text_is_told_the_form(authed, bad):
+    response = authed.post(HABITS, {**USEFUL, "time_of_day": bad})
+
+    assert response.status_code == 422, response.content
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", "time_of_day"]
+    assert problem["msg"] == "Value error, must be a local time HH:MM, without seconds or an offset"
+
+
 @pytest.mark.parametrize(
     ("field", "good"),
     [("periodicity_days", p) for p in (1, 2, 3, 5, 7)]
