@@ -334,34 +334,27 @@ def test_an_edit_never_brings_an_occurrence_already_over(user, created, edit):
     assert not HabitInstance.objects.filter(habit=habit, status=Status.FIX_EXPIRED).exists()
 
 
-def test_a_time_moved_into_a_window_still_open_moves_todays_too(user):
+def test_a_time_already_over_holds_from_tomorrow_and_one_still_open_moves_today(user):
+    def today_and_tomorrow() -> list[tuple[datetime, str]]:
+        rows = HabitInstance.objects.filter(habit=habit).order_by("date")
+        return [(row.scheduled_at, row.status) for row in rows]
+
     with time_machine.travel(EVENING, tick=False):
         habit = habit_create(
             user=user, data={"action": "run", "time_of_day": time(23, 30), "reward_text": "tea"}
         )
         habit_update(habit=habit, data={"time_of_day": time(7)})
-        # Still open an hour ago: today's moves with it, and may be done late.
-        habit_update(habit=habit, data={"time_of_day": time(17, 0), "fix_minutes": 240})
+        assert today_and_tomorrow() == [
+            (datetime(2026, 6, 15, 23, 30, tzinfo=UTC), Status.SCHEDULED),  # left at its time
+            (datetime(2026, 6, 16, 7, 0, tzinfo=UTC), Status.SCHEDULED),
+        ]
 
-    today, tomorrow = HabitInstance.objects.filter(habit=habit).order_by("date")
-    assert (today.scheduled_at, today.status) == (
-        datetime(2026, 6, 15, 17, 0, tzinfo=UTC), Status.MISSED,
-    )  # fmt: skip
-    assert tomorrow.scheduled_at == datetime(2026, 6, 16, 17, 0, tzinfo=UTC)
-
-
-def test_a_time_moved_to_one_already_over_leaves_today_at_its_time(user):
-    with time_machine.travel(EVENING, tick=False):
-        habit = habit_create(
-            user=user, data={"action": "run", "time_of_day": time(23, 30), "reward_text": "tea"}
-        )
-        habit_update(habit=habit, data={"time_of_day": time(7)})
-
-    today, tomorrow = HabitInstance.objects.filter(habit=habit).order_by("date")
-    assert (today.scheduled_at, today.status) == (
-        datetime(2026, 6, 15, 23, 30, tzinfo=UTC), Status.SCHEDULED,
-    )  # fmt: skip
-    assert tomorrow.scheduled_at == datetime(2026, 6, 16, 7, 0, tzinfo=UTC)
+        # Windows still open (17:00, fix until 21:30): today's moves too, and may be done late.
+        habit_update(habit=habit, data={"time_of_day": time(17), "fix_minutes": 240})
+        assert today_and_tomorrow() == [
+            (datetime(2026, 6, 15, 17, 0, tzinfo=UTC), Status.MISSED),
+            (datetime(2026, 6, 16, 17, 0, tzinfo=UTC), Status.SCHEDULED),
+        ]
 
 
 def test_changing_the_period_drops_scheduled_instances_that_no_longer_fall(user):
