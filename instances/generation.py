@@ -125,8 +125,8 @@ RETURNING id, user_id, status
         now="%(now)s", at="c.scheduled_at", grace="c.grace_deadline", fix="c.fix_deadline"
     ),
 )
-# The first day (a habit created or re-activated): an occurrence whose fix deadline has
-# passed is not generated, so the course starts with the next one (SPEC §7).
+# The first day (a habit created, re-activated or edited): an occurrence whose fix deadline
+# has passed is not generated, so the course starts with the next one (SPEC §7).
 FRESH_SQL = "WHERE t.fix_deadline >= %(now)s"
 
 

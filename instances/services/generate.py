@@ -47,8 +47,8 @@ def instances_generate_for(
 
     Called when a habit is created, re-activated or re-scheduled, or a user changes
     timezone; runs inside the caller's transaction and announces new rows after commit.
-    `fresh` (a habit created or re-activated): no occurrence whose fix deadline has passed,
-    the course starts with the next one.
+    `fresh` (a habit created, re-activated or edited): no occurrence whose fix deadline has
+    passed, the course starts with the next one.
     """
     now = now or timezone.now()
     users = User.objects.all()

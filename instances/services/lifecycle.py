@@ -20,19 +20,24 @@ from instances.services.program import programs_settle
 from instances.services.rearm import reminders_rearm
 
 
-def _retime_scheduled(instances: Iterable[HabitInstance], *, now: datetime) -> list[int]:
-    """Recompute times of not-yet-pending instances from their habit and owner's timezone.
+def _retime_scheduled(
+    instances: Iterable[HabitInstance], *, now: datetime, keep_if_over: bool = False
+) -> list[int]:
+    """Recompute times of not-yet-pending instances from their habit and owner's timezone;
+    each takes the status the clock gives its new times.
 
-    One whose new fix deadline has already passed keeps its times: a re-time never makes a
-    failure (at 18:50, today's 23:30 moved to 07:00 stays at 23:30; the new time holds
-    from the next occurrence). One whose new time is past but its windows still open moves,
-    and is pending or missed as the clock says: it can still be done."""
+    `keep_if_over` (an edit of the habit): one whose new fix deadline has already passed
+    keeps its times, so an edit never expires it at once (at 18:50, today's 23:30 moved to
+    07:00 stays at 23:30; the new time holds from the next occurrence). One whose new
+    windows are still open moves, and is pending or missed as the clock says: it can still
+    be done. Not on a timezone change: there the old times may lie on a local date already
+    over, which no list shows."""
     changed = []
     for instance in instances:
         habit = instance.habit
         at = local_day(habit.user.timezone, instance.date).resolve(habit.time_of_day)
         grace, fix = deadlines(at, grace_minutes=habit.grace_minutes, fix_minutes=habit.fix_minutes)
-        if fix < now:
+        if keep_if_over and fix < now:
             continue
         if (instance.scheduled_at, instance.grace_deadline, instance.fix_deadline) == (
             at,
@@ -102,8 +107,8 @@ def instances_on_habit_changed(*, habit_id: int, changed: Collection[str]) -> No
     Deactivated: its scheduled instances go (history stays). Occurrence rule changed: the
     scheduled ones that no longer fall in the course go. Then the times of the rest follow
     the habit, and any occurrence now due is generated; the course may have finished or
-    reopened. An edit never makes a failure: no instance is born, nor re-timed, with its fix
-    deadline already past.
+    reopened. No edit expires an occurrence at once: none is born, nor re-timed, with its
+    fix deadline already past.
     """
     changed = set(changed)
     if "reminders" in changed:
@@ -120,7 +125,9 @@ def instances_on_habit_changed(*, habit_id: int, changed: Collection[str]) -> No
     if changed & {"start_date", "periodicity_days", "repeat_limit"}:
         HabitInstance.objects.filter(pk__in=_out_of_course(habit, scheduled)).delete()
     if changed & {"time_of_day", "grace_minutes", "fix_minutes"}:
-        retimed = _retime_scheduled(scheduled.select_related("habit__user"), now=now)
+        retimed = _retime_scheduled(
+            scheduled.select_related("habit__user"), now=now, keep_if_over=True
+        )
         _record_instances(INSTANCE_UPDATED, ids=retimed, user_ids={habit.user_id})
     # An edit is a first day too (re-activated, or a new start, period or limit): nothing is
     # born expired, an occurrence already over is left out and the course stretches past it.

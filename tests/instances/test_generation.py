@@ -357,6 +357,24 @@ def test_a_time_already_over_holds_from_tomorrow_and_one_still_open_moves_today(
         ]
 
 
+def test_a_timezone_change_re_times_by_the_clock_even_onto_a_past_day(api):
+    """Moved east at 18:50 UTC (to Auckland, 06:50 on the 16th): the 15th's 23:30 lies on a
+    local date already over there; it is not kept at its old time, where no list would show
+    it, but re-timed and expired by the clock."""
+    traveller = UserFactory(timezone="UTC")
+    with time_machine.travel(EVENING, tick=False):
+        api.login(traveller.email)
+        habit = habit_create(
+            user=traveller,
+            data={"action": "run", "time_of_day": time(23, 30), "reward_text": "tea"},
+        )
+        assert api.patch("/api/auth/me/", {"timezone": "Pacific/Auckland"}).status_code == 200
+
+    fifteenth = HabitInstance.objects.get(habit=habit, date=TODAY)
+    assert fifteenth.status == Status.FIX_EXPIRED
+    assert fifteenth.scheduled_at == datetime(2026, 6, 15, 11, 30, tzinfo=UTC)  # 23:30 NZST
+
+
 def test_changing_the_period_drops_scheduled_instances_that_no_longer_fall(user):
     with time_machine.travel(NOON, tick=False):
         habit = habit_create(

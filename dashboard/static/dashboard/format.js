@@ -27,8 +27,9 @@ export function clock(iso, timeZone) {
 }
 
 // A date of another year says its year ("Sun, 5 Dec 2027"): a token expiring next December
-// must not read as this week. The browser's year stands for the current one (on New Year's
-// Eve a date may show its year, or not, a few hours early or late).
+// must not read as this week. The browser's year stands for the current one (around New
+// Year, as far apart as the browser's zone and the profile's, up to a day, a date may show
+// its year, or not, early or late).
 function yearIfOther(y) {
   return y === new Date().getFullYear() ? {} : { year: 'numeric' };
 }
