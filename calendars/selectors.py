@@ -22,7 +22,8 @@ from calendars.services import secret_hash
 from habits.models import Habit
 from instances.clock import deadlines
 from instances.localdays import current_and_next_day, grid_index, local_day
-from instances.models import DONE_STATUSES, HabitInstance, Pause, Source, Status
+from instances.models import DONE_STATUSES, HabitInstance, Pause, Status
+from instances.program import IN_COURSE, in_course
 
 DAYS_BACK = 14
 DAYS_AHEAD = 30
@@ -106,20 +107,12 @@ def _may_end(habit: Habit, last: date) -> bool:
     return steps >= habit.repeat_limit
 
 
-def _counts_in_course(row: HabitInstance) -> bool:
-    """As generation counts: neither skipped nor imported (history brought from a file is
-    not part of the course, SPEC §7 and §9)."""
-    return row.status != Status.SKIPPED and row.source != Source.IMPORT
-
-
 def _counted_before(*, habit_ids: list[int], today: date) -> dict[int, int]:
-    """Per habit, its instances before today that count in the course (`_counts_in_course`)."""
+    """Per habit, its instances before today that count in the course (`IN_COURSE`)."""
     if not habit_ids:
         return {}
     rows = (
-        HabitInstance.objects.filter(habit_id__in=habit_ids, date__lt=today)
-        .exclude(status=Status.SKIPPED)
-        .exclude(source=Source.IMPORT)
+        HabitInstance.objects.filter(IN_COURSE, habit_id__in=habit_ids, date__lt=today)
         .values("habit_id")
         .annotate(n=Count("id"))
         .order_by()
@@ -155,7 +148,7 @@ def _planned(
     The course as generation has it (instances/generation.py): grid step k < repeat_limit is
     always in it; past that, only while fewer than repeat_limit counted occurrences come
     before. One whose fix deadline has passed is not shown: generation will not write it."""
-    ahead = sorted(d for d, row in stored.items() if d >= today and _counts_in_course(row))
+    ahead = sorted(d for d, row in stored.items() if d >= today and in_course(row))
     planned: list[Occurrence] = []
     on = _first_grid_date(habit, today)
     while on <= last:

@@ -40,11 +40,10 @@ LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:00(\.0{1,6})?)?$"
 
 
 def _hour_minute_text(value: Any) -> Any:
-    # Text, or a `time` from Python; a number (pydantic would read seconds past midnight, in
-    # UTC) gets the same answer as bad text.
-    if not isinstance(value, str | time) or (
-        isinstance(value, str) and not re.fullmatch(LOCAL_TIME_PATTERN, value)
-    ):
+    if isinstance(value, time):  # from Python, not from a request
+        return value
+    # A number too: pydantic would read it as seconds past midnight, in UTC.
+    if not isinstance(value, str) or not re.fullmatch(LOCAL_TIME_PATTERN, value):
         raise ValueError("must be a local time HH:MM, without seconds or an offset")
     return value
 

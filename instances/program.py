@@ -16,6 +16,16 @@ from habits.models import Habit
 from habits.programs import ProgramOut
 from instances.models import DONE_STATUSES, OPEN_STATUSES, HabitInstance, Source, Status
 
+# The occurrences a course counts: not skipped, and not imported (history brought from a
+# file). Generation counts the same (instances/generation.py), and so must every reader
+# that plans the course ahead (the lifecycle's re-plan, the calendar feed).
+IN_COURSE = ~Q(status=Status.SKIPPED) & ~Q(source=Source.IMPORT)
+
+
+def in_course(instance: HabitInstance) -> bool:
+    """`IN_COURSE` for a row in hand."""
+    return instance.status != Status.SKIPPED and instance.source != Source.IMPORT
+
 
 def program(
     *, limit: int, done: int, failed: int, skipped: int, counted: int, open: int

@@ -13,7 +13,8 @@ from habits.models import Habit
 from instances.clock import deadlines, status_by_clock
 from instances.events import INSTANCE_DELETED, INSTANCE_UPDATED
 from instances.localdays import grid_index, local_day
-from instances.models import OPEN_STATUSES, HabitInstance, Source, Status
+from instances.models import OPEN_STATUSES, HabitInstance, Status
+from instances.program import IN_COURSE
 from instances.reminders import reminder_next
 from instances.services.generate import _record_instances, instances_generate_for
 from instances.services.program import programs_settle
@@ -84,10 +85,7 @@ def _out_of_course(habit: Habit, instances: QuerySet[HabitInstance]) -> list[int
     """Ids of these instances (not yet pending) that no longer fall in the habit's course: off
     the date grid, or past it with `repeat_limit` counted instances before them."""
     counted = sorted(
-        HabitInstance.objects.filter(habit=habit)
-        .exclude(status=Status.SKIPPED)
-        .exclude(source=Source.IMPORT)
-        .values_list("date", flat=True)
+        HabitInstance.objects.filter(IN_COURSE, habit=habit).values_list("date", flat=True)
     )
     gone = []
     for instance in instances:

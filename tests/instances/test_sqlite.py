@@ -17,7 +17,7 @@ CHANGE_TESTS = [
     "tests/instances/test_notes.py",
     "tests/instances/test_program.py",
     "tests/webhooks/test_delivery.py",
-    # An edit of a habit never makes a failure (the portable generation's `fresh`).
+    # No edit expires an occurrence at once (the portable generation's `fresh`).
     "tests/instances/test_generation.py::test_an_edit_never_brings_an_occurrence_already_over",
     "tests/instances/test_generation.py::"
     "test_a_time_already_over_holds_from_tomorrow_and_one_still_open_moves_today",
