@@ -30,9 +30,10 @@ def _get(url: str, token: str) -> tuple[int, object]:
 def _expiry_shown(row: Locator, backend: Backend, name: str, user: User) -> None:
     """The row's expiry is the token's, as a short date in the owner's timezone ("Sat 4
     Jan"), with its year exactly when that is not this one ("Mon, 4 Jan 2027")."""
+    # The row first: it shows once the POST has answered, so the token is in the database.
+    expect(row).to_contain_text("expires ")
     at = backend.run(lambda: PersonalToken.objects.get(name=name).expires_at)
     day = at.astimezone(ZoneInfo(user.timezone)).date()
-    expect(row).to_contain_text("expires ")
     shown = row.locator(".token-dates").inner_text().rsplit("expires ", 1)[1]
     # ICU's words: "Sat 4 Jan", "Mon, 4 Jan 2027" (a comma before a date with its year).
     assert shown.startswith(f"{day:%a}"), shown
@@ -69,7 +70,8 @@ def test_a_token_made_on_the_profile_works_until_revoked_there(
     card.get_by_label("Name").fill("yearly")
     card.get_by_label("Expires").select_option("365")
     card.get_by_role("button", name="Create token").click()
-    expect(card.locator(".token-value")).to_be_visible()
+    # The first token's secret is still on show: wait for this one's, not for any.
+    expect(card.get_by_text("“yearly” is ready.")).to_be_visible()
     yearly = card.get_by_role("listitem").filter(has_text="yearly")
     _expiry_shown(yearly, backend, "yearly", user)
     card.get_by_role("button", name="Revoke: yearly").click()
