@@ -5,9 +5,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.events import USER_CHANGED
+from accounts.events import USER_CHANGED, USER_TIMEZONE_CHANGED
 from accounts.models import PersonalToken, RefreshToken, User
-from accounts.services import personal_token_revoke, user_deactivate
+from accounts.services import personal_token_revoke, user_deactivate, user_tokens_end_all
 from core.events import record
 
 
@@ -34,11 +34,14 @@ class UserAdmin(DjangoUserAdmin):
     # Unticking "active" (or a password set by the password form) ends every earlier token
     # and closes the sockets in User.save, the one place every door goes through.
     # Re-timezoning or deleting a user here holds for their tokens at once too, not after the
-    # token-state cache expires.
+    # token-state cache expires; a new timezone re-plans their instances as the API's does.
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        stored = User.objects.filter(pk=obj.pk).values_list("timezone", flat=True).first()
         super().save_model(request, obj, form, change)
         if change:
             record(USER_CHANGED, user_id=obj.pk)
+        if change and stored is not None and stored != obj.timezone:
+            record(USER_TIMEZONE_CHANGED, user_id=obj.pk)
 
     @admin.action(description="Deactivate selected users (ends their sessions)")
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -48,25 +51,39 @@ class UserAdmin(DjangoUserAdmin):
             user_deactivate(user=user)
         self.message_user(request, f"Deactivated {len(users)} user(s).", messages.SUCCESS)
 
+    # Their tokens end first: the sockets they opened close 4401 after the commit, as a
+    # deactivation's do (a deleted user's row is not there to fail a socket's next check).
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         user_id = obj.pk
+        user_tokens_end_all(user=obj)
         super().delete_model(request, obj)
         record(USER_CHANGED, user_id=user_id)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        user_ids = list(queryset.values_list("pk", flat=True))
+        users = list(queryset)
+        for user in users:
+            user_tokens_end_all(user=user)
         super().delete_queryset(request, queryset)
-        for user_id in user_ids:
-            record(USER_CHANGED, user_id=user_id)
+        for user in users:
+            record(USER_CHANGED, user_id=user.pk)
 
 
 @admin.register(RefreshToken)
 class RefreshTokenAdmin(admin.ModelAdmin):
+    """Seen and deleted here, never made or edited: a row is one login's rotation, and a
+    cleared `revoked_at` would bring a logged-out session back. To end a user's sessions,
+    deactivate them or set a password (every token ends)."""
+
     list_display = ("jti", "user", "family", "created_at", "expires_at", "used_at", "revoked_at")
     list_filter = ("revoked_at",)
     search_fields = ("user__email",)
     raw_id_fields = ("user",)
-    readonly_fields = ("jti", "family", "created_at", "expires_at", "used_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(PersonalToken)
@@ -86,8 +103,17 @@ class PersonalTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # revoke instead: the service tells every process
+    # Revoked through the service first (it tells every process), then gone; a user's
+    # deletion takes their tokens with it the same way (UserAdmin ends them all first).
+    def delete_model(self, request: HttpRequest, obj: PersonalToken) -> None:
+        if obj.revoked_at is None:
+            personal_token_revoke(user=obj.user, token_id=obj.pk)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PersonalToken]) -> None:
+        for row in queryset.filter(revoked_at__isnull=True).select_related("user"):
+            personal_token_revoke(user=row.user, token_id=row.pk)
+        super().delete_queryset(request, queryset)
 
     @admin.action(description="Revoke selected tokens")
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[PersonalToken]) -> None:

@@ -175,11 +175,9 @@ def send_finished_habit(event: Event) -> None:
 
 
 def _owners(event: Event) -> list[int]:
-    """The users whose rows the event changed (and a habit's previous owner, when the admin
-    gave it another)."""
+    """The users whose rows the event changed."""
     facts = event.facts
-    owners = list(facts["user_ids"]) if "user_ids" in facts else [facts["user_id"]]
-    return owners + ([facts["previous_user_id"]] if "previous_user_id" in facts else [])
+    return list(facts["user_ids"]) if "user_ids" in facts else [facts["user_id"]]
 
 
 def forget_today(event: Event) -> None:

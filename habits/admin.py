@@ -5,14 +5,15 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 from habits.models import Habit
-from habits.services import habit_cue_check, habit_delete, habit_save
+from habits.services import habit_cue_check, habit_delete, habit_reward_check, habit_save
 
 
 class HabitAdminForm(forms.ModelForm):
-    """The model's own rules (`Habit.clean`), and the one they cannot see: a cue that would
-    close a cycle, asked of the service the API asks."""
+    """The model's own rules (`Habit.clean`), and those they cannot see, asked of the
+    services the API asks: a cue that would close a cycle, and a pleasant habit made useful
+    while other habits have it as their reward."""
 
     class Meta:
         model = Habit
@@ -20,12 +21,17 @@ class HabitAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        cue, owner = cleaned.get("cue_habit"), cleaned.get("user")
-        if cue is not None and owner is not None and self.instance.pk is not None:
+        cue = cleaned.get("cue_habit")
+        if cue is not None and self.instance.pk is not None:  # the owner is read-only then
             try:
-                habit_cue_check(habit=Habit(pk=self.instance.pk, user=owner), cue_id=cue.pk)
+                habit_cue_check(habit=self.instance, cue_id=cue.pk)
             except InvalidInput as exc:
                 self.add_error("cue_habit", [problem.msg for problem in exc.problems])
+        if self.instance.pk is not None and cleaned.get("is_pleasant") is False:
+            try:
+                habit_reward_check(habit=self.instance)
+            except Conflict as exc:
+                self.add_error("is_pleasant", exc.message)
         return cleaned
 
 
@@ -42,6 +48,10 @@ class HabitAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     date_hierarchy = "start_date"
     readonly_fields = ("created_at", "updated_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Habit | None = None) -> tuple:
+        # A habit keeps its owner: its instances, pauses, cue and reward are the owner's.
+        return self.readonly_fields + (("user",) if obj is not None else ())
 
     # The admin goes through the services like every other door: its edits re-plan the
     # instances and reach the sockets, caches and stats the same way.

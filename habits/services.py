@@ -80,6 +80,12 @@ def _ensure_not_a_reward(habit: Habit, *, doing: str) -> None:
         )
 
 
+def habit_reward_check(*, habit: Habit) -> None:
+    """409 if other habits have `habit` as their reward, so it may not stop being pleasant:
+    the admin's form asks before `habit_save`."""
+    _ensure_not_a_reward(habit, doing="made useful")
+
+
 def habit_cue_check(*, habit: Habit, cue_id: int | None) -> None:
     """422 (`cue_habit_id`) unless `cue_id` is none or one of the owner's habits whose chain
     of cues never leads back to `habit`: the admin's form asks before `habit_save`."""
@@ -132,20 +138,15 @@ def habit_update(*, habit: Habit, data: dict[str, Any]) -> Habit:
     return habit
 
 
-def _save_changed(
-    habit: Habit, before: dict[str, Any], previous_user_id: int | None = None
-) -> None:
+def _save_changed(habit: Habit, before: dict[str, Any]) -> None:
     """Save an existing habit and record what changed (its instances follow a schedule change
     in this transaction: config/reactions.py WITHIN). `public`: it is or was in the public
-    feed; `previous_user_id`: the owner it had, when the admin gave it another."""
+    feed."""
     _save(habit)
     changed = sorted(field for field, value in _snapshot(habit).items() if before[field] != value)
-    moved = (
-        {} if previous_user_id in (None, habit.user_id) else {"previous_user_id": previous_user_id}
-    )
     record(
         HABIT_UPDATED, habit_id=habit.pk, user_id=habit.user_id, changed=changed,
-        public=habit.is_public or before["is_public"], **moved,
+        public=habit.is_public or before["is_public"],
     )  # fmt: skip
 
 
@@ -164,12 +165,17 @@ def habit_delete(*, habit: Habit) -> None:
 
 @transaction.atomic
 def habit_save(*, habit: Habit) -> Habit:
-    """The admin's door: save a habit its form validated (any field, the owner too) and
-    record the change like `habit_create` / `habit_update` do (its instances follow)."""
+    """The admin's door: save a habit its form validated and record the change like
+    `habit_create` / `habit_update` do (its instances follow). A habit keeps its owner: its
+    instances, pauses, cue and reward are that user's (the admin shows the owner read-only)."""
     if habit.pk is None:
         _save(habit)
         record(HABIT_CREATED, habit_id=habit.pk, user_id=habit.user_id, public=habit.is_public)
         return habit
     stored = Habit.objects.select_for_update().get(pk=habit.pk)
-    _save_changed(habit, _snapshot(stored), previous_user_id=stored.user_id)
+    if habit.user_id != stored.user_id:
+        raise InvalidInput.field("user", "A habit keeps its owner.")
+    if stored.is_pleasant and not habit.is_pleasant:
+        _ensure_not_a_reward(habit, doing="made useful")
+    _save_changed(habit, _snapshot(stored))
     return habit

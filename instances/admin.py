@@ -1,9 +1,13 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.errors import InvalidInput
 from instances.models import GeneratedDay, HabitInstance, Pause
-from instances.services import instances_delete, pause_create, pause_delete
+from instances.services import instances_delete, pause_check, pause_create, pause_delete
 
 
 @admin.register(HabitInstance)
@@ -45,10 +49,39 @@ class GeneratedDayAdmin(admin.ModelAdmin):
     search_fields = ("timezone",)
 
 
+class PauseAdminForm(forms.ModelForm):
+    """The service's checks (the length, a habit of the owner's) as form errors: found only
+    in `save_model`, they would be a 500."""
+
+    class Meta:
+        model = Pause
+        fields = "__all__"  # noqa: DJ007 -- the admin shows every editable field
+
+    # The API's field names, to the admin's.
+    FIELDS = {"habit_id": "habit", "start_date": "start_date", "end_date": "end_date"}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        user, start, end = (cleaned.get(f) for f in ("user", "start_date", "end_date"))
+        if user is None or start is None or end is None:
+            return cleaned  # the field's own error is shown
+        habit = cleaned.get("habit")
+        try:
+            pause_check(
+                user=user, start_date=start, end_date=end, habit_id=habit.pk if habit else None
+            )
+        except InvalidInput as invalid:
+            for problem in invalid.problems:
+                self.add_error(self.FIELDS.get(problem.field), problem.msg)
+        return cleaned
+
+
 @admin.register(Pause)
 class PauseAdmin(admin.ModelAdmin):
     """Added and deleted through the services (the instances follow, the owner's sockets
     hear of it); a pause is not edited in place: delete it and add another."""
+
+    form = PauseAdminForm
 
     list_display = ("id", "user", "habit", "start_date", "end_date", "reason", "created_at")
     list_filter = ("reason",)

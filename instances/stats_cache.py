@@ -8,9 +8,9 @@ token state (`stats_keys`, JWTAuth's prefetch, takes the habit's id from the pat
 the request no Redis round trip from memory, one otherwise.
 
 Invalidation bumps `...:habit_stats_version:<id>` and deletes the entry, after the commit of
-whatever changes the numbers or the owner (config/reactions.py: the instance events, habit
-updated (the admin may give it another owner) or deleted, an import). Whoever computes stats
-(a reader on a miss, or the worker's refresh after a commit) stores them only if the version
+whatever changes the numbers (config/reactions.py: the instance events, habit updated or
+deleted, an import). Whoever computes stats (a reader on a miss, or the worker's refresh
+after a commit) stores them only if the version
 is the one it saw before computing, checked and set atomically in Redis. So a computation
 that began before a change can never put old numbers back after it. Redis away: computed
 from the DB every time, and the request still answers.

@@ -3,6 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from telegram.models import OutboxMessage, TelegramProfile
+from telegram.services import telegram_unbind
 
 
 class QuietHoursFilter(admin.SimpleListFilter):
@@ -26,9 +27,26 @@ class QuietHoursFilter(admin.SimpleListFilter):
 
 @admin.register(TelegramProfile)
 class TelegramProfileAdmin(admin.ModelAdmin):
+    """Seen and unbound here, never made or edited: a binding is proven by its code in the
+    chat (telegram/services/binding.py). Unbinding goes through the service, so the owner's
+    sockets and webhooks hear `telegram.unbound` as from the API."""
+
     list_display = ("user", "telegram_id", "username", "bound_at")
     search_fields = ("user__email", "username", "telegram_id")
     raw_id_fields = ("user",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: TelegramProfile) -> None:
+        telegram_unbind(user=obj.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TelegramProfile]) -> None:
+        for profile in queryset.select_related("user"):
+            telegram_unbind(user=profile.user)
 
 
 @admin.register(OutboxMessage)

@@ -27,7 +27,7 @@ from instances.services.lifecycle import (
     instances_on_timezone_changed,
 )
 from instances.services.notes import instance_note
-from instances.services.pauses import pause_create, pause_delete, pause_end
+from instances.services.pauses import pause_check, pause_create, pause_delete, pause_end
 from instances.services.program import (
     programs_settle,
     programs_settle_after,
@@ -54,6 +54,7 @@ __all__ = [
     "instances_on_habit_created",
     "instances_on_timezone_changed",
     "instances_sweep",
+    "pause_check",
     "pause_create",
     "pause_delete",
     "pause_end",

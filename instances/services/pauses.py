@@ -54,6 +54,14 @@ def _skip_covered(pause: Pause) -> list[int]:
     return ids
 
 
+def pause_check(*, user: User, start_date: date, end_date: date, habit_id: int | None) -> None:
+    """422 unless the dates are in order and at most PAUSE_MAX_DAYS long, and the habit (if
+    any) is the owner's: the admin's form asks before `pause_create`, as the API does in it."""
+    _check_dates(start_date, end_date)
+    if habit_id is not None and not Habit.objects.filter(pk=habit_id, user=user).exists():
+        raise InvalidInput.field("habit_id", "Must be one of your own habits.")
+
+
 @transaction.atomic
 def pause_create(
     *,
@@ -63,9 +71,7 @@ def pause_create(
     habit_id: int | None = None,
     reason: SkipReason = SkipReason.REST,
 ) -> Pause:
-    _check_dates(start_date, end_date)
-    if habit_id is not None and not Habit.objects.filter(pk=habit_id, user=user).exists():
-        raise InvalidInput.field("habit_id", "Must be one of your own habits.")
+    pause_check(user=user, start_date=start_date, end_date=end_date, habit_id=habit_id)
     pause = Pause.objects.create(
         user=user, habit_id=habit_id, start_date=start_date, end_date=end_date, reason=reason
     )

@@ -122,17 +122,6 @@ def test_a_habit_edited_in_the_admin_shows_at_the_next_request(client, habit, ad
     assert _actions(_list(client)) == ["read aloud"]
 
 
-def test_a_habit_given_another_owner_in_the_admin_leaves_the_first_owners_list(
-    client, habit, admin_user
-):
-    _list(client)
-    habit.user = UserFactory()
-
-    site._registry[Habit].save_model(_admin_request(admin_user), habit, None, True)
-
-    assert _list(client)["count"] == 0
-
-
 def test_a_habit_deleted_in_the_admin_leaves_the_list(client, habit, admin_user):
     _list(client)
 

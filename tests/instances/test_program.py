@@ -174,10 +174,9 @@ def test_the_sweep_expiring_the_last_occurrence_finishes_the_program(user, recor
 @pytest.mark.django_db(transaction=True)
 def test_a_tick_in_shards_finishes_each_course_whose_last_two_it_expires(recorded, monkeypatch):
     """The tick runs its shards at once. Both of a habit's last open occurrences expire in it,
-    for habits in each shard, one of them given to another owner between the two (as the
-    admin can: the older row keeps its owner). Each course finishes, told once: split by
-    instance or by owner, two transactions could each expire one of the two and neither see
-    the course end."""
+    for habits in each shard, one habit's rows naming two owners (moved by hand between the
+    two). Each course finishes, told once: split by instance or by owner, two transactions
+    could each expire one of the two and neither see the course end."""
     monkeypatch.setattr(sweep, "HABITS_A_RUN", 1)  # consecutive habits in alternate shards
     owners = UserFactory.create_batch(4)
     made = [

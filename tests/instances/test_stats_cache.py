@@ -77,21 +77,6 @@ def test_a_cached_entry_is_404_to_anyone_but_its_owner(authed, habit):
     assert ctx.captured_queries == []
 
 
-def test_a_habit_given_another_owner_in_the_admin_moves_its_stats(authed, habit, admin_user):
-    _stats(authed, habit)
-    new_owner = UserFactory()
-    theirs = Api()
-    theirs.login(new_owner.email)
-    request = RequestFactory().post("/admin/")
-    request.user = admin_user
-    habit.user = new_owner
-
-    site._registry[Habit].save_model(request, habit, None, True)  # habit.updated
-
-    assert authed.get(_path(habit)).status_code == 404
-    assert _stats(theirs, habit)["habit_id"] == habit.pk
-
-
 def test_a_deleted_habit_is_404_at_the_next_request(authed, habit):
     _stats(authed, habit)
 
