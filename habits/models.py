@@ -72,6 +72,11 @@ class Habit(models.Model):
     )
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # When its current plan began: made, re-activated or re-scheduled, or its owner moved to
+    # another timezone. Generation never makes an occurrence whose fix deadline came before
+    # it, whoever runs it (the change itself, beat's next run, a backfill over earlier days):
+    # no change starts the course with a failure the user never had a chance at (SPEC §7).
+    planned_from = models.DateTimeField(default=now, editable=False)
     # When its course was last found finished (SPEC §7), so finishing is told once; cleared
     # when the course reopens. Kept by instances (it decides what finished means).
     program_finished_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -54,6 +54,8 @@ timed AS (
     WHERE h.is_active
       AND d.local_date >= h.start_date
       AND (d.local_date - h.start_date) %% h.periodicity_days = 0
+      -- Never an occurrence over before the habit's plan began (habits/models.py).
+      AND s.at + make_interval(mins => h.grace_minutes + h.fix_minutes) >= h.planned_from
       {scope}
 ),
 -- The pause covering each paused (habit, date), the lowest id if several: read from the
@@ -228,7 +230,7 @@ def insert_instances_portable(
             grace, fix = deadlines(
                 at, grace_minutes=habit.grace_minutes, fix_minutes=habit.fix_minutes
             )
-            if fresh and fix < now:
+            if (fresh and fix < now) or fix < habit.planned_from:
                 continue
             pause = covers.get((habit.pk, day.date))
             if k >= habit.repeat_limit:

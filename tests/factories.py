@@ -39,6 +39,16 @@ class HabitFactory(factory.django.DjangoModelFactory):
     periodicity_days = 1
     repeat_limit = 21
     start_date = factory.LazyFunction(lambda: timezone.now().date())
+    # Planned from before its first day: any day of its course may be generated (generation
+    # never makes an occurrence over before the plan began). One made through the API is
+    # planned from its making, as a user's is.
+    planned_from = factory.LazyAttribute(
+        lambda habit: min(
+            timezone.now(),
+            datetime.datetime.combine(habit.start_date, datetime.time(), datetime.UTC)
+            - datetime.timedelta(days=2),
+        )
+    )
 
 
 class PleasantHabitFactory(HabitFactory):

@@ -3,6 +3,7 @@ user's timezone change; deletion by hand."""
 
 from collections.abc import Collection, Iterable
 from datetime import datetime
+from typing import Literal
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -11,9 +12,9 @@ from django.utils import timezone
 from core.events import record
 from habits.models import Habit
 from instances.clock import deadlines, status_by_clock
-from instances.events import INSTANCE_DELETED, INSTANCE_UPDATED
+from instances.events import INSTANCE_DELETED, INSTANCE_SKIPPED, INSTANCE_UPDATED
 from instances.localdays import grid_index, local_day
-from instances.models import OPEN_STATUSES, HabitInstance, Status
+from instances.models import OPEN_STATUSES, HabitInstance, SkipReason, Status
 from instances.program import IN_COURSE
 from instances.reminders import reminder_next
 from instances.services.generate import _record_instances, instances_generate_for
@@ -22,23 +23,25 @@ from instances.services.rearm import reminders_rearm
 
 
 def _retime_scheduled(
-    instances: Iterable[HabitInstance], *, now: datetime, keep_if_over: bool = False
-) -> list[int]:
+    instances: Iterable[HabitInstance], *, now: datetime, if_over: Literal["keep", "skip"]
+) -> tuple[list[int], list[int]]:
     """Recompute times of not-yet-pending instances from their habit and owner's timezone;
-    each takes the status the clock gives its new times.
+    each takes the status the clock gives its new times. Returns (moved, skipped) ids.
 
-    `keep_if_over` (an edit of the habit): one whose new fix deadline has already passed
-    keeps its times, so an edit never expires it at once (at 18:50, today's 23:30 moved to
-    07:00 stays at 23:30; the new time holds from the next occurrence). One whose new
-    windows are still open moves, and is pending or missed as the clock says: it can still
-    be done. Not on a timezone change: there the old times may lie on a local date already
-    over, which no list shows."""
-    changed = []
+    One whose new fix deadline has already passed never expires at once. On an edit of the
+    habit (`keep`) it keeps its times: at 18:50, today's 23:30 moved to 07:00 stays at
+    23:30, and the new time holds from the next occurrence. On a timezone change (`skip`)
+    its old times may lie on a local date of the new zone already over, which no list
+    shows: it takes the new times and is skipped for `travel`, outside the course (which
+    stretches past it) and shown as such. One whose new windows are still open moves, and
+    is pending or missed as the clock says: it can still be done."""
+    moved: list[HabitInstance] = []
+    skipped: list[HabitInstance] = []
     for instance in instances:
         habit = instance.habit
         at = local_day(habit.user.timezone, instance.date).resolve(habit.time_of_day)
         grace, fix = deadlines(at, grace_minutes=habit.grace_minutes, fix_minutes=habit.fix_minutes)
-        if keep_if_over and fix < now:
+        if if_over == "keep" and fix < now:
             continue
         if (instance.scheduled_at, instance.grace_deadline, instance.fix_deadline) == (
             at,
@@ -47,18 +50,23 @@ def _retime_scheduled(
         ):
             continue
         instance.scheduled_at, instance.grace_deadline, instance.fix_deadline = at, grace, fix
-        instance.status = status_by_clock(at, grace, fix, now)
-        instance.next_reminder_at = reminder_next(
-            scheduled_at=at, reminders=habit.reminders, after=now, strict=False
-        )
+        if fix < now:
+            instance.status, instance.skip_reason = Status.SKIPPED, SkipReason.TRAVEL
+            instance.next_reminder_at = None
+            skipped.append(instance)
+        else:
+            instance.status = status_by_clock(at, grace, fix, now)
+            instance.next_reminder_at = reminder_next(
+                scheduled_at=at, reminders=habit.reminders, after=now, strict=False
+            )
+            moved.append(instance)
         instance.updated_at = now  # bulk_update does not apply auto_now
-        changed.append(instance)
     HabitInstance.objects.bulk_update(
-        changed,
-        ["scheduled_at", "grace_deadline", "fix_deadline", "status", "next_reminder_at",
-         "updated_at"],
+        [*moved, *skipped],
+        ["scheduled_at", "grace_deadline", "fix_deadline", "status", "skip_reason",
+         "next_reminder_at", "updated_at"],
     )  # fmt: skip
-    return [i.pk for i in changed]
+    return [i.pk for i in moved], [i.pk for i in skipped]
 
 
 def _rearm_reminders(habit: Habit, *, now: datetime) -> None:
@@ -123,12 +131,14 @@ def instances_on_habit_changed(*, habit_id: int, changed: Collection[str]) -> No
     if changed & {"start_date", "periodicity_days", "repeat_limit"}:
         HabitInstance.objects.filter(pk__in=_out_of_course(habit, scheduled)).delete()
     if changed & {"time_of_day", "grace_minutes", "fix_minutes"}:
-        retimed = _retime_scheduled(
-            scheduled.select_related("habit__user"), now=now, keep_if_over=True
+        retimed, _ = _retime_scheduled(
+            scheduled.select_related("habit__user"), now=now, if_over="keep"
         )
         _record_instances(INSTANCE_UPDATED, ids=retimed, user_ids={habit.user_id})
     # An edit is a first day too (re-activated, or a new start, period or limit): nothing is
-    # born expired, an occurrence already over is left out and the course stretches past it.
+    # born expired, now or by a later run over today, an occurrence already over is left out
+    # and the course stretches past it.
+    Habit.objects.filter(pk=habit.pk).update(planned_from=now)
     instances_generate_for(habit_ids=[habit.pk], now=now, fresh=True)
     # A new limit (or schedule) may have finished the course, or reopened it.
     programs_settle(habit_ids=[habit.pk])
@@ -136,13 +146,22 @@ def instances_on_habit_changed(*, habit_id: int, changed: Collection[str]) -> No
 
 def instances_on_timezone_changed(*, user_id: int) -> None:
     """A user moved: scheduled instances take the new offsets, new local dates are covered.
-    Runs inside the transaction that moved them (the reaction to `user.timezone_changed`)."""
+    Runs inside the transaction that moved them (the reaction to `user.timezone_changed`).
+
+    A move is a first day for every habit of theirs: one whose new times are already over
+    is skipped for travel, and no occurrence is born over, now or by a later run (a trip
+    there and back, or east, fails nothing the user never had a chance at)."""
     now = timezone.now()
+    Habit.objects.filter(user_id=user_id).update(planned_from=now)
     scheduled = HabitInstance.objects.filter(user_id=user_id, status=Status.SCHEDULED)
-    retimed = _retime_scheduled(scheduled.select_related("habit__user"), now=now)
+    moved, skipped = _retime_scheduled(
+        scheduled.select_related("habit__user"), now=now, if_over="skip"
+    )
     # Also when nothing moved: the local date itself may have.
-    _record_instances(INSTANCE_UPDATED, ids=retimed, user_ids={user_id})
-    instances_generate_for(user_ids=[user_id], now=now)
+    _record_instances(INSTANCE_UPDATED, ids=moved, user_ids={user_id})
+    if skipped:
+        record(INSTANCE_SKIPPED, ids=skipped, user_ids={user_id})
+    instances_generate_for(user_ids=[user_id], now=now, fresh=True)
 
 
 @transaction.atomic

@@ -1,13 +1,17 @@
 """Generation: SPEC §2 occurrence rules, DST, the date line, idempotence (C1, C2, D3-D5)."""
 
+import io
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.core.management import call_command
 
+from accounts.models import User
+from accounts.services import user_update
 from habits.services import habit_create, habit_update
 from instances import generation
-from instances.models import GeneratedDay, HabitInstance, Status
+from instances.models import GeneratedDay, HabitInstance, SkipReason, Status
 from instances.services import instances_generate, instances_generate_for
 from tests.concurrency import raised, run_together
 from tests.factories import HabitFactory, UserFactory, make_instance
@@ -81,14 +85,16 @@ def test_no_instance_before_the_start_date_nor_for_an_inactive_habit():
 
 
 def test_each_owner_gets_their_own_local_dates_across_the_date_line():
-    east = HabitFactory(user=UserFactory(timezone="Pacific/Kiritimati"), time_of_day=time(9, 0))
+    east = HabitFactory(
+        user=UserFactory(timezone="Pacific/Kiritimati"),
+        time_of_day=time(9, 0),
+        start_date=date(2026, 6, 1),
+    )
     west = HabitFactory(
         user=UserFactory(timezone="Pacific/Pago_Pago"),
         time_of_day=time(9, 0),
         start_date=date(2026, 6, 1),
     )
-    east.start_date = date(2026, 6, 1)
-    east.save()
 
     instances_generate(now=datetime(2026, 6, 15, 11, 0, tzinfo=UTC))
 
@@ -357,10 +363,10 @@ def test_a_time_already_over_holds_from_tomorrow_and_one_still_open_moves_today(
         ]
 
 
-def test_a_timezone_change_re_times_by_the_clock_even_onto_a_past_day(api):
+def test_a_timezone_change_skips_for_travel_what_it_puts_in_the_past(api):
     """Moved east at 18:50 UTC (to Auckland, 06:50 on the 16th): the 15th's 23:30 lies on a
     local date already over there; it is not kept at its old time, where no list would show
-    it, but re-timed and expired by the clock."""
+    it, nor failed: re-timed, and skipped for travel (outside the course, which stretches)."""
     traveller = UserFactory(timezone="UTC")
     with time_machine.travel(EVENING, tick=False):
         api.login(traveller.email)
@@ -371,8 +377,45 @@ def test_a_timezone_change_re_times_by_the_clock_even_onto_a_past_day(api):
         assert api.patch("/api/auth/me/", {"timezone": "Pacific/Auckland"}).status_code == 200
 
     fifteenth = HabitInstance.objects.get(habit=habit, date=TODAY)
-    assert fifteenth.status == Status.FIX_EXPIRED
+    assert (fifteenth.status, fifteenth.skip_reason) == (Status.SKIPPED, SkipReason.TRAVEL)
     assert fifteenth.scheduled_at == datetime(2026, 6, 15, 11, 30, tzinfo=UTC)  # 23:30 NZST
+    api.login(traveller.email)  # the clock is back: a token of today
+    assert api.get(f"/api/habits/{habit.pk}/").json()["program"]["failed"] == 0
+
+
+def test_a_trip_there_and_back_fails_nothing():
+    """Kathmandu to Los Angeles and back at 18:50 UTC: the days each move brings into view
+    whose 07:00 is over are not born failed (the moves are first days), and a later run of
+    beat over them makes none either."""
+    traveller = UserFactory(timezone="Asia/Kathmandu")
+    with time_machine.travel(EVENING, tick=False):
+        habit = habit_create(
+            user=traveller,
+            data={"action": "run", "time_of_day": time(7), "reward_text": "tea",
+                  "start_date": TODAY - timedelta(days=4)},
+        )  # fmt: skip
+        for zone in ("America/Los_Angeles", "Asia/Kathmandu"):
+            user_update(user=User.objects.get(pk=traveller.pk), timezone_name=zone)
+    with time_machine.travel(EVENING + timedelta(minutes=5), tick=False):
+        instances_generate()
+
+    assert not HabitInstance.objects.filter(habit=habit, status=Status.FIX_EXPIRED).exists()
+
+
+def test_beat_plans_no_failure_for_a_habit_made_after_its_time_in_a_new_zone():
+    """The first user in Chicago makes a 08:00 habit at 14:00 local: the making leaves today
+    out, and beat's next run, covering (Chicago, today) for the first time, does too."""
+    chicago = UserFactory(timezone="America/Chicago")
+    with time_machine.travel(EVENING, tick=False):  # 13:50 in Chicago
+        habit = habit_create(
+            user=chicago, data={"action": "run", "time_of_day": time(8), "reward_text": "tea"}
+        )
+    with time_machine.travel(EVENING + timedelta(minutes=5), tick=False):
+        instances_generate()
+        call_command("generate_instances", "--from", str(TODAY - timedelta(days=3)),
+                     "--to", str(TODAY), stdout=io.StringIO())  # fmt: skip
+
+    assert _dates(habit) == [TOMORROW]
 
 
 def test_changing_the_period_drops_scheduled_instances_that_no_longer_fall(user):
