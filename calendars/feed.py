@@ -1,12 +1,12 @@
 """The feed as RFC 5545 (SPEC §9), built with icalendar's components, never by formatting.
 
 One VTIMEZONE for the owner's zone, made by icalendar from the zoneinfo zone; one VEVENT per
-occurrence with DTSTART;TZID= at the local time and DTEND at the grace deadline; no VALARM
-(the reminders are Telegram's).
+occurrence with DTSTART;TZID= at the local time and DTEND at the grace deadline (DURATION
+when that wall time comes twice); no VALARM (the reminders are Telegram's).
 """
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -70,12 +70,24 @@ def feed_ical(
     return calendar.to_ical()
 
 
+def _read_back(local: datetime) -> datetime:
+    """The instant a client reads from this wall time and zone: the first of a repeated
+    one (RFC 5545 §3.3.5)."""
+    return local.replace(fold=0).astimezone(UTC)
+
+
 def _event(occurrence: Occurrence, tz: ZoneInfo, now: datetime) -> Event:
     event = Event()
     event.add("uid", uid(occurrence.habit_id, occurrence.date))
     event.add("dtstamp", now)
     event.add("dtstart", occurrence.start.astimezone(tz))
-    event.add("dtend", occurrence.end.astimezone(tz))
+    end = occurrence.end.astimezone(tz)
+    if _read_back(end) == occurrence.end.astimezone(UTC):
+        event.add("dtend", end)
+    else:
+        # The end's wall time comes twice (a clock turned back): RFC 5545 reads it as the
+        # first, which may be before the start. Its length cannot be misread.
+        event.add("duration", occurrence.end - occurrence.start)
     event.add("summary", summary(occurrence))
     if occurrence.place:
         event.add("location", occurrence.place)

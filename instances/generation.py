@@ -15,7 +15,7 @@ pause's reason, in the same statement.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
 
@@ -54,8 +54,10 @@ timed AS (
     WHERE h.is_active
       AND d.local_date >= h.start_date
       AND (d.local_date - h.start_date) %% h.periodicity_days = 0
-      -- Never an occurrence over before the habit's plan began (habits/models.py).
-      AND s.at + make_interval(mins => h.grace_minutes + h.fix_minutes) >= h.planned_from
+      -- Never an occurrence over before the habit's plan began (habits/models.py); a plan
+      -- older than the earliest day's first instant needs no arithmetic (nearly every one).
+      AND (h.planned_from <= %(planned_long_ago)s
+           OR s.at + make_interval(mins => h.grace_minutes + h.fix_minutes) >= h.planned_from)
       {scope}
 ),
 -- The pause covering each paused (habit, date), the lowest id if several: read from the
@@ -164,6 +166,7 @@ def insert_instances(
         "switch": [d.switch_minute for d in days],
         "after": [d.offset_after for d in days],
         "now": now,
+        "planned_long_ago": _before_any_instant_of(min(d.date for d in days)),
         "habit_ids": list(scope.habit_ids),
         "user_ids": list(scope.user_ids),
     }
@@ -173,6 +176,11 @@ def insert_instances(
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.fetchall()
+
+
+def _before_any_instant_of(day: date) -> datetime:
+    """An instant before every zone's first instant of `day` (UTC+14 starts it 14 h early)."""
+    return datetime.combine(day, time(), UTC) - timedelta(hours=15)
 
 
 def _covering_pauses(habits: list[Habit], dates: set[date]) -> dict[tuple[int, date], Pause]:

@@ -112,6 +112,38 @@ def test_the_feed_has_the_owners_vtimezone_and_local_times_across_a_dst_change()
     assert b"DTSTART;TZID=Europe/Berlin:20260328T070000" in raw
 
 
+@pytest.mark.parametrize(
+    ("zone", "day", "at", "length"),
+    [
+        # Berlin turns back 03:00 -> 02:00: 02:30 + 30 min is the second 02:00.
+        ("Europe/Berlin", date(2027, 10, 31), time(2, 30), timedelta(minutes=30)),
+        # Lord Howe turns back half an hour at 02:00: 01:45 + 30 min is the second 01:45.
+        ("Australia/Lord_Howe", date(2027, 4, 4), time(1, 45), timedelta(minutes=30)),
+    ],
+)
+def test_an_event_ending_in_a_repeated_hour_says_its_length_not_a_wall_time(zone, day, at, length):
+    """RFC 5545 reads a repeated wall time as its first: a DTEND there was before (or at) the
+    DTSTART, which calendars drop or draw wrong. Such an event carries its DURATION."""
+    user = UserFactory(timezone=zone)
+    habit = HabitFactory(user=user, time_of_day=at, grace_minutes=30, start_date=day)
+    with time_machine.travel(datetime.combine(day, time(12), UTC) - timedelta(days=5)):
+        url = _subscribe(user)
+        raw = _fetch(url).content
+    event = _events(Calendar.from_ical(raw))[
+        f"habit-{habit.pk}-{day:%Y%m%d}@atomic-habits.calendar"
+    ]
+
+    start = local_day(zone, day).resolve(at)
+    assert event.start.astimezone(UTC) == start
+    assert "dtend" not in event
+    assert event["duration"].dt == length
+    # Every other day still ends with a plain DTEND.
+    other = _events(Calendar.from_ical(raw))[
+        f"habit-{habit.pk}-{day + timedelta(days=1):%Y%m%d}@atomic-habits.calendar"
+    ]
+    assert other.end - other.start == length
+
+
 def test_planned_occurrences_are_there_before_generation_and_keep_their_uid_after_it():
     user = UserFactory(timezone="Europe/Berlin")
     habit = HabitFactory(user=user, action="Read", place="", time_of_day=time(21, 0),
