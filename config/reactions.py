@@ -62,6 +62,7 @@ from realtime.frames import (
     instances_data_announce,
     pause_announce,
     pause_data,
+    today_announce,
 )
 from telegram import tasks as telegram_tasks
 from telegram.events import OUTBOX_READY, TELEGRAM_BOUND, TELEGRAM_UNBOUND, poke_bot
@@ -127,6 +128,11 @@ def close_token_sockets(event: Event) -> None:
 def revoke_sockets(event: Event) -> None:
     """The user's sockets opened with an older token close 4401."""
     revoke_sessions(user_id=event.facts["user_id"], version=event.facts["version"])
+
+
+def send_today(event: Event) -> None:
+    """The mover's sockets get a fresh `today.snapshot`: their local date may have moved."""
+    today_announce(user_id=event.facts["user_id"])
 
 
 def replan_instances(event: Event) -> None:
@@ -485,7 +491,7 @@ INSTANCES_CHANGED: tuple[Reaction, ...] = (
 AFTER_COMMIT: dict[str, tuple[Reaction, ...]] = {
     USER_TOKENS_ENDED: (forget_token_state, forget_public_feed, revoke_sockets),
     PERSONAL_TOKEN_REVOKED: (forget_personal_token, close_token_sockets),
-    USER_TIMEZONE_CHANGED: (forget_token_state, forget_me, forget_habit_lists),
+    USER_TIMEZONE_CHANGED: (forget_token_state, forget_me, forget_habit_lists, send_today),
     USER_CHANGED: (forget_token_state, forget_me, forget_public_feed),
     HABIT_CREATED: (forget_today, forget_habit_lists, forget_public_feed, send_habit),
     HABIT_UPDATED: (

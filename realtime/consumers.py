@@ -12,12 +12,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import User
 from core import presence
-from core.schemas import as_json
-from instances.schemas import InstanceOut
-from instances.selectors import instance_list_today
 from realtime.auth import SUBPROTOCOL, SocketIdentity, identify, token_from_subprotocols
+from realtime.frames import today_snapshot_data
 from realtime.groups import user_group
 from realtime.heartbeat import LAYER_TROUBLE, heartbeat, layer_epoch
 
@@ -34,10 +31,7 @@ CLOSE_TOO_MANY_SOCKETS = 4429
 CLOSE_TRY_AGAIN = 1013
 
 
-@database_sync_to_async
-def _today_snapshot(user_id: int) -> list[dict]:
-    user = User.objects.only("timezone").get(pk=user_id)
-    return [as_json(InstanceOut, i) for i in instance_list_today(user=user)]
+_today_snapshot = database_sync_to_async(today_snapshot_data)
 
 
 class LiveConsumer(AsyncWebsocketConsumer):

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 from ninja import Schema
 
+from accounts.models import User
 from core.presence import online_among
 from core.schemas import as_json
 from habits.events import HABIT_DELETED
@@ -17,11 +18,24 @@ from habits.schemas import HabitOut
 from instances.events import PAUSE_DELETED
 from instances.models import HabitInstance, Pause
 from instances.schemas import InstanceOut, PauseOut
-from instances.selectors import instances_by_ids
+from instances.selectors import instance_list_today, instances_by_ids
 from instances.stats_cache import stats_recompute
 from realtime.broadcast import broadcast, broadcast_batch
 
 STATS_UPDATED = "stats.updated"
+TODAY_SNAPSHOT = "today.snapshot"
+
+
+def today_snapshot_data(user_id: int) -> list[dict]:
+    """The user's instances of their local today, as a socket's `today.snapshot` carries."""
+    user = User.objects.only("timezone").get(pk=user_id)
+    return [as_json(InstanceOut, i) for i in instance_list_today(user=user)]
+
+
+def today_announce(*, user_id: int) -> None:
+    """A fresh `today.snapshot` to every socket of the user: their local date itself moved
+    (a timezone change), which no single instance's frame says."""
+    broadcast(user_id=user_id, type=TODAY_SNAPSHOT, data=today_snapshot_data(user_id))
 
 
 def _announce_row(

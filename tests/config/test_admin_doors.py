@@ -11,9 +11,11 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import PersonalToken, RefreshToken, User
 from accounts.services import personal_token_create
+from accounts.timezones import local_today
 from core.errors import InvalidInput
 from habits.models import Habit
 from habits.services import habit_save
@@ -84,6 +86,16 @@ async def test_a_timezone_changed_in_the_admin_re_times_the_instances_like_the_a
 
     admin_at, api_at = await database_sync_to_async(times)()
     assert admin_at == api_at == ours.scheduled_at.replace(hour=13)  # 22:30 in Tokyo
+    # Their local date moved with them: a fresh snapshot of the new today (Tokyo's).
+    (snapshot,) = [f["data"] for f in frames if f["type"] == "today.snapshot"]
+    tokyo_today = await database_sync_to_async(
+        lambda: set(
+            HabitInstance.objects.filter(
+                user=by_admin, date=local_today("Asia/Tokyo", timezone.now())
+            ).values_list("id", flat=True)
+        )
+    )()
+    assert {item["id"] for item in snapshot} == tokyo_today
     moved = [f for f in frames if f["type"] == "instance.updated"]
     assert [f["data"]["scheduled_at"] for f in moved] == [
         admin_at.isoformat().replace("+00:00", "Z")
