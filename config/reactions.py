@@ -43,6 +43,7 @@ from instances.selectors import habit_owners_of
 from instances.services import (
     instances_on_habit_changed,
     instances_on_habit_created,
+    instances_on_skipped,
     instances_on_timezone_changed,
     programs_settle,
     programs_settle_after,
@@ -145,6 +146,16 @@ def replan_instances(event: Event) -> None:
 def plan_new_habit(event: Event) -> None:
     """A new habit's instances, in its transaction (so they exist when it does)."""
     instances_on_habit_created(habit_id=event.facts["habit_id"])
+
+
+def stretch_courses(event: Event) -> None:
+    """The courses a skip stretches onto a day already planned get that day's occurrence."""
+    facts = event.facts
+    if "stretching" in facts:  # one instance's skip: the service knows if it may
+        if facts["stretching"]:
+            instances_on_skipped(habit_ids=facts["stretching"])
+    else:
+        instances_on_skipped(instance_ids=facts["ids"])
 
 
 def replan_habit(event: Event) -> None:
@@ -469,7 +480,8 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
     INSTANCE_CREATED: (owe_webhooks,),
     INSTANCE_UPDATED: (settle_programs, owe_webhooks),
     INSTANCE_COMPLETED: (settle_reminders, owe_cue_reminders, settle_programs, owe_webhooks),
-    INSTANCE_SKIPPED: (settle_reminders, settle_programs, owe_webhooks),
+    # The course stretches before it is settled: a skipped last occurrence finishes nothing.
+    INSTANCE_SKIPPED: (settle_reminders, stretch_courses, settle_programs, owe_webhooks),
     INSTANCE_DELETED: (settle_programs,),
     PROGRAM_FINISHED: (tell_program_finished, owe_webhooks),
     PAUSE_CREATED: (owe_webhooks,),

@@ -9,6 +9,7 @@ one is resolved (done or expired). Registered into habits/programs.py at start-u
 """
 
 from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 
 from django.db.models import Count, Q
 
@@ -20,6 +21,15 @@ from instances.models import DONE_STATUSES, OPEN_STATUSES, HabitInstance, Source
 # file). Generation counts the same (instances/generation.py), and so must every reader
 # that plans the course ahead (the lifecycle's re-plan, the calendar feed).
 IN_COURSE = ~Q(status=Status.SKIPPED) & ~Q(source=Source.IMPORT)
+
+
+def course_may_stretch(habit: Habit, *, tomorrow: date) -> bool:
+    """Whether setting one of the habit's occurrences aside may stretch its course onto a day
+    generation has already planned (its last is tomorrow, the owner's next local date): the
+    plain course, `repeat_limit` grid days from the start, ends by then. Past that the stretch
+    is a day still ahead of every run, planned when its run comes."""
+    last = habit.start_date + timedelta(days=habit.periodicity_days * (habit.repeat_limit - 1))
+    return last <= tomorrow
 
 
 def in_course(instance: HabitInstance) -> bool:

@@ -56,7 +56,7 @@ LISTED_FIELDS = (
 
 # What a single instance's change by its owner reads (a completion, a skip, an un-skip): the
 # fields it decides on and the frame shows (LISTED_FIELDS's own), the time of the last change
-# and the pause; with them its habit's action and place and the owner's time zone.
+# and the pause; with them its habit's action, place and course and the owner's time zone.
 CHANGE_FIELDS = model_fields_ordered(
     HabitInstance,
     [*(name for name in LISTED_FIELDS if "__" not in name), "updated_at", "pause_id"],
@@ -71,7 +71,8 @@ def _change_locking_sql(lock_of: bool) -> str:
     columns = ", ".join(f"i.{HabitInstance._meta.get_field(name).column}" for name in CHANGE_FIELDS)
     lock = " FOR NO KEY UPDATE OF i, h" if lock_of else ""  # SQLite: the write lock is the file's
     return (
-        f"SELECT {columns}, h.action, h.place, u.timezone "  # noqa: S608 (names only)
+        f"SELECT {columns}, h.action, h.place, h.periodicity_days, h.repeat_limit, "  # noqa: S608
+        "h.start_date, u.timezone "
         f"FROM {HabitInstance._meta.db_table} i "
         f"JOIN {Habit._meta.db_table} h ON h.id = i.habit_id "
         f"JOIN {User._meta.db_table} u ON u.id = i.user_id "
@@ -83,18 +84,20 @@ def instance_locked_for_change(*, instance_id: int, user_id: int) -> HabitInstan
     """`instance_locked(lock_habit=True, related=("habit", "user"), only=...)` for the busiest
     writes, planned once per connection: the owner's instance (NotFound for anyone else's),
     its row and its habit's locked for the caller's transaction, with `CHANGE_FIELDS`, the
-    habit's action and place and the owner's time zone loaded (any other field loads on
-    first use, as with `only`)."""
+    habit's action, place and course (start, period, limit) and the owner's time zone
+    loaded (any other field loads on first use, as with `only`)."""
     sql = _change_locking_sql(connection.features.has_select_for_update_of)
     with prepared_cursor() as cursor:
         cursor.execute(sql, [instance_id, user_id])
         row = cursor.fetchone()
     if row is None:
         raise NotFound
-    *fields, action, place, timezone = row
+    *fields, action, place, periodicity_days, repeat_limit, start_date, timezone = row
     instance = row_load(HabitInstance, CHANGE_FIELDS, fields)
-    instance.habit = Habit.from_db(
-        None, ["id", "action", "place"], [instance.habit_id, action, place]
+    instance.habit = Habit.from_db(  # the names in the model's order, as `from_db` reads them
+        None,
+        ["id", "action", "place", "periodicity_days", "repeat_limit", "start_date"],
+        [instance.habit_id, action, place, periodicity_days, repeat_limit, start_date],
     )
     instance.user = User.from_db(None, ["id", "timezone"], [user_id, timezone])
     return instance

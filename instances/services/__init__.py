@@ -24,6 +24,7 @@ from instances.services.lifecycle import (
     instances_delete,
     instances_on_habit_changed,
     instances_on_habit_created,
+    instances_on_skipped,
     instances_on_timezone_changed,
 )
 from instances.services.notes import instance_note
@@ -52,6 +53,7 @@ __all__ = [
     "instances_generate_for",
     "instances_on_habit_changed",
     "instances_on_habit_created",
+    "instances_on_skipped",
     "instances_on_timezone_changed",
     "instances_sweep",
     "pause_check",

@@ -164,6 +164,22 @@ def instances_on_timezone_changed(*, user_id: int) -> None:
     instances_generate_for(user_ids=[user_id], now=now, fresh=True)
 
 
+def instances_on_skipped(
+    *, habit_ids: Collection[int] = (), instance_ids: Collection[int] = ()
+) -> None:
+    """A skip (or a pause's) takes occurrences out of the course, which stretches past them
+    by as many grid days. A day the periodic run has already planned (it covers each local
+    date once) would never get its stretched occurrence: it is generated now, for the habits
+    named or those of the instances named (the reaction to `instance.skipped`, inside its
+    transaction). Nothing already over is born: that day the course stretches further."""
+    habits = set(habit_ids)
+    if instance_ids:
+        of = HabitInstance.objects.filter(pk__in=instance_ids).values_list("habit_id", flat=True)
+        habits.update(of.distinct())
+    if habits:
+        instances_generate_for(habit_ids=sorted(habits), fresh=True)
+
+
 @transaction.atomic
 def instances_delete(*, instances: QuerySet[HabitInstance]) -> int:
     """Delete by hand (the admin's door): the owners' `today` lists and the habits' stats

@@ -8,7 +8,9 @@ from instances.models import HabitInstance
 from instances.schemas import instance_json
 
 
-def instance_change_record(type: str, instance: HabitInstance, *, settling: bool) -> None:
+def instance_change_record(
+    type: str, instance: HabitInstance, *, settling: bool, stretching: bool = False
+) -> None:
     """Record `type` for `instance` (its habit loaded, its row locked and saved by the
     caller's transaction) with, beside `ids` and `user_ids`:
 
@@ -18,7 +20,9 @@ def instance_change_record(type: str, instance: HabitInstance, *, settling: bool
       rows and the habit's course mark), so the socket frame and a webhook's body are this,
       not a second read of the row;
     - `settling`: the habits whose course this change may have finished or reopened, locked
-      by the caller's locking read (`instance_locked(lock_habit=True)`), or none.
+      by the caller's locking read (`instance_locked(lock_habit=True)`), or none;
+    - `stretching`: the habits whose course this skip may stretch onto a day already planned
+      (`course_may_stretch`), or none.
     """
     user_id = instance.user_id
     # The view answers with these same bytes (`instance_answer`): the row is rendered once.
@@ -30,4 +34,5 @@ def instance_change_record(type: str, instance: HabitInstance, *, settling: bool
         owners={instance.habit_id: user_id},
         data={user_id: [json.loads(body)]},
         settling=[instance.habit_id] if settling else [],
+        stretching=[instance.habit_id] if stretching else [],
     )

@@ -1,14 +1,16 @@
 """Skips (SPEC §7): an open instance set aside by its owner, and back by the clock."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
+from accounts.timezones import local_today
 from core.errors import Conflict
 from core.rows import row_save
 from instances.clock import status_by_clock
 from instances.events import INSTANCE_SKIPPED, INSTANCE_UPDATED
 from instances.models import OPEN_STATUSES, HabitInstance, SkipReason, Status
+from instances.program import course_may_stretch
 from instances.selectors import instance_locked_for_change
 from instances.services.rearm import reminders_rearm
 from instances.services.recorded import instance_change_record
@@ -38,7 +40,9 @@ def instance_skip(
         instance.note = note
         fields.append("note")
     row_save(instance, fields)
-    instance_change_record(INSTANCE_SKIPPED, instance, settling=True)
+    tomorrow = local_today(instance.user.timezone) + timedelta(days=1)
+    stretching = course_may_stretch(instance.habit, tomorrow=tomorrow)
+    instance_change_record(INSTANCE_SKIPPED, instance, settling=True, stretching=stretching)
     return instance
 
 

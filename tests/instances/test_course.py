@@ -10,12 +10,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from habits.services import habit_create, habit_update
 from instances import generation
 from instances.localdays import local_day
 from instances.models import HabitInstance, Pause, SkipReason, Status
-from instances.services import instances_generate, pause_create
+from instances.services import instance_skip, instances_generate, pause_create
+from tests.conftest import Api
 from tests.factories import HabitFactory, UserFactory, make_instance
 
 pytestmark = pytest.mark.django_db
@@ -340,3 +343,45 @@ def test_a_pause_covers_its_local_dates_across_a_dst_change():
     assert rows[date(2026, 10, 25)] == Status.SKIPPED
     sunday = HabitInstance.objects.get(habit=habit, date=date(2026, 10, 25))
     assert sunday.scheduled_at == datetime(2026, 10, 25, 6, 0, tzinfo=UTC)  # 07:00 CET
+
+
+@pytest.mark.parametrize("by", ["api", "pause"])
+def test_skipping_the_last_occurrence_stretches_the_course_onto_a_day_already_planned(by):
+    """The periodic run planned today and tomorrow (tomorrow past the course: nothing). Today's
+    occurrence, the last, is then set aside: tomorrow, a day no run covers again, gets the
+    occurrence the course now owes, and the course is not finished."""
+    habit = _habit_at_its_limit(time_of_day=time(20, 0))
+    owner = habit.user
+    with time_machine.travel(NOON, tick=False):
+        instances_generate(now=NOON)
+        assert [on for on, *_ in _rows(habit)] == [TODAY]  # the 21st, the last
+        if by == "api":
+            api = Api()
+            api.login(owner.email)
+            today = HabitInstance.objects.get(habit=habit, date=TODAY)
+            response = api.post(f"/api/instances/{today.pk}/skip/", {"reason": "sick"})
+            assert response.status_code == 200, response.content
+            assert api.get(f"/api/habits/{habit.pk}/").json()["program"]["finished"] is False
+        else:
+            pause_create(user=owner, start_date=TODAY, end_date=TODAY)
+
+    assert [(on, status) for on, status, *_ in _rows(habit)] == [
+        (TODAY, Status.SKIPPED),
+        (TOMORROW, Status.SCHEDULED),
+    ]
+
+
+def test_a_skip_far_from_the_end_of_the_course_runs_no_generation():
+    """Mid-course, the stretched day is still ahead of every run: the skip costs no
+    generation statement (the periodic run plans that day when it comes)."""
+    habit = HabitFactory(start_date=TODAY - timedelta(days=3), time_of_day=time(20, 0))
+    _history(habit, [Status.COMPLETED] * 3)
+    with time_machine.travel(NOON, tick=False):
+        instances_generate(now=NOON)
+        today = HabitInstance.objects.get(habit=habit, date=TODAY)
+        with CaptureQueriesContext(connection) as queries:
+            instance_skip(instance_id=today.pk, user_id=habit.user_id, reason=SkipReason.SICK)
+
+    inserts = [q["sql"] for q in queries if "INSERT INTO instances_habitinstance" in q["sql"]]
+    assert inserts == []
+    assert HabitInstance.objects.get(pk=today.pk).status == Status.SKIPPED
