@@ -1,6 +1,6 @@
 import uuid
 from collections.abc import Iterable
-from datetime import time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -10,6 +10,9 @@ from django.db.models.functions import Lower
 from django.utils.timezone import now
 
 from accounts.timezones import validate_timezone
+
+# "Since ever": the database's default of a moment written by hand without it.
+SINCE_EVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def normalize_email(email: str) -> str:
@@ -41,6 +44,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField(max_length=254, unique=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # When that timezone took effect (a move): no occurrence already over then is generated
+    # for any habit of theirs (instances/generation.py, with each habit's `planned_from`).
+    # Kept here, on the row the move locks anyway, rather than on every habit.
+    timezone_since = models.DateTimeField(default=SINCE_EVER, db_default=SINCE_EVER, editable=False)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=now)

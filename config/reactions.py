@@ -43,8 +43,8 @@ from instances.selectors import habit_owners_of
 from instances.services import (
     instances_on_habit_changed,
     instances_on_habit_created,
-    instances_on_skipped,
     instances_on_timezone_changed,
+    instances_refit_courses,
     programs_settle,
     programs_settle_after,
     programs_settle_expired,
@@ -148,14 +148,15 @@ def plan_new_habit(event: Event) -> None:
     instances_on_habit_created(habit_id=event.facts["habit_id"])
 
 
-def stretch_courses(event: Event) -> None:
-    """The courses a skip stretches onto a day already planned get that day's occurrence."""
+def refit_courses(event: Event) -> None:
+    """The courses a skip stretches, or its undo shrinks, near their end (a day the periodic
+    run has already planned) get that day's occurrence, or lose the one too many."""
     facts = event.facts
-    if "stretching" in facts:  # one instance's skip: the service knows if it may
-        if facts["stretching"]:
-            instances_on_skipped(habit_ids=facts["stretching"])
-    else:
-        instances_on_skipped(instance_ids=facts["ids"])
+    if "refitting" in facts:  # one instance's skip or undo: its service knows if it may
+        if facts["refitting"]:
+            instances_refit_courses(habit_ids=facts["refitting"])
+    elif event.type == INSTANCE_SKIPPED or facts.get("given_back"):  # a pause's batch
+        instances_refit_courses(instance_ids=facts["ids"])
 
 
 def replan_habit(event: Event) -> None:
@@ -478,10 +479,11 @@ WITHIN: dict[str, tuple[Reaction, ...]] = {
     HABIT_UPDATED: (replan_habit, owe_webhooks),
     HABIT_DELETED: (owe_webhooks,),
     INSTANCE_CREATED: (owe_webhooks,),
-    INSTANCE_UPDATED: (settle_programs, owe_webhooks),
+    INSTANCE_UPDATED: (refit_courses, settle_programs, owe_webhooks),
     INSTANCE_COMPLETED: (settle_reminders, owe_cue_reminders, settle_programs, owe_webhooks),
-    # The course stretches before it is settled: a skipped last occurrence finishes nothing.
-    INSTANCE_SKIPPED: (settle_reminders, stretch_courses, settle_programs, owe_webhooks),
+    # The course stretches (or shrinks back) before it is settled: a skipped last occurrence
+    # finishes nothing.
+    INSTANCE_SKIPPED: (settle_reminders, refit_courses, settle_programs, owe_webhooks),
     INSTANCE_DELETED: (settle_programs,),
     PROGRAM_FINISHED: (tell_program_finished, owe_webhooks),
     PAUSE_CREATED: (owe_webhooks,),

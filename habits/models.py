@@ -1,10 +1,10 @@
-from datetime import UTC, datetime
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
+
+from accounts.models import SINCE_EVER
 
 PERIODICITY_CHOICES = (1, 2, 3, 5, 7)
 REPEAT_LIMIT_CHOICES = (21, 30, 45)
@@ -16,7 +16,6 @@ MIN_REMINDER_OFFSET = -720
 MAX_REMINDERS = 5
 DEFAULT_REMINDERS = (0,)
 MAX_CUE_DELAY_MINUTES = 240
-PLANNED_SINCE_EVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def default_reminders() -> list[int]:
@@ -75,12 +74,13 @@ class Habit(models.Model):
     )
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
-    # When its current plan began: made, re-activated or re-scheduled, or its owner moved to
-    # another timezone. Generation never makes an occurrence whose fix deadline came before
-    # it, whoever runs it (the change itself, beat's next run, a backfill over earlier days):
-    # no change starts the course with a failure the user never had a chance at (SPEC §7).
+    # When its current plan began: made, re-activated or re-scheduled (its owner's move is
+    # `User.timezone_since`). Generation never makes an occurrence whose fix deadline came
+    # before either, whoever runs it (the change itself, beat's next run, a backfill over
+    # earlier days): no change starts the course with a failure the user never had a chance
+    # at (SPEC §7).
     # A row written by hand without it (a benchmark's bulk load) is planned since ever.
-    planned_from = models.DateTimeField(default=now, db_default=PLANNED_SINCE_EVER, editable=False)
+    planned_from = models.DateTimeField(default=now, db_default=SINCE_EVER, editable=False)
     # When its course was last found finished (SPEC §7), so finishing is told once; cleared
     # when the course reopens. Kept by instances (it decides what finished means).
     program_finished_at = models.DateTimeField(null=True, blank=True, editable=False)

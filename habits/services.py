@@ -177,5 +177,8 @@ def habit_save(*, habit: Habit) -> Habit:
         raise InvalidInput.field("user", "A habit keeps its owner.")
     if stored.is_pleasant and not habit.is_pleasant:
         _ensure_not_a_reward(habit, doing="made useful")
+    # What the form does not show is the stored row's (the form's copy was read unlocked):
+    # a plan's start or a course's end written meanwhile is not set back.
+    habit.planned_from, habit.program_finished_at = stored.planned_from, stored.program_finished_at
     _save_changed(habit, _snapshot(stored))
     return habit

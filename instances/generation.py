@@ -54,10 +54,12 @@ timed AS (
     WHERE h.is_active
       AND d.local_date >= h.start_date
       AND (d.local_date - h.start_date) %% h.periodicity_days = 0
-      -- Never an occurrence over before the habit's plan began (habits/models.py); a plan
-      -- older than the earliest day's first instant needs no arithmetic (nearly every one).
-      AND (h.planned_from <= %(planned_long_ago)s
-           OR s.at + make_interval(mins => h.grace_minutes + h.fix_minutes) >= h.planned_from)
+      -- Never an occurrence over before the habit's plan began or its owner moved
+      -- (habits/models.py, accounts/models.py); a plan older than the earliest day's first
+      -- instant needs no arithmetic (nearly every one).
+      AND (GREATEST(h.planned_from, u.timezone_since) <= %(planned_long_ago)s
+           OR s.at + make_interval(mins => h.grace_minutes + h.fix_minutes)
+              >= GREATEST(h.planned_from, u.timezone_since))
       {scope}
 ),
 -- The pause covering each paused (habit, date), the lowest id if several: read from the
@@ -238,7 +240,7 @@ def insert_instances_portable(
             grace, fix = deadlines(
                 at, grace_minutes=habit.grace_minutes, fix_minutes=habit.fix_minutes
             )
-            if (fresh and fix < now) or fix < habit.planned_from:
+            if (fresh and fix < now) or fix < max(habit.planned_from, habit.user.timezone_since):
                 continue
             pause = covers.get((habit.pk, day.date))
             if k >= habit.repeat_limit:

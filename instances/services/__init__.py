@@ -24,8 +24,8 @@ from instances.services.lifecycle import (
     instances_delete,
     instances_on_habit_changed,
     instances_on_habit_created,
-    instances_on_skipped,
     instances_on_timezone_changed,
+    instances_refit_courses,
 )
 from instances.services.notes import instance_note
 from instances.services.pauses import pause_check, pause_create, pause_delete, pause_end
@@ -53,8 +53,8 @@ __all__ = [
     "instances_generate_for",
     "instances_on_habit_changed",
     "instances_on_habit_created",
-    "instances_on_skipped",
     "instances_on_timezone_changed",
+    "instances_refit_courses",
     "instances_sweep",
     "pause_check",
     "pause_create",

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from core.events import record
 from habits.models import Habit
 from instances.clock import deadlines, status_by_clock
@@ -33,8 +34,9 @@ def _retime_scheduled(
     23:30, and the new time holds from the next occurrence. On a timezone change (`skip`)
     its old times may lie on a local date of the new zone already over, which no list
     shows: it takes the new times and is skipped for `travel`, outside the course (which
-    stretches past it) and shown as such. One whose new windows are still open moves, and
-    is pending or missed as the clock says: it can still be done."""
+    stretches past it) and shown as such (one over under its old times already, the sweep
+    behind, takes the clock's status). One whose new windows are still open moves, and is
+    pending or missed as the clock says: it can still be done."""
     moved: list[HabitInstance] = []
     skipped: list[HabitInstance] = []
     for instance in instances:
@@ -49,8 +51,9 @@ def _retime_scheduled(
             fix,
         ):
             continue
+        overdue = instance.fix_deadline < now  # over already (the sweep behind): the clock's
         instance.scheduled_at, instance.grace_deadline, instance.fix_deadline = at, grace, fix
-        if fix < now:
+        if fix < now and not overdue:
             instance.status, instance.skip_reason = Status.SKIPPED, SkipReason.TRAVEL
             instance.next_reminder_at = None
             skipped.append(instance)
@@ -152,7 +155,9 @@ def instances_on_timezone_changed(*, user_id: int) -> None:
     is skipped for travel, and no occurrence is born over, now or by a later run (a trip
     there and back, or east, fails nothing the user never had a chance at)."""
     now = timezone.now()
-    Habit.objects.filter(user_id=user_id).update(planned_from=now)
+    # On the user's row, which the move locked already (a lock on each habit here would be
+    # taken in the opposite order to a habit edit's, which locks its habit, then the user).
+    User.objects.filter(pk=user_id).update(timezone_since=now)
     scheduled = HabitInstance.objects.filter(user_id=user_id, status=Status.SCHEDULED)
     moved, skipped = _retime_scheduled(
         scheduled.select_related("habit__user"), now=now, if_over="skip"
@@ -164,20 +169,32 @@ def instances_on_timezone_changed(*, user_id: int) -> None:
     instances_generate_for(user_ids=[user_id], now=now, fresh=True)
 
 
-def instances_on_skipped(
+def instances_refit_courses(
     *, habit_ids: Collection[int] = (), instance_ids: Collection[int] = ()
 ) -> None:
     """A skip (or a pause's) takes occurrences out of the course, which stretches past them
-    by as many grid days. A day the periodic run has already planned (it covers each local
-    date once) would never get its stretched occurrence: it is generated now, for the habits
-    named or those of the instances named (the reaction to `instance.skipped`, inside its
-    transaction). Nothing already over is born: that day the course stretches further."""
+    by as many grid days; an undone skip (or a pause given back) takes them in again, and the
+    course shrinks back. The periodic run covers each local date once, so near the course's
+    end it would leave a gap (a stretched day it planned before the skip) or an occurrence
+    too many (one stretched before the undo). For the habits named, or those of the instances
+    named (the reaction to the skip or its undo, inside its transaction): the scheduled
+    occurrences now past the course go, and the current and next local dates are generated
+    (nothing already over is born: the course then stretches further)."""
     habits = set(habit_ids)
     if instance_ids:
         of = HabitInstance.objects.filter(pk__in=instance_ids).values_list("habit_id", flat=True)
         habits.update(of.distinct())
-    if habits:
-        instances_generate_for(habit_ids=sorted(habits), fresh=True)
+    if not habits:
+        return
+    owners: dict[int, int] = {}
+    for habit in Habit.objects.filter(pk__in=habits).order_by("pk"):
+        scheduled = HabitInstance.objects.filter(habit=habit, status=Status.SCHEDULED)
+        if gone := _out_of_course(habit, scheduled):
+            HabitInstance.objects.filter(pk__in=gone).delete()
+            owners[habit.pk] = habit.user_id
+    if owners:
+        record(INSTANCE_DELETED, owners=owners, user_ids=set(owners.values()))
+    instances_generate_for(habit_ids=sorted(habits), fresh=True)
 
 
 @transaction.atomic

@@ -123,8 +123,8 @@ def pause_delete(*, pause_id: int, user: User) -> None:
     returned = _give_back(pause, _covered(pause), timezone.now())
     pause.delete()
     record(PAUSE_DELETED, pause_id=pause_id, user_id=user.pk)
-    if returned:
-        record(INSTANCE_UPDATED, ids=returned, user_ids={user.pk})
+    if returned:  # `given_back`: their courses shrink back (config/reactions.py)
+        record(INSTANCE_UPDATED, ids=returned, user_ids={user.pk}, given_back=True)
 
 
 @transaction.atomic
@@ -142,6 +142,6 @@ def pause_end(*, pause_id: int, user: User) -> Pause | None:
     pause.end_date = today - timedelta(days=1)
     pause.save(update_fields=["end_date"])
     record(PAUSE_UPDATED, pause_id=pause.pk, user_id=user.pk)
-    if returned:
-        record(INSTANCE_UPDATED, ids=returned, user_ids={user.pk})
+    if returned:  # `given_back`: their courses shrink back (config/reactions.py)
+        record(INSTANCE_UPDATED, ids=returned, user_ids={user.pk}, given_back=True)
     return pause

@@ -9,7 +9,7 @@ from instances.schemas import instance_json
 
 
 def instance_change_record(
-    type: str, instance: HabitInstance, *, settling: bool, stretching: bool = False
+    type: str, instance: HabitInstance, *, settling: bool, refitting: bool = False
 ) -> None:
     """Record `type` for `instance` (its habit loaded, its row locked and saved by the
     caller's transaction) with, beside `ids` and `user_ids`:
@@ -21,8 +21,8 @@ def instance_change_record(
       not a second read of the row;
     - `settling`: the habits whose course this change may have finished or reopened, locked
       by the caller's locking read (`instance_locked(lock_habit=True)`), or none;
-    - `stretching`: the habits whose course this skip may stretch onto a day already planned
-      (`course_may_stretch`), or none.
+    - `refitting`: the habits whose course this skip (or its undo) may stretch (or shrink)
+      across a day already planned (`course_may_stretch`), or none.
     """
     user_id = instance.user_id
     # The view answers with these same bytes (`instance_answer`): the row is rendered once.
@@ -34,5 +34,5 @@ def instance_change_record(
         owners={instance.habit_id: user_id},
         data={user_id: [json.loads(body)]},
         settling=[instance.habit_id] if settling else [],
-        stretching=[instance.habit_id] if stretching else [],
+        refitting=[instance.habit_id] if refitting else [],
     )

@@ -40,10 +40,17 @@ def instance_skip(
         instance.note = note
         fields.append("note")
     row_save(instance, fields)
-    tomorrow = local_today(instance.user.timezone) + timedelta(days=1)
-    stretching = course_may_stretch(instance.habit, tomorrow=tomorrow)
-    instance_change_record(INSTANCE_SKIPPED, instance, settling=True, stretching=stretching)
+    instance_change_record(
+        INSTANCE_SKIPPED, instance, settling=True, refitting=_near_the_end(instance)
+    )
     return instance
+
+
+def _near_the_end(instance: HabitInstance) -> bool:
+    """Whether its course's end may move across a day already planned (the habit's course
+    fields and the owner's zone come with the locking read)."""
+    tomorrow = local_today(instance.user.timezone) + timedelta(days=1)
+    return course_may_stretch(instance.habit, tomorrow=tomorrow)
 
 
 @transaction.atomic
@@ -62,5 +69,7 @@ def instance_unskip(*, instance_id: int, user_id: int, now: datetime) -> HabitIn
     instance.skip_reason = ""
     row_save(instance, ["status", "skip_reason", "updated_at"])
     reminders_rearm(instance_ids=[instance.pk], now=now)
-    instance_change_record(INSTANCE_UPDATED, instance, settling=True)
+    instance_change_record(
+        INSTANCE_UPDATED, instance, settling=True, refitting=_near_the_end(instance)
+    )
     return instance

@@ -17,7 +17,7 @@ from habits.services import habit_create, habit_update
 from instances import generation
 from instances.localdays import local_day
 from instances.models import HabitInstance, Pause, SkipReason, Status
-from instances.services import instance_skip, instances_generate, pause_create
+from instances.services import instance_skip, instances_generate, pause_create, pause_delete
 from tests.conftest import Api
 from tests.factories import HabitFactory, UserFactory, make_instance
 
@@ -385,3 +385,28 @@ def test_a_skip_far_from_the_end_of_the_course_runs_no_generation():
     inserts = [q["sql"] for q in queries if "INSERT INTO instances_habitinstance" in q["sql"]]
     assert inserts == []
     assert HabitInstance.objects.get(pk=today.pk).status == Status.SKIPPED
+
+
+@pytest.mark.parametrize("by", ["api", "pause"])
+def test_undoing_the_skip_shrinks_the_course_back(by):
+    """The skip of the last occurrence stretched the course onto tomorrow; undone, today's
+    counts again and tomorrow's, still scheduled, is one too many: it goes."""
+    habit = _habit_at_its_limit(time_of_day=time(20, 0))
+    owner = habit.user
+    with time_machine.travel(NOON, tick=False):
+        instances_generate(now=NOON)
+        today = HabitInstance.objects.get(habit=habit, date=TODAY)
+        if by == "api":
+            api = Api()
+            api.login(owner.email)
+            assert (
+                api.post(f"/api/instances/{today.pk}/skip/", {"reason": "sick"}).status_code == 200
+            )
+            assert [on for on, *_ in _rows(habit)] == [TODAY, TOMORROW]
+            assert api.delete(f"/api/instances/{today.pk}/skip/").status_code == 200
+        else:
+            pause = pause_create(user=owner, start_date=TODAY, end_date=TODAY)
+            assert [on for on, *_ in _rows(habit)] == [TODAY, TOMORROW]
+            pause_delete(pause_id=pause.pk, user=owner)
+
+    assert [(on, status) for on, status, *_ in _rows(habit)] == [(TODAY, Status.SCHEDULED)]
