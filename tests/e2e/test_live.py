@@ -9,6 +9,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import User
+from accounts.services import user_update
+from accounts.timezones import local_today
 from habits.models import Habit
 from instances.models import HabitInstance, Status
 from instances.services import instances_sweep
@@ -208,3 +210,34 @@ def test_a_server_without_telegram_says_so_clearly(server: Server, pages: Pages,
     expect(page.get_by_role("alert")).to_have_text(
         "Connecting Telegram is not available on this server yet. Please try again later."
     )
+
+
+def test_a_move_to_another_timezone_made_elsewhere_shows_its_today_live(
+    server: Server, pages: Pages, backend: Backend
+):
+    """The timezone changed by another door (here the service, as the admin or another tab
+    would): this tab's Today turns to the new zone's local date and its instances, with no
+    reload (the server sends a fresh `today.snapshot`; the page reads `me` for the zone)."""
+    user, habit, _ = backend.run(habit_later_today, "Stretch")
+    page = pages.new(server.url + "/")
+    sign_in(page, user.email)
+    expect(today_row(page, "Stretch")).to_be_visible()
+    expect(page.get_by_text("· UTC")).to_be_visible()
+    # A zone whose local date is not UTC's right now: a day ahead, or a day behind.
+    zone = "Pacific/Kiritimati" if timezone.now().hour >= 10 else "Pacific/Pago_Pago"
+    loads = []
+    page.on("load", lambda _: loads.append(1))
+
+    backend.run(lambda: user_update(user=User.objects.get(pk=user.pk), timezone_name=zone))
+
+    expect(page.get_by_text(f"· {zone}")).to_be_visible()
+    shown = backend.run(
+        lambda: list(
+            HabitInstance.objects.filter(habit=habit, date=local_today(zone)).values_list(
+                "id", flat=True
+            )
+        )
+    )
+    rows = page.locator("[data-status]")
+    expect(rows).to_have_count(len(shown))
+    assert loads == []

@@ -51,12 +51,31 @@ live.addEventListener('state', ({ detail }) => {
     : detail.retryIn ? `Trying again in ${Math.ceil(detail.retryIn / 1000)} s` : '';
 });
 
+// The snapshot that follows `hello` is the connection's; any later one follows a move to
+// another timezone, made in another tab or by another door, whose zone comes with `me`.
+let snapshotAfterHello = false;
+
+function applyLaterSnapshot(instances) {
+  api('GET', '/auth/me/').then(
+    (me) => { setMe(me); setToday(instances); },
+    () => setToday(instances),
+  );
+}
+
 const handlers = {
   hello: () => {
+    snapshotAfterHello = true;
     emit('resync');
     loadPauses().catch(() => {});
   },
-  'today.snapshot': (instances) => setToday(instances),
+  'today.snapshot': (instances) => {
+    if (snapshotAfterHello) {
+      snapshotAfterHello = false;
+      setToday(instances);
+    } else {
+      applyLaterSnapshot(instances);
+    }
+  },
   'instance.created': upsertInstance,
   'instance.updated': upsertInstance,
   'habit.created': (data) => { upsertHabit(data); reloadTodaySoon(); },
