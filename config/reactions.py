@@ -44,7 +44,8 @@ from instances.services import (
     instances_on_habit_changed,
     instances_on_habit_created,
     instances_on_timezone_changed,
-    instances_refit_courses,
+    instances_shrink_courses,
+    instances_stretch_courses,
     programs_settle,
     programs_settle_after,
     programs_settle_expired,
@@ -149,14 +150,17 @@ def plan_new_habit(event: Event) -> None:
 
 
 def refit_courses(event: Event) -> None:
-    """The courses a skip stretches, or its undo shrinks, near their end (a day the periodic
-    run has already planned) get that day's occurrence, or lose the one too many."""
+    """Near its end, a course a skip stretches gets the day already planned, and one an undo
+    shrinks loses the occurrence too many (`refitting`: one instance's change, whose service
+    knows whether it may; otherwise a pause's batch, skipped or `given_back`)."""
     facts = event.facts
-    if "refitting" in facts:  # one instance's skip or undo: its service knows if it may
+    skipped = event.type == INSTANCE_SKIPPED
+    refit = instances_stretch_courses if skipped else instances_shrink_courses
+    if "refitting" in facts:
         if facts["refitting"]:
-            instances_refit_courses(habit_ids=facts["refitting"])
-    elif event.type == INSTANCE_SKIPPED or facts.get("given_back"):  # a pause's batch
-        instances_refit_courses(instance_ids=facts["ids"])
+            refit(habit_ids=facts["refitting"])
+    elif skipped or facts.get("given_back"):
+        refit(instance_ids=facts["ids"])
 
 
 def replan_habit(event: Event) -> None:

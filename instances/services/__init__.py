@@ -25,7 +25,8 @@ from instances.services.lifecycle import (
     instances_on_habit_changed,
     instances_on_habit_created,
     instances_on_timezone_changed,
-    instances_refit_courses,
+    instances_shrink_courses,
+    instances_stretch_courses,
 )
 from instances.services.notes import instance_note
 from instances.services.pauses import pause_check, pause_create, pause_delete, pause_end
@@ -54,7 +55,8 @@ __all__ = [
     "instances_on_habit_changed",
     "instances_on_habit_created",
     "instances_on_timezone_changed",
-    "instances_refit_courses",
+    "instances_shrink_courses",
+    "instances_stretch_courses",
     "instances_sweep",
     "pause_check",
     "pause_create",

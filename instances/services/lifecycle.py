@@ -2,7 +2,7 @@
 user's timezone change; deletion by hand."""
 
 from collections.abc import Collection, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from django.db import transaction
@@ -10,13 +10,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.timezones import local_today
 from core.events import record
 from habits.models import Habit
 from instances.clock import deadlines, status_by_clock
 from instances.events import INSTANCE_DELETED, INSTANCE_SKIPPED, INSTANCE_UPDATED
 from instances.localdays import grid_index, local_day
 from instances.models import OPEN_STATUSES, HabitInstance, SkipReason, Status
-from instances.program import IN_COURSE
+from instances.program import IN_COURSE, course_may_stretch
 from instances.reminders import reminder_next
 from instances.services.generate import _record_instances, instances_generate_for
 from instances.services.program import programs_settle
@@ -164,37 +165,52 @@ def instances_on_timezone_changed(*, user_id: int) -> None:
     )
     # Also when nothing moved: the local date itself may have.
     _record_instances(INSTANCE_UPDATED, ids=moved, user_ids={user_id})
-    if skipped:
-        record(INSTANCE_SKIPPED, ids=skipped, user_ids={user_id})
+    if skipped:  # `refitting` none: the move generates every habit of theirs just below
+        record(INSTANCE_SKIPPED, ids=skipped, user_ids={user_id}, refitting=[])
     instances_generate_for(user_ids=[user_id], now=now, fresh=True)
 
 
-def instances_refit_courses(
+def _near_their_end(habit_ids: Collection[int], instance_ids: Collection[int]) -> list[Habit]:
+    """The habits named, or those of the instances named, whose course may move across a day
+    the periodic run has already planned (`course_may_stretch`); one read."""
+    ids = set(habit_ids)
+    if instance_ids:
+        of = HabitInstance.objects.filter(pk__in=instance_ids).values_list("habit_id", flat=True)
+        ids.update(of.distinct())
+    habits = Habit.objects.filter(pk__in=ids).select_related("user").order_by("pk")
+    return [
+        habit
+        for habit in habits
+        if course_may_stretch(habit, tomorrow=local_today(habit.user.timezone) + timedelta(1))
+    ]
+
+
+def instances_stretch_courses(
     *, habit_ids: Collection[int] = (), instance_ids: Collection[int] = ()
 ) -> None:
     """A skip (or a pause's) takes occurrences out of the course, which stretches past them
-    by as many grid days; an undone skip (or a pause given back) takes them in again, and the
-    course shrinks back. The periodic run covers each local date once, so near the course's
-    end it would leave a gap (a stretched day it planned before the skip) or an occurrence
-    too many (one stretched before the undo). For the habits named, or those of the instances
-    named (the reaction to the skip or its undo, inside its transaction): the scheduled
-    occurrences now past the course go, and the current and next local dates are generated
-    (nothing already over is born: the course then stretches further)."""
-    habits = set(habit_ids)
-    if instance_ids:
-        of = HabitInstance.objects.filter(pk__in=instance_ids).values_list("habit_id", flat=True)
-        habits.update(of.distinct())
-    if not habits:
-        return
+    by as many grid days. The periodic run covers each local date once, so a stretched day it
+    planned before the skip would stay a gap: near the course's end, the current and next
+    local dates of the habits named (or of the instances named) are generated now, in the
+    skip's transaction (nothing already over is born: the course then stretches further)."""
+    if habits := _near_their_end(habit_ids, instance_ids):
+        instances_generate_for(habit_ids=[habit.pk for habit in habits], fresh=True)
+
+
+def instances_shrink_courses(
+    *, habit_ids: Collection[int] = (), instance_ids: Collection[int] = ()
+) -> None:
+    """An undone skip (or a pause given back) takes occurrences into the course again, and it
+    shrinks back: near its end, the scheduled occurrence a stretch made is now one too many,
+    and goes (one under way stays, as when the limit is lowered)."""
     owners: dict[int, int] = {}
-    for habit in Habit.objects.filter(pk__in=habits).order_by("pk"):
+    for habit in _near_their_end(habit_ids, instance_ids):
         scheduled = HabitInstance.objects.filter(habit=habit, status=Status.SCHEDULED)
         if gone := _out_of_course(habit, scheduled):
             HabitInstance.objects.filter(pk__in=gone).delete()
             owners[habit.pk] = habit.user_id
     if owners:
         record(INSTANCE_DELETED, owners=owners, user_ids=set(owners.values()))
-    instances_generate_for(habit_ids=sorted(habits), fresh=True)
 
 
 @transaction.atomic

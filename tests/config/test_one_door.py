@@ -39,8 +39,8 @@ ONLY_IN = {
             "personal_token_forget", "today_forget", "stats_forget", "poke_bot",
             "habit_announce", "reminders_settle", "program_finished_owe",
             "instances_on_timezone_changed", "instances_on_habit_created",
-            "instances_on_habit_changed", "instances_refit_courses", "deliveries_owe",
-            "notice_owe", "today_announce",
+            "instances_on_habit_changed", "instances_stretch_courses",
+            "instances_shrink_courses", "deliveries_owe", "notice_owe", "today_announce",
         )
     },
 }  # fmt: skip
